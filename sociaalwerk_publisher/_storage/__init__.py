@@ -1,0 +1,151 @@
+"""Private storage: SQLAlchemy Core on SQLite (default) or PostgreSQL.
+
+Split by domain; no business logic here, only reads and writes. Every write
+is a short transaction: callers never hold one open across network calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..exceptions import SchemaOutdatedError, StorageError
+from . import _schema
+from ._schema import LATEST_VERSION, MIGRATIONS
+from .sources import SourceStore
+from .stories import StoryStore
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Storage", "open_storage"]
+
+
+class Storage:
+    """The store: one engine, one helper object per domain."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sources = SourceStore(self)
+        self.stories = StoryStore(self)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One short transaction; database errors become :class:`StorageError`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as e:
+            raise StorageError(f"database error: {_short(e)}") from e
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reads."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as e:
+            raise StorageError(f"database error: {_short(e)}") from e
+
+    def schema_version(self) -> int:
+        with self.connect() as conn:
+            if not self.engine.dialect.has_table(conn, "schema_version"):
+                return 0
+            return conn.execute(select(func.max(_schema.schema_version.c.version))).scalar() or 0
+
+    def upgrade(self) -> int:
+        """Bring the schema to the latest version; returns the version reached."""
+        with self.begin() as conn:
+            has_table = self.engine.dialect.has_table(conn, "schema_version")
+            current = (
+                conn.execute(select(func.max(_schema.schema_version.c.version))).scalar() or 0
+                if has_table
+                else 0
+            )
+            if current == 0:
+                _schema.metadata.create_all(conn)
+            else:
+                for step in MIGRATIONS[current:]:
+                    step(conn)
+            if current < LATEST_VERSION:
+                conn.execute(_schema.schema_version.delete())
+                conn.execute(_schema.schema_version.insert().values(version=LATEST_VERSION))
+                log.info("database schema upgraded from version %d to %d", current, LATEST_VERSION)
+        return LATEST_VERSION
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_storage(url: str, *, auto_upgrade: bool | None = None) -> Storage:
+    """Open (and for SQLite create and migrate) the store at ``url``.
+
+    Args:
+        url: an SQLAlchemy database URL.
+        auto_upgrade: migrate automatically; default true for SQLite only, since a
+            shared PostgreSQL is upgraded on purpose with ``db upgrade``.
+
+    Raises:
+        StorageError: the database cannot be opened.
+        SchemaOutdatedError: the schema is behind and may not be upgraded here.
+    """
+    try:
+        engine = create_engine(url, future=True)
+    except (SQLAlchemyError, ImportError, ValueError) as e:
+        raise StorageError(f"cannot open database {_redact(url)}: {_short(e)}") from e
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    storage = Storage(engine)
+    if auto_upgrade is None:
+        auto_upgrade = storage.is_sqlite
+    try:
+        version = storage.schema_version()
+    except StorageError:
+        engine.dispose()
+        raise
+    if version < LATEST_VERSION:
+        if auto_upgrade:
+            storage.upgrade()
+        else:
+            engine.dispose()
+            raise SchemaOutdatedError(
+                f"database schema is at version {version}, this program needs {LATEST_VERSION}:"
+                " run `sociaalwerk-publisher db upgrade`"
+            )
+    elif version > LATEST_VERSION:
+        engine.dispose()
+        raise SchemaOutdatedError(
+            f"database schema version {version} is newer than this program ({LATEST_VERSION}):"
+            " upgrade sociaalwerk-publisher"
+        )
+    return storage
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _short(e: BaseException) -> str:
+    return str(getattr(e, "orig", None) or e).splitlines()[0]
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown without its userinfo
+        return url.split("@")[-1]

@@ -1,0 +1,123 @@
+"""The schema and its migrations, in one place.
+
+A fresh database gets every table at the current version; an older one is
+brought forward step by step by :data:`MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python, naive UTC in the database (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("title", Text),
+    Column("organisation", Text),
+    Column("municipality", String(6)),
+    Column("ambassador", Text),
+    Column("trusted", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_polled_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_problem", Text),  # a defect the parser worked around (bozo feed)
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_poll_at", UTCDateTime),
+    Column("deactivated_reason", Text),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # NULL for entries without a link: those are identified by their sighting only
+    Column("canonical_url", Text, unique=True),
+    Column("title", Text, nullable=False),
+    Column("content_html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("excerpt", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("status", String(16), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("author", Text),
+    Column("image_url", Text),
+    Column("content_hash", String(64), nullable=False),
+)
+Index("ix_stories_published_at", stories.c.published_at)
+Index("ix_stories_status", stories.c.status)
+
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_key", Text, nullable=False),
+    Column("link", Text),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("source_id", "entry_key", name="uq_sightings_source_entry"),
+)
+Index("ix_sightings_story", sightings.c.story_id)
+
+#: Steps that bring a database from version N-1 to N (index N-1 holds step N).
+#: A fresh database is created whole at the latest version instead.
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    lambda conn: metadata.create_all(conn),
+]
+
+LATEST_VERSION = len(MIGRATIONS)

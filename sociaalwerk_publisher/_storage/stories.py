@@ -1,0 +1,190 @@
+"""Reads and writes of stories and the sightings that tie them to sources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+
+from ..exceptions import StoryNotFoundError
+from ..feeds.normalise import NormalisedEntry
+from ..types import SourceKind, Story, StoryFilter, StoryStatus
+from ._schema import sightings, sources, stories
+
+if TYPE_CHECKING:
+    from . import Storage
+
+_sighting_count = (
+    select(func.count())
+    .where(sightings.c.story_id == stories.c.id)
+    .correlate(stories)
+    .scalar_subquery()
+    .label("sightings")
+)
+
+_STORY_QUERY = select(
+    stories,
+    sources.c.organisation,
+    sources.c.municipality,
+    sources.c.title.label("source_title"),
+    _sighting_count,
+).select_from(stories.outerjoin(sources, stories.c.source_id == sources.c.id))
+
+
+def _to_story(row: Row[Any]) -> Story:
+    m = row._mapping
+    return Story(
+        id=m["id"],
+        url=m["canonical_url"],
+        title=m["title"],
+        content_html=m["content_html"],
+        text=m["text"],
+        excerpt=m["excerpt"],
+        kind=SourceKind(m["kind"]),
+        source_id=m["source_id"],
+        status=StoryStatus(m["status"]),
+        first_seen_at=m["first_seen_at"],
+        published_at=m["published_at"],
+        updated_at=m["updated_at"],
+        author=m["author"],
+        image_url=m["image_url"],
+        organisation=m["organisation"],
+        municipality=m["municipality"],
+        source_title=m["source_title"],
+        content_hash=m["content_hash"],
+        sightings=m["sightings"],
+    )
+
+
+class StoryStore:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def get(self, story_id: int) -> Story:
+        with self._storage.connect() as conn:
+            row = conn.execute(_STORY_QUERY.where(stories.c.id == story_id)).first()
+        if row is None:
+            raise StoryNotFoundError(f"no story with id {story_id}", story_id)
+        return _to_story(row)
+
+    def list(self, criteria: StoryFilter) -> list[Story]:
+        query = _STORY_QUERY.order_by(stories.c.published_at.desc(), stories.c.id.desc())
+        if criteria.kind is not None:
+            query = query.where(stories.c.kind == criteria.kind.value)
+        if criteria.source_id is not None:
+            seen_in = select(sightings.c.story_id).where(sightings.c.source_id == criteria.source_id)
+            query = query.where(stories.c.id.in_(seen_in))
+        if criteria.organisation is not None:
+            query = query.where(func.lower(sources.c.organisation) == criteria.organisation.lower())
+        if criteria.municipality is not None:
+            query = query.where(sources.c.municipality == criteria.municipality)
+        if criteria.status is not None:
+            query = query.where(stories.c.status == criteria.status.value)
+        if criteria.since is not None:
+            query = query.where(stories.c.published_at >= criteria.since)
+        if criteria.text:
+            pattern = f"%{criteria.text.lower()}%"
+            query = query.where(
+                or_(func.lower(stories.c.title).like(pattern), func.lower(stories.c.text).like(pattern))
+            )
+        if criteria.limit:
+            query = query.limit(criteria.limit)
+        with self._storage.connect() as conn:
+            return [_to_story(row) for row in conn.execute(query)]
+
+    def save_entries(
+        self,
+        conn: Connection,
+        source_id: int,
+        kind: SourceKind,
+        entries: Sequence[NormalisedEntry],
+        now: datetime,
+    ) -> tuple[int, int, int]:
+        """Insert new entries, update changed ones; returns (new, updated, unchanged).
+
+        Identity is per source (the entry key); a canonical URL already stored
+        from another source adds a sighting to that story instead of a copy.
+        """
+        new = updated = unchanged = 0
+        by_key: dict[str, NormalisedEntry] = {}
+        for entry in entries:  # a feed repeating a GUID: the first occurrence wins
+            by_key.setdefault(entry.key, entry)
+        seen = {
+            row.entry_key: row
+            for row in conn.execute(
+                select(sightings.c.id, sightings.c.entry_key, sightings.c.story_id,
+                       sightings.c.content_hash)
+                .where(sightings.c.source_id == source_id)
+                .where(sightings.c.entry_key.in_(list(by_key)))
+            )
+        }
+        fresh = [e for key, e in by_key.items() if key not in seen]
+        urls = [e.canonical_url for e in fresh if e.canonical_url]
+        known_urls = {
+            row.canonical_url: row.id
+            for row in conn.execute(
+                select(stories.c.id, stories.c.canonical_url).where(stories.c.canonical_url.in_(urls))
+            )
+        } if urls else {}
+        for key, entry in by_key.items():
+            previous = seen.get(key)
+            if previous is None:
+                story_id = known_urls.get(entry.canonical_url) if entry.canonical_url else None
+                if story_id is None:
+                    story_id = conn.execute(
+                        insert(stories).values(
+                            **_story_values(entry, now),
+                            kind=kind.value,
+                            source_id=source_id,
+                            status=StoryStatus.NEW.value,
+                            first_seen_at=now,
+                        )
+                    ).inserted_primary_key[0]
+                    if entry.canonical_url:
+                        known_urls[entry.canonical_url] = story_id
+                    new += 1
+                else:
+                    unchanged += 1
+                conn.execute(
+                    insert(sightings).values(
+                        story_id=story_id, source_id=source_id, entry_key=key, link=entry.link,
+                        first_seen_at=now, content_hash=entry.content_hash,
+                    )
+                )
+            elif previous.content_hash != entry.content_hash:
+                conn.execute(
+                    update(sightings).where(sightings.c.id == previous.id)
+                    .values(content_hash=entry.content_hash)
+                )
+                # only the story's own source may rewrite it; other sightings are copies
+                values = _story_values(entry, now)
+                del values["canonical_url"]  # identity never changes with the content
+                if entry.published_at is None and entry.updated_at is None:
+                    del values["published_at"]  # keep the first-seen date
+                conn.execute(
+                    update(stories)
+                    .where(and_(stories.c.id == previous.story_id, stories.c.source_id == source_id))
+                    .values(**values)
+                )
+                updated += 1
+            else:
+                unchanged += 1
+        return new, updated, unchanged
+
+
+def _story_values(entry: NormalisedEntry, now: datetime) -> dict[str, Any]:
+    return {
+        "canonical_url": entry.canonical_url,
+        "title": entry.title,
+        "content_html": entry.content_html,
+        "text": entry.text,
+        "excerpt": entry.excerpt,
+        "published_at": entry.published_at or entry.updated_at or now,
+        "updated_at": entry.updated_at,
+        "changed_at": now,
+        "author": entry.author,
+        "image_url": entry.image_url,
+        "content_hash": entry.content_hash,
+    }

@@ -1,0 +1,419 @@
+"""The command line: parse options, call the :class:`Publisher`, format the result.
+
+Exit codes: 0 all good; 1 some items failed (sources, destinations);
+2 usage or configuration error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
+from .core import Publisher, make_publisher, parse_since
+from .exceptions import PublisherError
+from .types import FetchOutcome, FetchResult, Source, SourceKind, SourceUpdate, Story, StoryFilter, StoryStatus
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+T = TypeVar("T")
+
+
+def main() -> None:
+    """Console-script entry point: one clear line and an exit code for our errors."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except PublisherError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+class _Context:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._publisher: Publisher | None = None
+
+    @property
+    def publisher(self) -> Publisher:
+        if self._publisher is None:
+            self._publisher = make_publisher(self.config_path)
+        return self._publisher
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
+              help=f"Config file [default: $SOCIAALWERK_PUBLISHER_CONFIG or ./{DEFAULT_FILENAME}]")
+@click.option("--verbose", "-v", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="sociaalwerk-publisher")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """Aggregate, review and syndicate local social-work stories."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    state = _Context(config_path)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str | None, force: bool) -> None:
+    """Write a commented starter config file."""
+    target = Path(path or find_config_path() or DEFAULT_FILENAME)
+    if target.exists() and not force:
+        raise click.UsageError(f"{target} exists already (use --force to overwrite)")
+    target.write_text(STARTER_CONFIG, encoding="utf-8")
+    target.chmod(0o600)
+    click.echo(f"wrote {target}")
+
+
+# -- output helpers ------------------------------------------------------------------
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, BaseException):
+        return str(value)
+    return value
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+@contextmanager
+def _progress(items: Iterable[T], total: int, label: str) -> Iterator[Iterable[T]]:
+    """A progress bar on a terminal; nothing extra when output goes to a file or cron."""
+    if not sys.stderr.isatty() or total < 2:
+        yield items
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task(label, total=total)
+
+        def advance() -> Iterator[T]:
+            for item in items:
+                progress.advance(task)
+                yield item
+
+        yield advance()
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+limit_option = click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+                            help="At most this many items; 0 for all.")
+
+
+# -- sources ---------------------------------------------------------------------------
+
+@cli.group()
+def sources() -> None:
+    """Feeds to poll: member blogs, outlet feeds, Google Alerts."""
+
+
+kind_choice = click.Choice([k.value for k in SourceKind])
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--kind", type=kind_choice, default="blog", show_default=True)
+@click.option("--title")
+@click.option("--organisation")
+@click.option("--municipality", help="CBS code (GM0363) or name.")
+@click.option("--ambassador", help="The lokale ambassadeur who writes the blog.")
+@click.option("--trusted", is_flag=True, help="Stories may be approved automatically.")
+@click.option("--no-discover", is_flag=True, help="Take URL as the feed; do not look for a feed link.")
+@json_option
+@pass_ctx
+def sources_add(ctx: _Context, url: str, kind: str, title: str | None, organisation: str | None,
+                municipality: str | None, ambassador: str | None, trusted: bool,
+                no_discover: bool, as_json: bool) -> None:
+    """Add a feed (or an HTML page that links to one)."""
+    source = ctx.publisher.add_source(
+        url, kind, title=title, organisation=organisation, municipality=municipality,
+        ambassador=ambassador, trusted=trusted, discover=not no_discover,
+    )
+    _echo_json(source) if as_json else click.echo(f"added source {source.id}: {source.url}")
+
+
+def _health(source: Source) -> str:
+    if not source.active:
+        return f"inactive: {source.deactivated_reason or 'switched off'}"
+    if source.consecutive_failures:
+        return f"failing x{source.consecutive_failures}: {source.last_error}"
+    if source.last_success_at is None:
+        return "never polled"
+    return "ok" + (f" (feed defect: {source.last_problem})" if source.last_problem else "")
+
+
+@sources.command("list")
+@json_option
+@pass_ctx
+def sources_list(ctx: _Context, as_json: bool) -> None:
+    """Sources with their health: last success, last error, failures, next poll."""
+    items = ctx.publisher.list_sources()
+    if as_json:
+        _echo_json(items)
+        return
+    for s in items:
+        click.echo(
+            f"{s.id:>4}  {s.kind.value:<5}  {s.title or '-'}  <{s.url}>\n"
+            f"      {s.organisation or '-'} | {s.municipality or '-'} | last ok {_when(s.last_success_at)}"
+            f" | next {_when(s.next_poll_at)} | {_health(s)}"
+        )
+    if not items:
+        click.echo("no sources yet: add one with `sources add URL` or `sources import FILE.opml`")
+
+
+@sources.command("update")
+@click.argument("source_id", type=int)
+@click.option("--url")
+@click.option("--kind", type=kind_choice)
+@click.option("--title")
+@click.option("--organisation")
+@click.option("--municipality")
+@click.option("--ambassador")
+@click.option("--trusted/--untrusted", default=None)
+@click.option("--active/--inactive", default=None)
+@pass_ctx
+def sources_update(ctx: _Context, source_id: int, url: str | None, kind: str | None,
+                   title: str | None, organisation: str | None, municipality: str | None,
+                   ambassador: str | None, trusted: bool | None, active: bool | None) -> None:
+    """Change a source's fields; --active also clears its failures."""
+    changes = SourceUpdate(url=url, kind=SourceKind(kind) if kind else None, title=title,
+                           organisation=organisation, municipality=municipality,
+                           ambassador=ambassador, trusted=trusted, active=active)
+    source = ctx.publisher.update_source(source_id, changes)
+    click.echo(f"updated source {source.id}: {source.url}")
+
+
+@sources.command("remove")
+@click.argument("source_id", type=int)
+@pass_ctx
+def sources_remove(ctx: _Context, source_id: int) -> None:
+    """Remove a source (its stories stay)."""
+    ctx.publisher.remove_source(source_id)
+    click.echo(f"removed source {source_id}")
+
+
+@sources.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def sources_import(ctx: _Context, path: str) -> None:
+    """Add the feeds an OPML file lists (category blog|media|alert sets the kind)."""
+    result = ctx.publisher.import_opml(path)
+    click.echo(f"imported {path}: {len(result.added)} added, {len(result.updated)} updated")
+
+
+@sources.command("export")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@pass_ctx
+def sources_export(ctx: _Context, path: str | None) -> None:
+    """Write all sources as OPML (to PATH or standard output)."""
+    data = ctx.publisher.export_opml()
+    if path:
+        Path(path).write_bytes(data)
+        click.echo(f"wrote {path}")
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
+
+
+# -- fetching --------------------------------------------------------------------------
+
+def _fetch_line(result: FetchResult) -> str:
+    name = result.source.title or result.source.url
+    if result.outcome is FetchOutcome.FAILED:
+        return f"FAILED  {result.source.id:>4} {name}: {result.error}"
+    if result.outcome is FetchOutcome.NOT_MODIFIED:
+        return f"same    {result.source.id:>4} {name}"
+    line = f"ok      {result.source.id:>4} {name}: {result.new} new, {result.updated} updated"
+    if result.problem:
+        line += f" (feed defect: {result.problem})"
+    if result.moved_to:
+        line += f" (moved to {result.moved_to})"
+    return line
+
+
+def _summarise(results: list[FetchResult]) -> str:
+    failed = sum(not r.ok for r in results)
+    return (
+        f"fetched {len(results)} sources: {sum(r.new for r in results)} new, "
+        f"{sum(r.updated for r in results)} updated, "
+        f"{sum(r.unchanged for r in results) + sum(r.outcome is FetchOutcome.NOT_MODIFIED for r in results)}"
+        f" unchanged, {failed} failed"
+    )
+
+
+def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: bool,
+               quiet_lines: bool) -> list[FetchResult]:
+    total = len(source_ids) if source_ids else publisher.count_sources_to_fetch(due_only=due_only)
+    results = []
+    with _progress(publisher.fetch_sources(source_ids, due_only=due_only), total, "fetching") as items:
+        for result in items:
+            results.append(result)
+            if not quiet_lines or not result.ok:
+                click.echo(_fetch_line(result), err=not result.ok)
+    return results
+
+
+@cli.command()
+@click.option("--source", "source_ids", type=int, multiple=True, help="Only this source (repeatable).")
+@click.option("--due", is_flag=True, help="Only sources whose next poll time has come.")
+@json_option
+@pass_ctx
+def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, as_json: bool) -> None:
+    """Poll sources and store new and changed stories. Exit 1 if any source failed."""
+    if as_json:
+        results = list(ctx.publisher.fetch_sources(list(source_ids) or None, due_only=due))
+        _echo_json(results)
+    else:
+        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=False)
+        click.echo(_summarise(results))
+    if any(not r.ok for r in results):
+        sys.exit(EXIT_PARTIAL)
+
+
+# -- stories ---------------------------------------------------------------------------
+
+@cli.group()
+def stories() -> None:
+    """Stored stories and press items."""
+
+
+def _story_line(s: Story) -> str:
+    return (f"{s.id:>5}  {_when(s.published_at)}  {s.status.value:<8} {s.kind.value:<5} "
+            f"{s.title}  [{s.source_title or '-'}]")
+
+
+@stories.command("list")
+@click.option("--kind", type=kind_choice)
+@click.option("--source", "source_id", type=int)
+@click.option("--organisation")
+@click.option("--municipality", help="CBS code, e.g. GM0363.")
+@click.option("--status", type=click.Choice([s.value for s in StoryStatus]))
+@click.option("--since", help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--search", "text", help="Words in the title or text.")
+@limit_option
+@json_option
+@pass_ctx
+def stories_list(ctx: _Context, kind: str | None, source_id: int | None, organisation: str | None,
+                 municipality: str | None, status: str | None, since: str | None,
+                 text: str | None, limit: int, as_json: bool) -> None:
+    """Stories, newest first."""
+    criteria = StoryFilter(
+        kind=SourceKind(kind) if kind else None, source_id=source_id, organisation=organisation,
+        municipality=municipality.upper() if municipality else None,
+        status=StoryStatus(status) if status else None,
+        since=parse_since(since) if since else None, text=text, limit=limit,
+    )
+    items = ctx.publisher.list_stories(criteria)
+    if as_json:
+        _echo_json(items)
+        return
+    for story in items:
+        click.echo(_story_line(story))
+    if not items:
+        click.echo("no stories match")
+
+
+@stories.command("show")
+@click.argument("story_id", type=int)
+@json_option
+@pass_ctx
+def stories_show(ctx: _Context, story_id: int, as_json: bool) -> None:
+    """One story in full."""
+    s = ctx.publisher.get_story(story_id)
+    if as_json:
+        _echo_json(s)
+        return
+    click.echo(f"{s.title}\n{'=' * min(len(s.title), 78)}")
+    for label, value in (
+        ("id", s.id), ("status", s.status.value), ("kind", s.kind.value), ("url", s.url),
+        ("source", f"{s.source_title or '-'} ({s.source_id})"), ("organisation", s.organisation),
+        ("municipality", s.municipality), ("author", s.author),
+        ("published", _when(s.published_at)), ("first seen", _when(s.first_seen_at)),
+        ("image", s.image_url), ("sightings", s.sightings), ("words", s.word_count),
+    ):
+        click.echo(f"{label:>12}: {value if value is not None else '-'}")
+    click.echo(f"\n{s.text}")
+
+
+# -- the main job ------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
+@pass_ctx
+def run(ctx: _Context, quiet: bool) -> None:
+    """One cycle for cron: sync the OPML sources file, fetch due sources, list new stories."""
+    publisher = ctx.publisher
+    opml = publisher.config.sources.opml
+    if opml:
+        imported = publisher.import_opml(publisher.config.resolve(opml))
+        if not quiet and (imported.added or imported.updated):
+            click.echo(f"sources: {len(imported.added)} added, {len(imported.updated)} updated")
+    results = _run_fetch(publisher, None, due_only=True, quiet_lines=True)
+    if not quiet:
+        click.echo(_summarise(results))
+        newest = publisher.list_stories(StoryFilter(limit=10))
+        if newest:
+            click.echo("newest stories:")
+            for story in newest:
+                click.echo(_story_line(story))
+    if any(not r.ok for r in results):
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: _Context) -> None:
+    """Bring the database schema to this version (needed for PostgreSQL)."""
+    from ._storage import open_storage
+    from .config import load_config
+
+    storage = open_storage(load_config(ctx.config_path).database_url, auto_upgrade=True)
+    try:
+        click.echo(f"database schema at version {storage.schema_version()}")
+    finally:
+        storage.close()

@@ -1,0 +1,248 @@
+"""The TOML configuration: loaded, validated, with secrets read from the environment.
+
+Secrets are never written in the file: a setting ending in ``_env`` names the
+environment variable that holds the secret.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_CONFIG = "SOCIAALWERK_PUBLISHER_CONFIG"
+DEFAULT_FILENAME = "sociaalwerk-publisher.toml"
+DEFAULT_CONTACT = "https://www.sociaalwerknederland.nl"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    #: SQLAlchemy URL; default: a SQLite file beside the config file.
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    concurrency: int = 16
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    #: wall-clock limit for one whole download, so a trickling server cannot hang a run
+    deadline: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    poll_interval_minutes: int = 30
+    backoff_min_minutes: int = 60
+    backoff_max_minutes: int = 24 * 60
+    #: processes that parse feeds in parallel; 0 means one per CPU core
+    parse_processes: int = 0
+    contact_url: str = DEFAULT_CONTACT
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    #: an OPML file whose feeds are added (or updated) at the start of each run
+    opml: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    auto_approve_trusted: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``path`` is the file it came from, if any."""
+
+    path: Path | None = None
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.base_dir / 'sociaalwerk-publisher.db'}"
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        return (self.base_dir / os.path.expanduser(relative)).resolve()
+
+
+_SECTIONS = {k: v for k, v in typing.get_type_hints(Config).items() if k != "path"}
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """Where the config lives: ``--config``, then the environment, then ./sociaalwerk-publisher.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    local = Path(DEFAULT_FILENAME)
+    return local if local.exists() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate the configuration.
+
+    Args:
+        path: the TOML file; when ``None`` it is looked up as :func:`find_config_path`
+            does, and without any file the defaults apply.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not TOML, or a key is invalid.
+    """
+    found = find_config_path(path)
+    if found is None:
+        return Config()
+    try:
+        data = tomllib.loads(found.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"config file not found: {found}") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {found}: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{found} is not valid TOML: {e}") from e
+    return config_from_dict(data, path=found.resolve())
+
+
+def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
+    """Build a validated :class:`Config` from parsed TOML.
+
+    Raises:
+        ConfigError: naming the first invalid key.
+    """
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            raise ConfigError(f"unknown section (known: {', '.join(sorted(_SECTIONS))})", name)
+        sections[name] = _build(_SECTIONS[name], value, name)
+    return Config(path=path, **sections)
+
+
+def _build(cls: Any, value: Any, key: str) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError("must be a table", key)
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, item in value.items():
+        full = f"{key}.{name}"
+        if name not in known:
+            raise ConfigError(f"unknown key (known: {', '.join(sorted(known))})", full)
+        kwargs[name] = _check(hints[name], item, full)
+    try:
+        built = cls(**kwargs)
+    except ValueError as e:
+        raise ConfigError(str(e), key) from e
+    _check_ranges(built, key)
+    return built
+
+
+def _check(expected: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(expected)
+        for option in options:
+            try:
+                return _check(option, value, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"has the wrong type ({type(value).__name__})", key)
+    if expected is type(None):
+        raise ConfigError("may not be empty", key)
+    if origin in (list, tuple):
+        (inner, *_) = typing.get_args(expected)
+        if not isinstance(value, list):
+            raise ConfigError(f"must be a list, not {_toml_type(value)}", key)
+        return tuple(_check(inner, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(expected):
+        return _build(expected, value, key)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"must be a number, not {_toml_type(value)}", key)
+    if not isinstance(value, expected):
+        raise ConfigError(f"must be {_toml_name(expected)}, not {_toml_type(value)}", key)
+    return value
+
+
+def _check_ranges(section: Any, key: str) -> None:
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ConfigError("must not be negative", f"{key}.{f.name}")
+    if isinstance(section, FetchConfig):
+        for name in ("concurrency", "deadline", "max_bytes", "connect_timeout", "read_timeout"):
+            if getattr(section, name) <= 0:
+                raise ConfigError("must be greater than 0", f"{key}.{name}")
+
+
+def _toml_name(t: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        t, getattr(t, "__name__", str(t))
+    )
+
+
+def _toml_type(value: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def secret_from_env(variable: str, key: str) -> str:
+    """Read a secret from the environment variable named in the config.
+
+    Raises:
+        ConfigError: the variable is not set (the message names it, never a value).
+    """
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(f"environment variable {variable} is not set", key)
+    return value
+
+
+STARTER_CONFIG = """\
+# sociaalwerk-publisher configuration (TOML).
+# Secrets are never written here: settings ending in _env name the environment
+# variable that holds the secret.
+
+[database]
+# SQLAlchemy URL. Default: a SQLite file beside this config file.
+# url = "postgresql+psycopg://publisher@db.example.nl/publisher"
+
+[sources]
+# An OPML file of feeds, added or updated at the start of every run.
+# opml = "feeds.opml"
+
+[fetch]
+# concurrency = 16              # feeds downloaded at the same time
+# connect_timeout = 10          # seconds
+# read_timeout = 30             # seconds between two bytes
+# deadline = 60                 # seconds for one whole download
+# max_bytes = 10485760          # after decompression
+# poll_interval_minutes = 30
+# backoff_min_minutes = 60      # first wait after a failure, doubling ...
+# backoff_max_minutes = 1440    # ... up to this
+# parse_processes = 0           # 0: one per CPU core
+# contact_url = "https://www.sociaalwerknederland.nl"   # sent in the User-Agent
+
+[review]
+# Approve stories from sources marked trusted without an editor.
+# auto_approve_trusted = false
+"""

@@ -1,0 +1,95 @@
+"""One exception tree for the whole package.
+
+Every public method raises only these; foreign exceptions (sqlite3, requests,
+xmlrpc.client, smtplib, jinja2) are translated at the boundary and chained as
+``__cause__``. Each error carries the identity of what failed as an attribute.
+"""
+
+from __future__ import annotations
+
+
+class PublisherError(Exception):
+    """Base of every error this package raises."""
+
+    #: Exit code the CLI uses when this error ends a command.
+    exit_code = 1
+
+
+class ConfigError(PublisherError):
+    """The configuration is invalid; ``key`` names the offending setting."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+class UsageError(PublisherError):
+    """A request that cannot be carried out as asked (unknown id, bad filter)."""
+
+    exit_code = 2
+
+
+class StorageError(PublisherError):
+    """The store could not be read or written."""
+
+
+class SchemaOutdatedError(StorageError):
+    """The database schema is older than this version and must be upgraded."""
+
+    exit_code = 2
+
+
+class SourceError(PublisherError):
+    """A source could not be added, found or fetched."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class SourceNotFoundError(SourceError, UsageError):
+    """No source has the given id or URL."""
+
+    exit_code = 2
+
+
+class FetchError(SourceError):
+    """Retrieving or parsing a feed failed.
+
+    ``retry_after`` is set (seconds) when the server asked us to wait;
+    ``gone`` is true when the feed will never come back (HTTP 410).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        url: str | None = None,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        gone: bool = False,
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        self.gone = gone
+        super().__init__(message, url)
+
+
+class NotAFeedError(FetchError):
+    """The URL answered with something that is not an RSS or Atom feed."""
+
+
+class StoryError(PublisherError):
+    """A story could not be found or changed."""
+
+    def __init__(self, message: str, story_id: int | None = None) -> None:
+        self.story_id = story_id
+        super().__init__(message)
+
+
+class StoryNotFoundError(StoryError, UsageError):
+    """No story has the given id."""
+
+    exit_code = 2

@@ -1,0 +1,1 @@
+"""Feeds: retrieval (http, file), parsing (feedparser), normalisation and sanitising."""

@@ -1,0 +1,244 @@
+"""Retrievers: download a feed's bytes politely and within limits.
+
+The retriever owns the wire (session, conditional GET, redirects, limits,
+error translation); the caller owns policy (when to poll, backoff).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
+from ..config import FetchConfig
+from ..exceptions import FetchError
+
+MAX_REDIRECTS = 5
+_PERMANENT = frozenset({301, 308})
+_TEMPORARY = frozenset({302, 303, 307})
+_CHUNK = 64 * 1024
+FEED_ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
+)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What a retrieval brought back; ``content`` is ``None`` when not modified."""
+
+    url: str  #: where the bytes finally came from
+    content: bytes | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    #: the new address when every redirect on the way was permanent (301/308)
+    moved_to: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.content is None
+
+
+def user_agent(contact_url: str) -> str:
+    from .. import __version__
+
+    return f"sociaalwerk-publisher/{__version__} (+{contact_url})"
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class HttpRetriever:
+    """HTTP(S) with connection pooling, conditional GET and hard limits."""
+
+    def __init__(self, config: FetchConfig) -> None:
+        self._config = config
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=config.concurrency, pool_maxsize=config.concurrency)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({
+            "User-Agent": user_agent(config.contact_url),
+            "Accept": FEED_ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        })
+
+    def retrieve(self, url: str, etag: str | None = None, last_modified: str | None = None
+                 ) -> Retrieved:
+        """Download ``url``, following at most five redirects.
+
+        Raises:
+            FetchError: network failure, error status, too large, too slow.
+        """
+        deadline = time.monotonic() + self._config.deadline
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current, permanent = url, True
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._get(current, headers, deadline)
+            with response:
+                status = response.status_code
+                if status in _PERMANENT or status in _TEMPORARY:
+                    location = response.headers.get("Location")
+                    if not location:
+                        raise FetchError(f"HTTP {status} without a Location", url, status=status)
+                    current = urljoin(current, location)
+                    permanent = permanent and status in _PERMANENT
+                    continue
+                moved_to = current if permanent and current != url else None
+                if status == 304:
+                    return Retrieved(current, None, dict(response.headers), etag, last_modified,
+                                     moved_to)
+                if status >= 400:
+                    raise _status_error(response, url)
+                content = self._read_body(response, url, deadline)
+                return Retrieved(
+                    current, content, dict(response.headers),
+                    response.headers.get("ETag"), response.headers.get("Last-Modified"), moved_to,
+                )
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects", url)
+
+    def _get(self, url: str, headers: dict[str, str], deadline: float) -> requests.Response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"took longer than {self._config.deadline:g} s", url)
+        try:
+            return self.session.get(
+                url, headers=headers, stream=True, allow_redirects=False,
+                timeout=(min(self._config.connect_timeout, remaining),
+                         min(self._config.read_timeout, remaining)),
+            )
+        except requests.Timeout as e:
+            raise FetchError(f"timed out: {_reason(e)}", url) from e
+        except requests.RequestException as e:
+            raise FetchError(f"cannot connect: {_reason(e)}", url) from e
+
+    def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        limit = self._config.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(f"larger than the limit of {limit} bytes ({declared})", url)
+        body = bytearray()
+        try:
+            while True:
+                # read1 returns what has arrived, so a trickle is checked against the deadline
+                chunk = response.raw.read1(_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > limit:
+                    raise FetchError(f"larger than the limit of {limit} bytes (decompressed)", url)
+                if time.monotonic() > deadline:
+                    raise FetchError(
+                        f"download took longer than {self._config.deadline:g} s", url
+                    )
+        except (requests.RequestException, Urllib3HTTPError, OSError) as e:
+            raise FetchError(f"download failed: {_reason(e)}", url) from e
+        return bytes(body)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class FileRetriever:
+    """``file://`` URLs: bundled examples and feeds produced on this machine."""
+
+    def __init__(self, config: FetchConfig) -> None:
+        self._config = config
+
+    def retrieve(self, url: str, etag: str | None = None, last_modified: str | None = None
+                 ) -> Retrieved:
+        path = Path(unquote(urlsplit(url).path))
+        try:
+            stat = path.stat()
+            if stat.st_size > self._config.max_bytes:
+                raise FetchError(f"larger than the limit of {self._config.max_bytes} bytes", url)
+            # mtime and size stand in for an ETag, so an unchanged file is not re-parsed
+            tag = '"' + hashlib.sha1(f"{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest() + '"'
+            if etag == tag:
+                return Retrieved(url, None, {}, etag, None)
+            content = path.read_bytes()
+        except FileNotFoundError as e:
+            raise FetchError(f"file not found: {path}", url) from e
+        except OSError as e:
+            raise FetchError(f"cannot read {path}: {e.strerror}", url) from e
+        modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
+        headers = {"Content-Type": "application/xml"}  # feedparser sniffs the real encoding
+        return Retrieved(url, content, headers, tag, email.utils.format_datetime(modified, usegmt=True))
+
+    def close(self) -> None:
+        pass
+
+
+class Retrievers:
+    """Retrievers by URL scheme."""
+
+    def __init__(self, config: FetchConfig) -> None:
+        self.http = HttpRetriever(config)
+        self._by_scheme = {"http": self.http, "https": self.http, "file": FileRetriever(config)}
+
+    def retrieve(self, url: str, etag: str | None = None, last_modified: str | None = None
+                 ) -> Retrieved:
+        """Raises: FetchError."""
+        retriever = self._by_scheme.get(urlsplit(url).scheme.lower())
+        if retriever is None:
+            raise FetchError("only http, https and file URLs can be fetched", url)
+        return retriever.retrieve(url, etag, last_modified)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _status_error(response: requests.Response, url: str) -> FetchError:
+    status = response.status_code
+    reason = f"HTTP {status} {response.reason or ''}".strip()
+    if status == 410:
+        return FetchError(f"{reason}: the feed is gone", url, status=status, gone=True)
+    if status in (429, 503):
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        return FetchError(reason, url, status=status, retry_after=wait)
+    return FetchError(reason, url, status=status)
+
+
+def _reason(e: BaseException) -> str:
+    # requests wraps urllib3 wraps socket errors; the innermost says what happened
+    while e.__context__ is not None and not str(e):
+        e = e.__context__
+    text = str(e)
+    return text.split(": ", 1)[-1][:200] if "Max retries" in text else text[:200]
+
+
+def is_file_url(url: str) -> bool:
+    return urlsplit(url).scheme.lower() == "file"
+
+
+def path_to_url(path: str | os.PathLike[str]) -> str:
+    return Path(path).resolve().as_uri()

@@ -1,0 +1,173 @@
+"""The aggregation step: poll sources, parse in parallel, store each feed's results.
+
+Downloads run in a bounded thread pool; parsing (nearly all the CPU of a first
+poll) runs in worker processes; only this module's caller thread writes to the
+store, one short transaction per feed, never across a download.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import random
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait, FIRST_COMPLETED
+from datetime import datetime, timedelta, timezone
+
+from ._storage import Storage
+from .config import FetchConfig
+from .exceptions import FetchError
+from .feeds.parse import ParsedFeed, parse_feed
+from .feeds.retrieve import Retrieved, Retrievers
+from .types import FetchOutcome, FetchResult, Source
+
+log = logging.getLogger(__name__)
+
+#: Below this many feeds to parse, starting worker processes costs more than it saves.
+PARALLEL_PARSE_MIN_FEEDS = 4
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _InlineExecutor(Executor):
+    """Runs the job at once in this thread; same interface as a process pool."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        future: Future[object] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(e)
+        return future
+
+
+def _parse_executor(config: FetchConfig, feeds: int) -> Executor:
+    processes = config.parse_processes or os.cpu_count() or 1
+    if processes <= 1 or feeds < PARALLEL_PARSE_MIN_FEEDS:
+        return _InlineExecutor()
+    # forkserver: forking a process that already runs download threads is unsafe
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sociaalwerk_publisher.feeds.parse"])
+    return ProcessPoolExecutor(max_workers=min(processes, feeds), mp_context=context)
+
+
+def backoff_delay(config: FetchConfig, failures: int, rng: random.Random = random.Random()) -> timedelta:
+    """Exponential backoff with jitter: min, 2x min, 4x min ... up to max, each ±20 %."""
+    minutes = min(config.backoff_min_minutes * 2 ** max(failures - 1, 0), config.backoff_max_minutes)
+    return timedelta(minutes=minutes * rng.uniform(0.8, 1.2))
+
+
+class Fetcher:
+    """Polls sources and records the outcome of each; see :meth:`fetch`."""
+
+    def __init__(self, storage: Storage, retrievers: Retrievers, config: FetchConfig,
+                 now: Callable[[], datetime] = utcnow) -> None:
+        self._storage = storage
+        self._retrievers = retrievers
+        self._config = config
+        self._now = now
+
+    def fetch(self, sources: Sequence[Source]) -> Iterator[FetchResult]:
+        """Poll ``sources``; yields one result per source as each finishes.
+
+        A failing source never stops the others: its error is in its result.
+        """
+        if not sources:
+            return
+        validators = self._storage.sources.validators([s.id for s in sources])
+        by_future: dict[Future[object], tuple[str, Source, Retrieved | None]] = {}
+        with ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="fetch") as downloads, \
+                _parse_executor(self._config, len(sources)) as parsing:
+            for source in sources:
+                etag, modified = validators.get(source.id, (None, None))
+                future = downloads.submit(self._retrievers.retrieve, source.url, etag, modified)
+                by_future[future] = ("download", source, None)
+            while by_future:
+                done, _ = wait(by_future, return_when=FIRST_COMPLETED)
+                for future in done:
+                    stage, source, retrieved = by_future.pop(future)
+                    try:
+                        value = future.result()
+                    except FetchError as e:
+                        yield self._record_failure(source, e)
+                        continue
+                    except Exception as e:  # noqa: BLE001 - a parser crash is one feed's failure
+                        log.exception("unexpected error fetching %s", source.url)
+                        error = FetchError(f"unexpected error: {type(e).__name__}: {e}", source.url)
+                        yield self._record_failure(source, error)
+                        continue
+                    if stage == "download":
+                        assert isinstance(value, Retrieved)
+                        if value.not_modified:
+                            yield self._record_not_modified(source, value)
+                        else:
+                            assert value.content is not None
+                            parsed = parsing.submit(parse_feed, value.content, value.url,
+                                                    dict(value.headers))
+                            by_future[parsed] = ("parse", source, value)
+                    else:
+                        assert isinstance(value, ParsedFeed) and retrieved is not None
+                        yield self._record_success(source, retrieved, value)
+
+    def _next_poll(self, now: datetime) -> datetime:
+        return now + timedelta(minutes=self._config.poll_interval_minutes)
+
+    def _record_not_modified(self, source: Source, retrieved: Retrieved) -> FetchResult:
+        now = self._now()
+        values = {"last_polled_at": now, "last_success_at": now, "next_poll_at": self._next_poll(now)}
+        if source.consecutive_failures or source.last_error:
+            values.update(consecutive_failures=0, last_error=None)
+        moved = self._moved_values(source, retrieved, values)
+        self._storage.sources.update(source.id, values)
+        return FetchResult(source, FetchOutcome.NOT_MODIFIED, moved_to=moved)
+
+    def _record_success(self, source: Source, retrieved: Retrieved, feed: ParsedFeed) -> FetchResult:
+        now = self._now()
+        values = {
+            "etag": retrieved.etag, "last_modified": retrieved.last_modified,
+            "last_polled_at": now, "last_success_at": now, "next_poll_at": self._next_poll(now),
+            "consecutive_failures": 0, "last_error": None, "last_problem": feed.problem,
+        }
+        if not source.title and feed.title:
+            values["title"] = feed.title
+        moved = self._moved_values(source, retrieved, values)
+        with self._storage.begin() as conn:
+            new, updated, unchanged = self._storage.stories.save_entries(
+                conn, source.id, source.kind, feed.entries, now
+            )
+            self._storage.sources.update(source.id, values, conn)
+        if feed.problem:
+            log.warning("%s: feed has defects but was used: %s", source.url, feed.problem)
+        return FetchResult(source, FetchOutcome.OK, new, updated, unchanged,
+                           problem=feed.problem, moved_to=moved)
+
+    def _moved_values(self, source: Source, retrieved: Retrieved, values: dict[str, object]) -> str | None:
+        target = retrieved.moved_to
+        if not target or target == source.url:
+            return None
+        if self._storage.sources.find_by_url(target) is not None:
+            log.warning("%s moved permanently to %s, which is already a source", source.url, target)
+            return None
+        values["url"] = target
+        log.info("%s moved permanently to %s", source.url, target)
+        return target
+
+    def _record_failure(self, source: Source, error: FetchError) -> FetchResult:
+        now = self._now()
+        failures = source.consecutive_failures + 1
+        if error.retry_after is not None:
+            next_poll = now + timedelta(seconds=error.retry_after)
+        else:
+            next_poll = now + backoff_delay(self._config, failures)
+        values: dict[str, object] = {
+            "last_polled_at": now, "last_error": str(error),
+            "consecutive_failures": failures, "next_poll_at": next_poll,
+        }
+        if error.gone:
+            values.update(active=False, deactivated_reason=str(error))
+        self._storage.sources.update(source.id, values)
+        log.warning("%s: %s", source.url, error)
+        return FetchResult(source, FetchOutcome.FAILED, error=error)

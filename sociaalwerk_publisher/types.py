@@ -1,0 +1,133 @@
+"""Public data types: frozen dataclasses and enums returned by the facade."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .exceptions import FetchError
+
+
+class SourceKind(str, enum.Enum):
+    """What a feed carries, which decides what its items are used for."""
+
+    BLOG = "blog"  #: a member's story feed: items go to review and syndication
+    MEDIA = "media"  #: an outlet's feed: items are candidate press mentions
+    ALERT = "alert"  #: a Google Alerts / Google News search feed: candidate mentions
+
+
+class StoryStatus(str, enum.Enum):
+    """Editorial state of a story; transitions live in :mod:`.review`."""
+
+    NEW = "new"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETRACTED = "retracted"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A feed we poll, with its polling health."""
+
+    id: int
+    url: str
+    kind: SourceKind
+    title: str | None = None
+    organisation: str | None = None
+    municipality: str | None = None  #: CBS code, e.g. ``GM0363``
+    ambassador: str | None = None
+    trusted: bool = False
+    active: bool = True
+    created_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_problem: str | None = None  #: a feed defect that did not stop parsing
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = None
+    deactivated_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """Fields to change on a source; ``None`` leaves a field as it is."""
+
+    url: str | None = None
+    kind: SourceKind | None = None
+    title: str | None = None
+    organisation: str | None = None
+    municipality: str | None = None
+    ambassador: str | None = None
+    trusted: bool | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    """One item (blog post or press article) as stored, already sanitised."""
+
+    id: int
+    url: str | None  #: canonical URL of the original
+    title: str
+    content_html: str
+    text: str
+    excerpt: str
+    kind: SourceKind
+    source_id: int
+    status: StoryStatus
+    first_seen_at: datetime
+    published_at: datetime  #: published, else updated, else first seen (UTC)
+    updated_at: datetime | None = None
+    author: str | None = None
+    image_url: str | None = None
+    organisation: str | None = None
+    municipality: str | None = None
+    source_title: str | None = None
+    content_hash: str = ""
+    sightings: int = 1  #: how many sources carried this story
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True)
+class StoryFilter:
+    """Criteria for listing stories; every set field must match."""
+
+    kind: SourceKind | None = None
+    source_id: int | None = None
+    organisation: str | None = None
+    municipality: str | None = None
+    status: StoryStatus | None = None
+    since: datetime | None = None
+    text: str | None = None  #: case-insensitive search in title and text
+    limit: int = 50  #: 0 means all
+
+
+class FetchOutcome(str, enum.Enum):
+    """How one source's poll ended."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not-modified"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The result of polling one source; one bad feed never hides the others."""
+
+    source: Source
+    outcome: FetchOutcome
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: FetchError | None = None
+    problem: str | None = None  #: a feed defect that did not stop parsing (bozo)
+    moved_to: str | None = None  #: permanent redirect target now stored
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not FetchOutcome.FAILED
