@@ -9,7 +9,7 @@ from html import escape
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .sanitise import excerpt, plain_text, sanitise_html, text_and_first_image
 
@@ -19,6 +19,9 @@ TRACKING_PARAMETERS = frozenset({
     "vero_id", "wt_mc", "ocid", "cmpid", "s_cid", "ref_src", "at_medium", "at_campaign",
 })
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as they are in a path; quotes, spaces and angle brackets get escaped
+# so that no URL from a feed can break out of an HTML attribute or a terminal line.
+_PATH_SAFE = "/%:@!$&()*+,;=-._~"
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def canonical_url(url: str) -> str | None:
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
          if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMETERS]
     )
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+    return urlunsplit((scheme, host, quote(parts.path, safe=_PATH_SAFE) or "/", query, ""))
 
 
 def _to_datetime(value: time.struct_time | None) -> datetime | None:
@@ -128,7 +131,7 @@ def normalise_entry(entry: Any, feed_url: str) -> NormalisedEntry:
         feed_url: the URL the feed was fetched from, to make relative links absolute.
     """
     raw_link = (entry.get("link") or "").strip()
-    link = urljoin(feed_url, raw_link) if raw_link else None
+    link = quote(urljoin(feed_url, raw_link), safe=_PATH_SAFE + "?#") if raw_link else None
     if link and urlsplit(link).scheme not in ("http", "https"):
         link = None  # javascript:, data: and friends are never followed or shown
     canonical = canonical_url(link) if link else None

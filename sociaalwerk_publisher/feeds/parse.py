@@ -37,7 +37,10 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
         NotAFeedError: the content is not a feed (an HTML page, an image, garbage).
     """
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    response_headers["content-location"] = url
+    # a missing Content-Type is not the feed's fault; XML lets feedparser sniff the encoding.
+    # No content-location: feedparser would turn a plain guid into a URL, so ids would change
+    # when a feed moves; links are resolved against the feed URL in normalise_entry instead.
+    response_headers.setdefault("content-type", "application/xml")
     # nh3 sanitises and resolves links afterwards; feedparser's own pass would be wasted work
     parsed = feedparser.parse(
         content, response_headers=response_headers,

@@ -1,0 +1,308 @@
+"""Fetching over real HTTP on 127.0.0.1: politeness, limits, status handling, storage."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from sociaalwerk_publisher import FetchOutcome, Publisher, SourceKind, StoryFilter, make_publisher
+
+from .conftest import feed_bytes, make_config
+
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+def rss(*items: tuple[str, str, str], title: str = "Welzijn Test") -> bytes:
+    """A feed of (guid, title, html) items, each linking to /artikel/<guid>."""
+    body = "".join(
+        f"<item><guid>{guid}</guid><title>{t}</title><link>https://welzijn.example.nl/artikel/{guid}</link>"
+        f"<description><![CDATA[{html}]]></description></item>"
+        for guid, t, html in items
+    )
+    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode()
+
+
+def only(publisher: Publisher, **kw):
+    (result,) = list(publisher.fetch_sources(**kw))
+    return result
+
+
+def add(publisher: Publisher, url: str, kind: SourceKind = SourceKind.BLOG):
+    return publisher.add_source(url, kind, discover=False)
+
+
+def test_new_entries_are_stored_and_counted(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(("1", "Eerste", "<p>een</p>"), ("2", "Tweede", "<p>twee</p>")), headers=RSS)
+    source = add(publisher, httpserver.url_for("/feed"))
+    result = only(publisher)
+    assert (result.outcome, result.new, result.updated, result.unchanged) == (FetchOutcome.OK, 2, 0, 0)
+    titles = [s.title for s in publisher.list_stories(StoryFilter(source_id=source.id))]
+    assert sorted(titles) == ["Eerste", "Tweede"]
+    assert publisher.get_source(source.id).title == "Welzijn Test"  # taken from the feed
+
+
+def test_requests_name_the_tool_and_a_contact_url(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(rss(), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    only(publisher)
+    request, _ = httpserver.log[-1]
+    assert request.headers["User-Agent"].startswith("sociaalwerk-publisher/")
+    assert "(+https://" in request.headers["User-Agent"]
+
+
+def test_unchanged_feed_is_not_downloaded_again(publisher: Publisher, httpserver: HTTPServer) -> None:
+    def conditional(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(rss(("1", "Eerste", "x")), headers={**RSS, "ETag": '"v1"',
+                        "Last-Modified": "Mon, 23 Nov 2026 10:00:00 GMT"})
+
+    httpserver.expect_request("/feed").respond_with_handler(conditional)
+    source = add(publisher, httpserver.url_for("/feed"))
+    assert only(publisher).new == 1
+    second = only(publisher)
+    assert second.outcome is FetchOutcome.NOT_MODIFIED
+    request, _ = httpserver.log[-1]
+    assert request.headers["If-Modified-Since"] == "Mon, 23 Nov 2026 10:00:00 GMT"
+    assert publisher.get_source(source.id).last_success_at is not None
+
+
+def test_changed_entry_updates_the_story_instead_of_duplicating(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/feed").respond_with_data(rss(("1", "Titel", "<p>oud</p>")), headers=RSS)
+    httpserver.expect_ordered_request("/feed").respond_with_data(rss(("1", "Titel", "<p>nieuw</p>")), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    only(publisher)
+    result = only(publisher)
+    assert (result.new, result.updated) == (0, 1)
+    (story,) = publisher.list_stories()
+    assert story.text == "nieuw"
+
+
+def test_duplicate_guids_in_one_feed_are_stored_once(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(("1", "Eerste", "a"), ("1", "Kopie", "b")), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    assert only(publisher).new == 1
+    assert [s.title for s in publisher.list_stories()] == ["Eerste"]
+
+
+def test_same_article_from_two_sources_is_one_story_with_two_sightings(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_data(rss(("x", "Verhaal", "a")), headers=RSS)
+    httpserver.expect_request("/b").respond_with_data(rss(("other-guid", "Verhaal", "a")).replace(
+        b"/artikel/other-guid", b"/artikel/x?utm_source=twitter"), headers=RSS)
+    add(publisher, httpserver.url_for("/a"))
+    add(publisher, httpserver.url_for("/b"), SourceKind.MEDIA)
+    results = list(publisher.fetch_sources())
+    assert sorted(r.new for r in results) == [0, 1]
+    (story,) = publisher.list_stories()
+    assert story.sightings == 2
+
+
+def test_permanent_redirect_updates_the_stored_url(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data(rss(("1", "a", "b")), headers=RSS)
+    source = add(publisher, httpserver.url_for("/old"))
+    result = only(publisher)
+    assert result.moved_to == httpserver.url_for("/new")
+    assert publisher.get_source(source.id).url == httpserver.url_for("/new")
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_temporary_redirect_keeps_the_stored_url(publisher: Publisher, httpserver: HTTPServer, status: int) -> None:
+    httpserver.expect_request("/feed").respond_with_data("", status=status, headers={"Location": "/elders"})
+    httpserver.expect_request("/elders").respond_with_data(rss(("1", "a", "b")), headers=RSS)
+    source = add(publisher, httpserver.url_for("/feed"))
+    assert only(publisher).new == 1
+    assert publisher.get_source(source.id).url == httpserver.url_for("/feed")
+
+
+def test_not_found_is_a_visible_failure_with_backoff(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data("weg", status=404)
+    source = add(publisher, httpserver.url_for("/feed"))
+    before = datetime.now(timezone.utc)
+    result = only(publisher)
+    assert result.outcome is FetchOutcome.FAILED and "404" in str(result.error)
+    stored = publisher.get_source(source.id)
+    assert stored.active and stored.consecutive_failures == 1 and "404" in (stored.last_error or "")
+    # 1 hour ±20 % jitter
+    assert before + timedelta(minutes=47) < stored.next_poll_at < before + timedelta(minutes=73)
+
+
+def test_backoff_doubles_and_never_exceeds_a_day(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data("kapot", status=500)
+    source = add(publisher, httpserver.url_for("/feed"))
+    waits = []
+    for _ in range(7):
+        before = datetime.now(timezone.utc)
+        only(publisher, source_ids=[source.id])
+        waits.append((publisher.get_source(source.id).next_poll_at - before) / timedelta(hours=1))
+    assert 0.75 < waits[0] < 1.25 and 1.55 < waits[1] < 2.45 and 3.15 < waits[2] < 4.85
+    assert all(w <= 24 * 1.2 + 0.01 for w in waits) and waits[-1] > 19
+    assert publisher.get_source(source.id).consecutive_failures == 7
+
+
+def test_gone_feed_is_deactivated_with_the_reason(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data("", status=410)
+    source = add(publisher, httpserver.url_for("/feed"))
+    only(publisher)
+    stored = publisher.get_source(source.id)
+    assert not stored.active and "410" in (stored.deactivated_reason or "")
+    assert list(publisher.fetch_sources()) == []  # no longer polled
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(publisher: Publisher, httpserver: HTTPServer, status: int) -> None:
+    httpserver.expect_request("/feed").respond_with_data("", status=status, headers={"Retry-After": "7200"})
+    source = add(publisher, httpserver.url_for("/feed"))
+    before = datetime.now(timezone.utc)
+    only(publisher)
+    next_poll = publisher.get_source(source.id).next_poll_at
+    assert abs((next_poll - before) - timedelta(hours=2)) < timedelta(seconds=30)
+    assert list(publisher.fetch_sources(due_only=True)) == []
+
+
+def test_retry_after_as_an_http_date(publisher: Publisher, httpserver: HTTPServer) -> None:
+    when = datetime.now(timezone.utc) + timedelta(hours=3)
+    httpserver.expect_request("/feed").respond_with_data(
+        "", status=429, headers={"Retry-After": when.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+    source = add(publisher, httpserver.url_for("/feed"))
+    only(publisher)
+    assert abs(publisher.get_source(source.id).next_poll_at - when) < timedelta(seconds=30)
+
+
+def test_a_trickling_server_is_cut_off_at_the_deadline_without_delaying_others(tmp_path: Path, httpserver: HTTPServer) -> None:
+    stop = threading.Event()
+
+    def trickle(request: Request) -> Response:
+        def body():
+            yield b'<?xml version="1.0"?><rss version="2.0"><channel><title>'
+            while not stop.wait(0.1):
+                yield b"x"
+        return Response(body(), headers=RSS)
+
+    httpserver.expect_request("/slow").respond_with_handler(trickle)
+    httpserver.expect_request("/fast").respond_with_data(rss(("1", "snel", "x")), headers=RSS)
+    with make_publisher(make_config(tmp_path, deadline=1.5, read_timeout=1.0)) as publisher:
+        add(publisher, httpserver.url_for("/slow"))
+        add(publisher, httpserver.url_for("/fast"))
+        started = time.monotonic()
+        finished = {}
+        for result in publisher.fetch_sources():
+            finished[result.source.url.rsplit("/", 1)[1]] = (time.monotonic() - started, result)
+        stop.set()
+    assert finished["fast"][0] < 1.0 and finished["fast"][1].new == 1
+    assert finished["slow"][1].outcome is FetchOutcome.FAILED
+    assert "longer than 1.5 s" in str(finished["slow"][1].error)
+    assert finished["slow"][0] < 4
+
+
+def test_a_body_above_the_size_cap_is_refused(tmp_path: Path, httpserver: HTTPServer) -> None:
+    big = rss(*[(str(i), "titel", "x" * 1000) for i in range(200)])
+    httpserver.expect_request("/big").respond_with_data(big, headers=RSS)
+
+    def chunked(request: Request) -> Response:
+        return Response(iter([big[i:i + 4096] for i in range(0, len(big), 4096)]), headers=RSS)
+
+    httpserver.expect_request("/big-chunked").respond_with_handler(chunked)
+    with make_publisher(make_config(tmp_path, max_bytes=50_000)) as publisher:
+        add(publisher, httpserver.url_for("/big"))
+        add(publisher, httpserver.url_for("/big-chunked"))
+        results = list(publisher.fetch_sources())
+        assert all(r.outcome is FetchOutcome.FAILED and "limit" in str(r.error) for r in results)
+        assert publisher.list_stories() == []
+
+
+def test_a_gzip_bomb_is_stopped_after_decompression(tmp_path: Path, httpserver: HTTPServer) -> None:
+    bomb = gzip.compress(b'<?xml version="1.0"?><rss version="2.0"><channel><title>' + b" " * 200_000_000, 9)
+    assert len(bomb) < 300_000
+    httpserver.expect_request("/bomb").respond_with_data(
+        bomb, headers={**RSS, "Content-Encoding": "gzip"})
+    with make_publisher(make_config(tmp_path, max_bytes=1_000_000)) as publisher:
+        add(publisher, httpserver.url_for("/bomb"))
+        result = only(publisher)
+    assert result.outcome is FetchOutcome.FAILED and "decompressed" in str(result.error)
+
+
+def test_gzip_encoded_feeds_are_read(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        gzip.compress(rss(("1", "Gezipt", "x"))), headers={**RSS, "Content-Encoding": "gzip"})
+    add(publisher, httpserver.url_for("/feed"))
+    assert only(publisher).new == 1
+
+
+def test_connection_refused_is_a_failure_not_a_crash(publisher: Publisher) -> None:
+    add(publisher, "http://127.0.0.1:9/feed")
+    result = only(publisher)
+    assert result.outcome is FetchOutcome.FAILED and "cannot connect" in str(result.error)
+
+
+def test_content_that_is_not_a_feed_is_reported_as_such(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/page").respond_with_data(feed_bytes("homepage.html"), content_type="text/html")
+    source = add(publisher, httpserver.url_for("/page"))
+    result = only(publisher)
+    assert result.outcome is FetchOutcome.FAILED and "not a feed" in str(result.error)
+    assert "not a feed" in (publisher.get_source(source.id).last_error or "")
+
+
+def test_a_broken_feed_with_entries_is_used_and_the_problem_shown(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(feed_bytes("broken.xml"), headers=RSS)
+    source = add(publisher, httpserver.url_for("/feed"))
+    result = only(publisher)
+    assert result.new == 2 and result.problem
+    assert publisher.get_source(source.id).last_problem == result.problem
+
+
+def test_an_empty_feed_is_a_success(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(feed_bytes("empty.xml"), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    result = only(publisher)
+    assert result.outcome is FetchOutcome.OK and result.new == 0
+
+
+def test_xss_feed_is_stored_sanitised(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(feed_bytes("xss.xml"), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    only(publisher)
+    stories = publisher.list_stories()
+    assert len(stories) == 2
+    for story in stories:
+        stored = (story.title + story.content_html + (story.url or "") + (story.image_url or "")).lower()
+        for bad in ("<script", "javascript:", "onerror", "onclick", "onmouseover=\"", "\x1b", "<iframe"):
+            assert bad not in stored
+
+
+def test_one_failing_source_does_not_stop_the_others(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/ok").respond_with_data(rss(("1", "a", "b")), headers=RSS)
+    httpserver.expect_request("/kapot").respond_with_data("", status=500)
+    add(publisher, httpserver.url_for("/kapot"))
+    add(publisher, httpserver.url_for("/ok"))
+    outcomes = sorted(r.outcome.value for r in publisher.fetch_sources())
+    assert outcomes == ["failed", "ok"]
+
+
+def test_parsing_in_worker_processes_gives_the_same_stories(tmp_path: Path, httpserver: HTTPServer) -> None:
+    for i in range(6):
+        httpserver.expect_request(f"/f{i}").respond_with_data(
+            rss((f"{i}-1", f"Feed {i} een", "<p>a</p>"), (f"{i}-2", f"Feed {i} twee", "<p>b</p>")), headers=RSS)
+    with make_publisher(make_config(tmp_path, parse_processes=2)) as publisher:
+        for i in range(6):
+            add(publisher, httpserver.url_for(f"/f{i}"))
+        results = list(publisher.fetch_sources())
+        assert [r.new for r in results] == [2] * 6
+        assert len(publisher.list_stories(StoryFilter(limit=0))) == 12
+
+
+def test_a_second_poll_finds_every_entry_unchanged(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(rss(("1", "a", "b"), ("2", "c", "d")), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    only(publisher)
+    again = only(publisher)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
