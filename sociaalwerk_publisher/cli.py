@@ -29,21 +29,34 @@ T = TypeVar("T")
 
 
 def main() -> None:
-    """Console-script entry point: one clear line and an exit code for our errors."""
+    """Console-script entry point."""
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except PublisherError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+class _ErrorLine(click.ClickException):
+    """Our error as one line on standard error, with its documented exit code."""
+
+    def __init__(self, error: PublisherError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PublisherError as e:
+            raise _ErrorLine(e) from e
 
 
 class _Context:
@@ -65,7 +78,7 @@ class _Context:
 pass_ctx = click.make_pass_decorator(_Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
               help=f"Config file [default: $SOCIAALWERK_PUBLISHER_CONFIG or ./{DEFAULT_FILENAME}]")
 @click.option("--verbose", "-v", count=True, help="More log output (-vv for debug).")

@@ -42,8 +42,9 @@ def read_opml(data: bytes, base: Path | None = None) -> list[OutlineSource]:
         SourceError: the document is not OPML.
     """
     result = listparser.parse(data)
-    if result.bozo and not result.feeds:
-        raise SourceError(f"not a valid OPML file: {result.bozo_exception}")
+    if not result.version:
+        reason = f": {result.bozo_exception}" if result.bozo else ""
+        raise SourceError(f"not an OPML file{reason}")
     extras = _outline_attributes(data)
     sources = []
     for feed in result.feeds:
