@@ -22,7 +22,18 @@ import click
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
 from .core import Publisher, make_publisher, parse_since
 from .exceptions import PublisherError
-from .types import FetchOutcome, FetchResult, Source, SourceKind, SourceUpdate, Story, StoryFilter, StoryStatus
+from .review import Decision
+from .types import (
+    FetchOutcome,
+    FetchResult,
+    Source,
+    SourceKind,
+    SourceUpdate,
+    Story,
+    StoryFilter,
+    StoryStatus,
+    SyndicationResult,
+)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 T = TypeVar("T")
@@ -388,13 +399,196 @@ def stories_show(ctx: _Context, story_id: int, as_json: bool) -> None:
     click.echo(f"\n{s.text}")
 
 
+by_option = click.option("--by", help="Who decides [default: the OS user].")
+
+
+def _decision_line(d: Decision) -> str:
+    note = f": {d.note}" if d.note else ""
+    return f"story {d.story_id}: {d.from_status.value} -> {d.to_status.value} by {d.decided_by}{note}"
+
+
+@stories.command("approve")
+@click.argument("story_ids", type=int, nargs=-1, required=True)
+@click.option("--note")
+@by_option
+@pass_ctx
+def stories_approve(ctx: _Context, story_ids: tuple[int, ...], note: str | None, by: str | None) -> None:
+    """Approve stories for syndication."""
+    for decision in ctx.publisher.approve_story(*story_ids, by=by, note=note):
+        click.echo(_decision_line(decision))
+
+
+@stories.command("reject")
+@click.argument("story_ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why; kept in the story's history.")
+@by_option
+@pass_ctx
+def stories_reject(ctx: _Context, story_ids: tuple[int, ...], reason: str, by: str | None) -> None:
+    """Reject stories (they can still be approved later)."""
+    for decision in ctx.publisher.reject_story(*story_ids, reason=reason, by=by):
+        click.echo(_decision_line(decision))
+
+
+@stories.command("retract")
+@click.argument("story_id", type=int)
+@click.option("--note")
+@by_option
+@pass_ctx
+def stories_retract(ctx: _Context, story_id: int, note: str | None, by: str | None) -> None:
+    """Retract an approved story and remove it from every destination."""
+    results = ctx.publisher.retract_story(story_id, by=by, note=note)
+    click.echo(f"story {story_id} retracted")
+    _report_syndication(results)
+
+
+@stories.command("history")
+@click.argument("story_id", type=int)
+@json_option
+@pass_ctx
+def stories_history(ctx: _Context, story_id: int, as_json: bool) -> None:
+    """Every decision on a story (who, when, why) and where it was published."""
+    decisions = ctx.publisher.story_history(story_id)
+    records = ctx.publisher.syndications(story_id)
+    if as_json:
+        _echo_json({"decisions": decisions, "syndications": records})
+        return
+    for d in decisions:
+        click.echo(f"{_when(d.decided_at)}  {_decision_line(d)}")
+    if not decisions:
+        click.echo("no decisions yet")
+    for r in records:
+        where = r.remote_url or r.remote_id or "-"
+        error = f" (last error: {r.last_error})" if r.last_error else ""
+        click.echo(f"{_when(r.updated_at)}  {r.destination}: {r.state.value} {where}{error}")
+
+
+@cli.command()
+@by_option
+@pass_ctx
+def review(ctx: _Context, by: str | None) -> None:
+    """Go through new stories one by one: [a]pprove, [r]eject, [s]kip, [o]pen, [q]uit."""
+    if not sys.stdin.isatty():
+        raise click.UsageError("review needs a terminal; use `stories approve` or `stories reject`")
+    queue = ctx.publisher.list_stories(StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, limit=0))
+    if not queue:
+        click.echo("nothing to review")
+        return
+    for number, story in enumerate(queue, 1):
+        click.clear()
+        click.secho(f"[{number}/{len(queue)}] {story.title}", bold=True)
+        click.echo(f"{story.source_title or '-'} | {story.organisation or '-'} | "
+                   f"{_municipality_name(story.municipality)} | {_when(story.published_at)} | "
+                   f"{story.word_count} woorden\n{story.url or ''}\n\n{story.excerpt}\n")
+        while True:
+            click.echo("[a]pprove  [r]eject  [s]kip  [o]pen  [q]uit > ", nl=False)
+            key = click.getchar().lower()
+            click.echo(key)
+            if key == "a":
+                ctx.publisher.approve_story(story.id, by=by)
+            elif key == "r":
+                reason = click.prompt("reason")
+                ctx.publisher.reject_story(story.id, reason=reason, by=by)
+            elif key == "o" and story.url:
+                click.launch(story.url)
+                continue
+            elif key == "q":
+                return
+            elif key != "s":
+                continue
+            break
+
+
+def _municipality_name(code: str | None) -> str:
+    from .municipalities import municipalities
+
+    found = municipalities().get(code or "")
+    return found.name if found else "-"
+
+
+# -- syndication -------------------------------------------------------------------------
+
+def _syndication_line(r: SyndicationResult) -> str:
+    verb = ("would " if r.dry_run else "") + r.action.value
+    if r.ok:
+        where = f" -> {r.remote_url or r.remote_id}" if (r.remote_url or r.remote_id) else ""
+        extra = "".join(f" (note: {w})" for w in r.warnings)
+        return f"ok      {r.destination}: {verb} story {r.story_id} {r.title}{where}{extra}"
+    return f"FAILED  {r.destination}: {verb} story {r.story_id} {r.title}: {r.error}"
+
+
+def _report_syndication(results: Iterable[SyndicationResult]) -> list[SyndicationResult]:
+    done = []
+    for result in results:
+        done.append(result)
+        click.echo(_syndication_line(result), err=not result.ok)
+    return done
+
+
+@cli.command()
+@click.option("--destination", "destinations", multiple=True, help="Only this destination (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent where; send nothing.")
+@json_option
+@pass_ctx
+def syndicate(ctx: _Context, destinations: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Publish approved stories, update changed ones, retract retracted ones. Exit 1 on any failure."""
+    results = ctx.publisher.syndicate(list(destinations) or None, dry_run=dry_run)
+    if as_json:
+        done = list(results)
+        _echo_json(done)
+    else:
+        done = _report_syndication(results)
+        failed = sum(not r.ok for r in done)
+        click.echo(f"syndication: {len(done) - failed} done, {failed} failed" if done else "syndication: nothing to do")
+    if any(not r.ok for r in done):
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.group()
+def destinations() -> None:
+    """Sites and files that receive approved stories (configured in the TOML file)."""
+
+
+@destinations.command("list")
+@json_option
+@pass_ctx
+def destinations_list(ctx: _Context, as_json: bool) -> None:
+    """The configured destinations."""
+    items = ctx.publisher.config.destinations
+    if as_json:
+        _echo_json(items)
+        return
+    for d in items:
+        click.echo(f"{d.name:<16} {d.adapter:<17} {d.url or d.path}  status={d.status}")
+    if not items:
+        click.echo("no destinations configured: add [[destinations]] to the config file")
+
+
+@destinations.command("check")
+@click.argument("names", nargs=-1)
+@json_option
+@pass_ctx
+def destinations_check(ctx: _Context, names: tuple[str, ...], as_json: bool) -> None:
+    """Verify credentials and rights of each destination without posting. Exit 1 on a problem."""
+    results = ctx.publisher.check_destinations(list(names) or None)
+    if as_json:
+        _echo_json(results)
+    for r in results if not as_json else []:
+        click.echo(f"{'ok' if r.ok else 'PROBLEM':<8} {r.destination} (user {r.user or '-'})")
+        for line in r.problems:
+            click.echo(f"         - {line}")
+        for line in r.details:
+            click.echo(f"           {line}")
+    if any(not r.ok for r in results):
+        sys.exit(EXIT_PARTIAL)
+
+
 # -- the main job ------------------------------------------------------------------------
 
 @cli.command()
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
 @pass_ctx
 def run(ctx: _Context, quiet: bool) -> None:
-    """One cycle for cron: sync the OPML sources file, fetch due sources, list new stories."""
+    """One cycle for cron: sync the OPML sources, fetch, auto-approve, syndicate."""
     publisher = ctx.publisher
     opml = publisher.config.sources.opml
     if opml:
@@ -402,14 +596,17 @@ def run(ctx: _Context, quiet: bool) -> None:
         if not quiet and (imported.added or imported.updated):
             click.echo(f"sources: {len(imported.added)} added, {len(imported.updated)} updated")
     results = _run_fetch(publisher, None, due_only=True, quiet_lines=True)
+    approved = publisher.auto_approve()
+    syndicated = []
+    for result in publisher.syndicate():
+        syndicated.append(result)
+        if not result.ok or not quiet:
+            click.echo(_syndication_line(result), err=not result.ok)
     if not quiet:
         click.echo(_summarise(results))
-        newest = publisher.list_stories(StoryFilter(limit=10))
-        if newest:
-            click.echo("newest stories:")
-            for story in newest:
-                click.echo(_story_line(story))
-    if any(not r.ok for r in results):
+        click.echo(f"approved automatically: {len(approved)}; syndicated: "
+                   f"{sum(r.ok for r in syndicated)} done, {sum(not r.ok for r in syndicated)} failed")
+    if any(not r.ok for r in results) or any(not r.ok for r in syndicated):
         sys.exit(EXIT_PARTIAL)
 
 

@@ -60,6 +60,70 @@ class ReviewConfig:
     auto_approve_trusted: bool = False
 
 
+TERM_TARGETS = ("category", "tag", "none")
+POST_STATUSES = ("publish", "draft", "pending")
+
+#: The campaign's domains, with Dutch keywords that place a story in them.
+DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
+    "zorg": ("zorg", "mantelzorg", "thuiszorg", "ggz", "ouderen", "eenzaamheid", "gezondheid"),
+    "onderwijs": ("onderwijs", "school", "scholen", "leerling", "huiswerk", "schoolmaatschappelijk"),
+    "wonen": ("wonen", "woning", "huur", "dakloos", "daklozen", "buurt", "wijk", "huisvesting"),
+    "welzijn": ("welzijn", "buurthuis", "ontmoeting", "vrijwilliger", "vrijwilligers", "opbouwwerk"),
+    "werk": ("werk", "baan", "werkloos", "uitkering", "participatie", "stage", "re-integratie"),
+    "armoede en schulden": ("armoede", "schulden", "schuldhulp", "geldzorgen", "voedselbank"),
+    "jeugd": ("jeugd", "jongeren", "jongerenwerk", "kinderen", "tieners"),
+    "veiligheid": ("veiligheid", "overlast", "criminaliteit", "huiselijk geweld", "radicalisering"),
+}
+
+
+@dataclass(frozen=True)
+class DestinationFilter:
+    """Which stories a destination receives; every non-empty list must match."""
+
+    kinds: tuple[str, ...] = ("blog",)
+    organisations: tuple[str, ...] = ()
+    municipalities: tuple[str, ...] = ()  #: CBS codes
+    themes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TermMapping:
+    """How a story's facts become WordPress terms; missing terms are created."""
+
+    categories: tuple[str, ...] = ()  #: added to every post
+    tags: tuple[str, ...] = ()  #: added to every post
+    organisation: str = "category"  #: category | tag | none
+    municipality: str = "category"
+    theme: str = "tag"
+    source: str = "tag"  #: the source's title
+
+
+@dataclass(frozen=True)
+class DestinationConfig:
+    """A site (or file) that receives approved stories."""
+
+    name: str
+    adapter: str  #: wordpress-rest | wordpress-xmlrpc | wxr | a plugged-in name
+    url: str = ""  #: the site's address (WordPress adapters)
+    username: str = ""
+    password_env: str = ""  #: environment variable holding the application password
+    path: str = ""  #: the file to write (wxr), relative to the config file
+    status: str = "publish"  #: publish | draft | pending
+    post_date: str = "original"  #: original | now
+    template: str = "post.html.j2"
+    update_on_change: bool = True
+    delete_on_retract: bool = False  #: delete for good instead of moving to the trash
+    timeout: float = 30.0
+    filter: DestinationFilter = field(default_factory=DestinationFilter)
+    terms: TermMapping = field(default_factory=TermMapping)
+
+
+@dataclass(frozen=True)
+class TemplatesConfig:
+    #: a folder whose templates override the bundled ones (same file names)
+    folder: str = ""
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration. ``path`` is the file it came from, if any."""
@@ -69,6 +133,17 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    themes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_THEMES))
+    destinations: tuple[DestinationConfig, ...] = ()
+
+    def destination(self, name: str) -> DestinationConfig:
+        """Raises: ConfigError when no destination has that name."""
+        for destination in self.destinations:
+            if destination.name == name:
+                return destination
+        known = ", ".join(d.name for d in self.destinations) or "none configured"
+        raise ConfigError(f"no destination named {name!r} (known: {known})")
 
     @property
     def base_dir(self) -> Path:
@@ -132,25 +207,71 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     for name, value in data.items():
         if name not in _SECTIONS:
             raise ConfigError(f"unknown section (known: {', '.join(sorted(_SECTIONS))})", name)
-        sections[name] = _build(_SECTIONS[name], value, name)
-    return Config(path=path, **sections)
+        sections[name] = _check(_SECTIONS[name], value, name)
+    config = Config(path=path, **sections)
+    _check_destinations(config)
+    return config
+
+
+def _check_destinations(config: Config) -> None:
+    from .adapters import adapter_names
+    from .municipalities import lookup
+
+    seen: set[str] = set()
+    for i, d in enumerate(config.destinations):
+        key = f"destinations[{i}]"
+        if not d.name.strip():
+            raise ConfigError("may not be empty", f"{key}.name")
+        if d.name in seen:
+            raise ConfigError(f"destination name {d.name!r} is used twice", f"{key}.name")
+        seen.add(d.name)
+        if d.adapter not in adapter_names():
+            raise ConfigError(f"unknown adapter {d.adapter!r} (known: {', '.join(adapter_names())})",
+                              f"{key}.adapter")
+        if d.adapter.startswith("wordpress"):
+            for required in ("url", "username", "password_env"):
+                if not getattr(d, required):
+                    raise ConfigError(f"is required for the {d.adapter} adapter", f"{key}.{required}")
+            if not d.url.startswith(("http://", "https://")):
+                raise ConfigError("must start with https:// (or http://)", f"{key}.url")
+        if d.adapter == "wxr" and not d.path:
+            raise ConfigError("is required for the wxr adapter", f"{key}.path")
+        if d.status not in POST_STATUSES:
+            raise ConfigError(f"must be one of {', '.join(POST_STATUSES)}", f"{key}.status")
+        if d.post_date not in ("original", "now"):
+            raise ConfigError("must be original or now", f"{key}.post_date")
+        for kind in d.filter.kinds:
+            if kind not in ("blog", "media", "alert"):
+                raise ConfigError("must be blog, media or alert", f"{key}.filter.kinds")
+        for code in d.filter.municipalities:
+            if lookup(code) is None or lookup(code).code != code:  # type: ignore[union-attr]
+                raise ConfigError(f"{code!r} is not a CBS municipality code (e.g. GM0363)",
+                                  f"{key}.filter.municipalities")
+        for theme in d.filter.themes:
+            if theme not in config.themes:
+                raise ConfigError(f"unknown theme {theme!r} (known: {', '.join(config.themes)})",
+                                  f"{key}.filter.themes")
+        for fact in ("organisation", "municipality", "theme", "source"):
+            if getattr(d.terms, fact) not in TERM_TARGETS:
+                raise ConfigError("must be category, tag or none", f"{key}.terms.{fact}")
 
 
 def _build(cls: Any, value: Any, key: str) -> Any:
     if not isinstance(value, dict):
         raise ConfigError("must be a table", key)
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for name, item in value.items():
         full = f"{key}.{name}"
-        if name not in known:
-            raise ConfigError(f"unknown key (known: {', '.join(sorted(known))})", full)
+        if name not in fields:
+            raise ConfigError(f"unknown key (known: {', '.join(sorted(fields))})", full)
         kwargs[name] = _check(hints[name], item, full)
-    try:
-        built = cls(**kwargs)
-    except ValueError as e:
-        raise ConfigError(str(e), key) from e
+    for name, f in fields.items():
+        if name not in kwargs and f.default is dataclasses.MISSING \
+                and f.default_factory is dataclasses.MISSING:
+            raise ConfigError("is required", f"{key}.{name}")
+    built = cls(**kwargs)
     _check_ranges(built, key)
     return built
 
@@ -167,6 +288,11 @@ def _check(expected: Any, value: Any, key: str) -> Any:
         raise ConfigError(f"has the wrong type ({type(value).__name__})", key)
     if expected is type(None):
         raise ConfigError("may not be empty", key)
+    if origin is dict:
+        _, inner = typing.get_args(expected)
+        if not isinstance(value, dict):
+            raise ConfigError(f"must be a table, not {_toml_type(value)}", key)
+        return {name: _check(inner, v, f"{key}.{name}") for name, v in value.items()}
     if origin in (list, tuple):
         (inner, *_) = typing.get_args(expected)
         if not isinstance(value, list):

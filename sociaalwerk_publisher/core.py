@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,15 +12,28 @@ from types import TracebackType
 from typing import Any
 
 from ._storage import Storage, open_storage
-from .config import Config, load_config
-from .exceptions import NotAFeedError, SourceError, UsageError
+from .adapters.base import Adapter, CheckResult
+from .config import Config, DestinationConfig, load_config
+from .exceptions import NotAFeedError, PublisherError, SourceError, UsageError
 from .feeds.discover import discover_feeds
 from .feeds.opml import read_opml, write_opml
 from .feeds.parse import parse_feed
 from .feeds.retrieve import Retrievers
 from .fetching import Fetcher, utcnow
 from .municipalities import lookup
-from .types import FetchResult, Source, SourceKind, SourceUpdate, Story, StoryFilter
+from .review import AUTO, Decision, check_transition, current_user
+from .syndication import Syndicator
+from .types import (
+    FetchResult,
+    Source,
+    SourceKind,
+    SourceUpdate,
+    Story,
+    StoryFilter,
+    StoryStatus,
+    Syndication,
+    SyndicationResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +69,14 @@ class Publisher:
     Use as a context manager, or call :meth:`close` when done.
     """
 
-    def __init__(self, config: Config, storage: Storage) -> None:
+    def __init__(self, config: Config, storage: Storage,
+                 adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> None:
+        """Prefer :func:`make_publisher`. ``adapter_for`` replaces how adapters are
+        made (tests use it to put a recording fake in place of a site)."""
         self.config = config
         self._storage = storage
         self._retrievers = Retrievers(config.fetch)
+        self._adapter_for = adapter_for
 
     def __enter__(self) -> Publisher:
         return self
@@ -214,6 +231,112 @@ class Publisher:
         if due_only:
             return len(self._storage.sources.list(due_before=utcnow()))
         return len(self._storage.sources.list(active_only=True))
+
+    # -- review ----------------------------------------------------------------------
+
+    def _decide(self, story_ids: Iterable[int], to: StoryStatus, by: str | None,
+                note: str | None) -> list[Decision]:
+        decided = []
+        for story_id in story_ids:
+            with self._storage.begin() as conn:
+                current = self._storage.decisions.status(conn, story_id)
+                check_transition(story_id, current, to)
+                decision = Decision(story_id, current, to, by or current_user(), utcnow(), note)
+                self._storage.decisions.record(conn, decision)
+            log.info("story %d: %s -> %s by %s", story_id, current.value, to.value, decision.decided_by)
+            decided.append(decision)
+        return decided
+
+    def approve_story(self, *story_ids: int, by: str | None = None, note: str | None = None) -> list[Decision]:
+        """Approve stories for syndication (new or rejected ones).
+
+        Args:
+            by: who decides; default the OS user.
+
+        Raises:
+            StoryNotFoundError: an id does not exist (stories before it are approved).
+            InvalidTransitionError: a story is not new or rejected.
+        """
+        return self._decide(story_ids, StoryStatus.APPROVED, by, note)
+
+    def reject_story(self, *story_ids: int, reason: str, by: str | None = None) -> list[Decision]:
+        """Reject new stories; a rejected story may still be approved later.
+
+        Raises:
+            StoryNotFoundError, InvalidTransitionError: as for :meth:`approve_story`.
+        """
+        return self._decide(story_ids, StoryStatus.REJECTED, by, reason)
+
+    def retract_story(self, story_id: int, *, by: str | None = None, note: str | None = None
+                      ) -> list[SyndicationResult]:
+        """Retract an approved story and remove it from every destination now.
+
+        Destinations that fail are retried by later :meth:`syndicate` runs.
+
+        Raises:
+            StoryNotFoundError, InvalidTransitionError: as for :meth:`approve_story`.
+        """
+        self._decide([story_id], StoryStatus.RETRACTED, by, note)
+        return list(self._syndicator().run(story_ids={story_id}))
+
+    def story_history(self, story_id: int) -> list[Decision]:
+        """Every decision on a story, oldest first.
+
+        Raises:
+            StoryNotFoundError: no such story.
+        """
+        self._storage.stories.get(story_id)
+        return self._storage.decisions.history(story_id)
+
+    def auto_approve(self) -> list[Decision]:
+        """Approve new blog stories from trusted sources, if the config allows it (audit: "auto")."""
+        if not self.config.review.auto_approve_trusted:
+            return []
+        waiting = self._storage.stories.list(
+            StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, trusted=True, limit=0))
+        return self._decide([s.id for s in waiting], StoryStatus.APPROVED, AUTO,
+                            "bron is vertrouwd (automatisch goedgekeurd)")
+
+    def syndications(self, story_id: int) -> list[Syndication]:
+        """Where a story stands on each destination."""
+        return self._storage.syndications.for_story(story_id)
+
+    # -- syndication -------------------------------------------------------------------
+
+    def _syndicator(self) -> Syndicator:
+        return Syndicator(self._storage, self.config, self._retrievers, self._adapter_for)
+
+    def syndicate(self, destinations: Iterable[str] | None = None, *, dry_run: bool = False
+                  ) -> Iterator[SyndicationResult]:
+        """Publish approved stories, update changed ones, retract retracted ones.
+
+        Destinations run in parallel; one failing never stops the others. Yields
+        one result per (story, destination).
+
+        Args:
+            destinations: names of destinations; default all.
+            dry_run: only say what would be sent where.
+
+        Raises:
+            ConfigError: a destination name is unknown.
+        """
+        yield from self._syndicator().run(list(destinations) if destinations else None, dry_run=dry_run)
+
+    def check_destinations(self, destinations: Iterable[str] | None = None) -> list[CheckResult]:
+        """Verify each destination's credentials and rights, posting nothing."""
+        chosen = [self.config.destination(n) for n in destinations] if destinations else self.config.destinations
+        results = []
+        for destination in chosen:
+            try:
+                adapter = (self._adapter_for or self._syndicator().make_adapter)(destination)
+            except PublisherError as e:
+                results.append(CheckResult(destination.name, destination.username or None, (str(e),)))
+                continue
+            try:
+                results.append(adapter.check())
+            finally:
+                adapter.close()
+        return results
 
     # -- stories ---------------------------------------------------------------------
 

@@ -93,3 +93,47 @@ class StoryNotFoundError(StoryError, UsageError):
     """No story has the given id."""
 
     exit_code = 2
+
+
+class InvalidTransitionError(StoryError, UsageError):
+    """The decision does not fit the story's state (e.g. retracting a rejected story)."""
+
+    exit_code = 2
+
+
+class DestinationError(PublisherError):
+    """A destination (a WordPress site, a WXR file) could not be used."""
+
+    def __init__(self, message: str, destination: str | None = None) -> None:
+        self.destination = destination
+        super().__init__(f"{destination}: {message}" if destination else message)
+
+
+class AdapterError(DestinationError):
+    """The adapter talking to a destination failed."""
+
+
+class AuthenticationError(AdapterError):
+    """The destination refused our credentials or rights; retrying will not help."""
+
+
+class RemoteRejectedError(AdapterError):
+    """The destination understood the request and refused it (4xx, an XML-RPC fault)."""
+
+    def __init__(self, message: str, destination: str | None = None, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message, destination)
+
+
+class TransportError(AdapterError):
+    """The destination could not be reached or failed on its side; worth retrying later."""
+
+
+class TemplateError(PublisherError):
+    """A template is missing or failed to render; ``template`` names it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, template: str | None = None) -> None:
+        self.template = template
+        super().__init__(f"template {template}: {message}" if template else message)

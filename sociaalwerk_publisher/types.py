@@ -84,6 +84,8 @@ class Story:
     organisation: str | None = None
     municipality: str | None = None
     source_title: str | None = None
+    ambassador: str | None = None
+    source_trusted: bool = False
     content_hash: str = ""
     sightings: int = 1  #: how many sources carried this story
 
@@ -103,6 +105,7 @@ class StoryFilter:
     status: StoryStatus | None = None
     since: datetime | None = None
     text: str | None = None  #: case-insensitive search in title and text
+    trusted: bool | None = None  #: only stories whose source is (or is not) trusted
     limit: int = 50  #: 0 means all
 
 
@@ -131,3 +134,48 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.outcome is not FetchOutcome.FAILED
+
+
+class SyndicationState(str, enum.Enum):
+    """Where one story stands on one destination; transitions live in :mod:`.syndication`."""
+
+    PENDING = "pending"  #: intent recorded; the remote call may or may not have happened
+    PUBLISHED = "published"
+    FAILED = "failed"  #: retried on a later run
+    RETRACTED = "retracted"
+
+
+@dataclass(frozen=True)
+class Syndication:
+    """The record of one story on one destination."""
+
+    story_id: int
+    destination: str
+    state: SyndicationState
+    remote_id: str | None
+    remote_url: str | None
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+
+
+class SyndicationAction(str, enum.Enum):
+    PUBLISH = "publish"
+    UPDATE = "update"
+    RETRACT = "retract"
+
+
+@dataclass(frozen=True)
+class SyndicationResult:
+    """What happened (or, in a dry run, would happen) to one story on one destination."""
+
+    story_id: int
+    title: str
+    destination: str
+    action: SyndicationAction
+    ok: bool
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error: str | None = None
+    dry_run: bool = False
+    warnings: tuple[str, ...] = ()

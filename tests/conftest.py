@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from pytest_httpserver import HTTPServer
 
 from sociaalwerk_publisher import Publisher, make_publisher
 from sociaalwerk_publisher.config import Config, DatabaseConfig, FetchConfig
+
+from .wordpress import WordPressSite, load_sites
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FEEDS = FIXTURES / "feeds"
@@ -40,3 +43,36 @@ def make_config(tmp_path: Path, **fetch: object) -> Config:
 def publisher(tmp_path: Path) -> Iterator[Publisher]:
     with make_publisher(make_config(tmp_path)) as p:
         yield p
+
+
+_sites = None
+
+
+def _wordpress() -> dict[str, WordPressSite] | str:
+    global _sites
+    if _sites is None:
+        _sites = load_sites()
+    return _sites
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Integration tests need the real servers. In CI they must run (the fixture fails
+    # loudly); on a developer machine without them they are skipped with a hint.
+    if os.environ.get("CI"):
+        return
+    wanted = [item for item in items if "wp_sites" in getattr(item, "fixturenames", ())]
+    if wanted and isinstance(_wordpress(), str):
+        marker = pytest.mark.skip(reason=str(_wordpress()))
+        for item in wanted:
+            item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def wp_sites() -> dict[str, WordPressSite]:
+    """The hub and member WordPress sites, emptied of posts."""
+    sites = _wordpress()
+    if isinstance(sites, str):
+        pytest.fail(f"WordPress integration tests cannot run: {sites}")
+    for site in sites.values():
+        site.delete_all_posts()
+    return sites

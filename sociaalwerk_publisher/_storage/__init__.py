@@ -10,14 +10,18 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..exceptions import SchemaOutdatedError, StorageError
 from . import _schema
 from ._schema import LATEST_VERSION, MIGRATIONS
+from .decisions import DecisionStore
 from .sources import SourceStore
 from .stories import StoryStore
+from .syndications import SyndicationStore
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +35,18 @@ class Storage:
         self.engine = engine
         self.sources = SourceStore(self)
         self.stories = StoryStore(self)
+        self.decisions = DecisionStore(self)
+        self.syndications = SyndicationStore(self)
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    def insert_ignoring_conflicts(self, table: Table) -> Insert:
+        """INSERT that does nothing when a unique key already exists (SQLite and PostgreSQL)."""
+        if self.is_sqlite:
+            return sqlite_insert(table).on_conflict_do_nothing()
+        return postgresql_insert(table).on_conflict_do_nothing()
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

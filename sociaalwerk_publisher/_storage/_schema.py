@@ -114,6 +114,51 @@ sightings = Table(
 )
 Index("ix_sightings_story", sightings.c.story_id)
 
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("note", Text),
+)
+Index("ix_decisions_story", decisions.c.story_id)
+
+syndications = Table(
+    "syndications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("destination", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("remote_id", Text),
+    Column("remote_url", Text),
+    Column("content_hash", String(64)),  # of what was last sent successfully
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # a worker that took this record for a remote call, and until when the claim holds
+    Column("claimed_by", Text),
+    Column("claim_expires_at", UTCDateTime),
+    UniqueConstraint("story_id", "destination", name="uq_syndications_story_destination"),
+)
+
+remote_media = Table(
+    "remote_media",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("destination", Text, nullable=False),
+    Column("image_url", Text, nullable=False),
+    Column("remote_id", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("destination", "image_url", name="uq_remote_media_destination_url"),
+)
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [

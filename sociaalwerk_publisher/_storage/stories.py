@@ -28,6 +28,8 @@ _STORY_QUERY = select(
     stories,
     sources.c.organisation,
     sources.c.municipality,
+    sources.c.ambassador,
+    sources.c.trusted.label("source_trusted"),
     sources.c.title.label("source_title"),
     _sighting_count,
 ).select_from(stories.outerjoin(sources, stories.c.source_id == sources.c.id))
@@ -53,6 +55,8 @@ def _to_story(row: Row[Any]) -> Story:
         organisation=m["organisation"],
         municipality=m["municipality"],
         source_title=m["source_title"],
+        ambassador=m["ambassador"],
+        source_trusted=bool(m["source_trusted"]),
         content_hash=m["content_hash"],
         sightings=m["sightings"],
     )
@@ -82,6 +86,8 @@ class StoryStore:
             query = query.where(sources.c.municipality == criteria.municipality)
         if criteria.status is not None:
             query = query.where(stories.c.status == criteria.status.value)
+        if criteria.trusted is not None:
+            query = query.where(sources.c.trusted.is_(criteria.trusted))
         if criteria.since is not None:
             query = query.where(stories.c.published_at >= criteria.since)
         if criteria.text:

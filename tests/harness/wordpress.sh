@@ -35,7 +35,9 @@ log() { printf '[wordpress.sh] %s\n' "$*" >&2; }
 # Serialise concurrent runs (several worktrees / test sessions on one machine).
 mkdir -p "$STATE_DIR" && chmod 700 "$STATE_DIR"
 exec 9>"$STATE_DIR/wordpress.lock"
-flock 9
+flock -w 300 9 || { echo "[wordpress.sh] timed out waiting for $STATE_DIR/wordpress.lock" >&2; exit 1; }
+# Daemons must not inherit the lock fd (they would hold the lock forever).
+svc() { service "$@" 9>&-; }
 
 # --------------------------------------------------------------------------- packages
 PACKAGES=(wordpress mariadb-server apache2 libapache2-mod-php php-mysql php-xml php-gd
@@ -50,13 +52,13 @@ done
 if ((${#missing[@]})); then
   log "installing packages: ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null 9>&-
 fi
 
 # --------------------------------------------------------------------------- mariadb
 if ! mariadb-admin ping --silent >/dev/null 2>&1; then
   log "starting mariadb"
-  service mariadb start >/dev/null
+  svc mariadb start >/dev/null
   for _ in $(seq 50); do mariadb-admin ping --silent >/dev/null 2>&1 && break; sleep 0.2; done
   mariadb-admin ping --silent >/dev/null
 fi
@@ -167,9 +169,9 @@ define('WP_DEBUG', false);"
 done
 
 if apache2ctl -t >/dev/null 2>&1; then :; else apache2ctl -t; exit 1; fi
-if ((apache_changed)) || ! service apache2 status >/dev/null 2>&1; then
+if ((apache_changed)) || ! svc apache2 status >/dev/null 2>&1; then
   log "(re)starting apache2"
-  if service apache2 status >/dev/null 2>&1; then service apache2 restart >/dev/null; else service apache2 start >/dev/null; fi
+  if svc apache2 status >/dev/null 2>&1; then svc apache2 restart >/dev/null; else svc apache2 start >/dev/null; fi
 fi
 
 # --------------------------------------------------------------------------- install sites

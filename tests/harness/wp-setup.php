@@ -56,9 +56,9 @@ foreach ( $users as $key => $u ) {
 	$users[ $key ]['email']    = $u['login'] . '+' . $site . '@example.org';
 }
 
-// Per-site uploads from the very first request (wp_install may already create dirs).
-add_filter( 'pre_option_upload_path', function () use ( $upload_dir ) { return $upload_dir; } );
-add_filter( 'pre_option_upload_url_path', function () use ( $upload_url ) { return $upload_url; } );
+// No HTTP from this CLI process: wp_install() would otherwise probe pretty permalinks by
+// requesting the live site (slow, and it spawns wp-cron before our options are set).
+add_filter( 'pre_http_request', function () { return new WP_Error( 'swp_harness', 'HTTP disabled during setup' ); } );
 
 $installed_now = false;
 if ( ! is_blog_installed() ) {

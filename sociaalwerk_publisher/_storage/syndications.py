@@ -1,0 +1,110 @@
+"""Reads and writes of syndication records and uploaded media."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, and_, case, exists, insert, or_, select, update
+
+from ..types import StoryStatus, Syndication, SyndicationState
+from ._schema import remote_media, stories, syndications
+
+if TYPE_CHECKING:
+    from . import Storage
+
+
+def _to_syndication(row: Row[Any]) -> Syndication:
+    return Syndication(row.story_id, row.destination, SyndicationState(row.state), row.remote_id,
+                       row.remote_url, row.attempts, row.last_error, row.updated_at)
+
+
+class SyndicationStore:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def for_destination(self, destination: str) -> dict[int, Row[Any]]:
+        """Every record of one destination, by story id."""
+        query = select(syndications).where(syndications.c.destination == destination)
+        with self._storage.connect() as conn:
+            return {row.story_id: row for row in conn.execute(query)}
+
+    def for_story(self, story_id: int) -> list[Syndication]:
+        query = select(syndications).where(syndications.c.story_id == story_id).order_by(syndications.c.id)
+        with self._storage.connect() as conn:
+            return [_to_syndication(row) for row in conn.execute(query)]
+
+    def claim(self, story_id: int, destination: str, worker: str, now: datetime,
+              expires: datetime, states: tuple[SyndicationState, ...],
+              story_status: StoryStatus) -> Row[Any] | None:
+        """Take the record for a remote call, creating it (as pending) if needed.
+
+        One conditional UPDATE decides, so two workers can never both hold a
+        claim, on SQLite or PostgreSQL. Returns the claimed record, or ``None``
+        when another worker holds an unexpired claim, the record is no longer in
+        one of ``states`` or the story no longer has ``story_status`` (so a story
+        retracted a moment ago is never published). The claim is committed before the caller goes to
+        the network; a failed record becomes pending again.
+        """
+        where = and_(syndications.c.story_id == story_id, syndications.c.destination == destination)
+        with self._storage.begin() as conn:
+            conn.execute(
+                self._storage.insert_ignoring_conflicts(syndications).values(
+                    story_id=story_id, destination=destination, state=SyndicationState.PENDING.value,
+                    attempts=0, created_at=now, updated_at=now,
+                )
+            )
+            failed_or_pending = syndications.c.state.in_(
+                [SyndicationState.FAILED.value, SyndicationState.PENDING.value])
+            claimed = conn.execute(
+                update(syndications)
+                .where(where)
+                .where(syndications.c.state.in_([s.value for s in states]))
+                .where(exists().where(and_(stories.c.id == story_id,
+                                           stories.c.status == story_status.value)))
+                .where(or_(syndications.c.claimed_by.is_(None), syndications.c.claimed_by == worker,
+                           syndications.c.claim_expires_at <= now))
+                .values(
+                    claimed_by=worker, claim_expires_at=expires, updated_at=now,
+                    attempts=syndications.c.attempts + 1,
+                    state=case((failed_or_pending, SyndicationState.PENDING.value),
+                               else_=syndications.c.state),
+                )
+            ).rowcount
+            if not claimed:
+                return None
+            return conn.execute(select(syndications).where(where)).first()
+
+    def finish(self, story_id: int, destination: str, now: datetime, **values: Any) -> None:
+        """Record the outcome of a remote call and release the claim."""
+        with self._storage.begin() as conn:
+            conn.execute(
+                update(syndications)
+                .where(and_(syndications.c.story_id == story_id, syndications.c.destination == destination))
+                .values(**values, updated_at=now, claimed_by=None, claim_expires_at=None)
+            )
+
+    def media_id(self, destination: str, image_url: str) -> str | None:
+        query = select(remote_media.c.remote_id).where(
+            and_(remote_media.c.destination == destination, remote_media.c.image_url == image_url))
+        with self._storage.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def remember_media(self, destination: str, image_url: str, remote_id: str, now: datetime) -> None:
+        with self._storage.begin() as conn:
+            known = conn.execute(select(remote_media.c.id).where(and_(
+                remote_media.c.destination == destination, remote_media.c.image_url == image_url))).first()
+            if known is None:
+                conn.execute(insert(remote_media).values(
+                    destination=destination, image_url=image_url, remote_id=remote_id, created_at=now))
+
+    def forget_media(self, destination: str, image_url: str) -> None:
+        """A remembered upload the destination no longer has."""
+        with self._storage.begin() as conn:
+            conn.execute(remote_media.delete().where(and_(
+                remote_media.c.destination == destination, remote_media.c.image_url == image_url)))
+
+
+def due(row: Row[Any], now: datetime) -> bool:
+    return row.next_attempt_at is None or row.next_attempt_at <= now
+

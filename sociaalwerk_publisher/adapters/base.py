@@ -1,0 +1,106 @@
+"""The one small interface every destination adapter implements.
+
+The facade decides *what* to send (which story, rendered how, with which
+terms); the adapter decides *how* (protocol, auth, retries on the wire, error
+translation). Adding a CMS is adding one module that implements :class:`Adapter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Image:
+    """A featured image, downloaded once and handed to the adapter as bytes."""
+
+    url: str  #: where it came from (the original)
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Post:
+    """What to publish: already rendered, sanitised and escaped where needed."""
+
+    #: plain text; WordPress treats post titles as HTML, so its adapters escape it
+    title: str
+    content_html: str  #: the rendered body, attribution and marker included
+    excerpt: str  #: plain text
+    slug: str  #: deterministic, so an earlier attempt can be found again
+    marker: str  #: a token in ``content_html`` that identifies this (story, destination)
+    status: str  #: publish | draft | pending
+    date: datetime  #: aware; the post date the destination shows
+    categories: tuple[str, ...] = ()  #: term names; missing terms are created
+    tags: tuple[str, ...] = ()
+    image: Image | None = None
+    #: the destination's media id of this image from an earlier upload, to reuse instead
+    image_id: str | None = None
+    source_url: str | None = None  #: the original, for adapters that can store a link
+
+
+@dataclass(frozen=True)
+class RemotePost:
+    """A post as it exists on the destination."""
+
+    id: str
+    url: str | None
+    status: str
+    #: the remote media id of the featured image, when one was set
+    image_id: str | None = None
+    #: anything the adapter found amiss but could work around (e.g. image refused)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a credentials-and-rights check found; ``problems`` empty means fine."""
+
+    destination: str
+    user: str | None
+    problems: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A destination's transport.
+
+    Every method raises only :class:`~sociaalwerk_publisher.exceptions.AdapterError`
+    subclasses: :class:`AuthenticationError` (stop using this destination for the
+    run), :class:`RemoteRejectedError` (this post was refused) or
+    :class:`TransportError` (retry later).
+    """
+
+    name: str
+
+    def publish(self, post: Post) -> RemotePost:
+        """Create the post; never follows redirects."""
+        ...
+
+    def update(self, remote_id: str, post: Post) -> RemotePost:
+        """Replace title, content, terms, image and status of an existing post."""
+        ...
+
+    def retract(self, remote_id: str, *, delete: bool = False) -> None:
+        """Trash the post (or delete it for good); a post already gone is not an error."""
+        ...
+
+    def find_existing(self, post: Post) -> RemotePost | None:
+        """The post an earlier, interrupted attempt may have created (by marker or slug)."""
+        ...
+
+    def check(self) -> CheckResult:
+        """Verify credentials and rights without posting anything."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

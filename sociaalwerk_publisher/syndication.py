@@ -1,0 +1,376 @@
+"""The exactly-once engine: approved stories to every destination, updated and retracted.
+
+For each (story, destination) a record is claimed and committed *before* any
+remote call; a new post is only created after asking the destination whether
+an earlier, interrupted attempt already made it (the marker in the content,
+the deterministic slug). So a crash at any point, followed by another run,
+leaves exactly one remote post.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import random
+import re
+import socket
+import threading
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ._storage import Storage
+from .adapters import adapter_factory
+from .adapters.base import Adapter, Image, Post, RemotePost
+from .config import Config, DestinationConfig, secret_from_env
+from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
+from .feeds.retrieve import Retrievers
+from .fetching import utcnow
+from .images import download_image
+from .municipalities import municipalities
+from .rendering import render
+from .themes import themes_for
+from .types import (
+    Story,
+    StoryFilter,
+    StoryStatus,
+    SyndicationAction,
+    SyndicationResult,
+    SyndicationState,
+)
+
+log = logging.getLogger(__name__)
+
+#: Which record states may follow which. Anything else is a bug.
+TRANSITIONS: dict[SyndicationState, frozenset[SyndicationState]] = {
+    SyndicationState.PENDING: frozenset({SyndicationState.PUBLISHED, SyndicationState.FAILED,
+                                         SyndicationState.RETRACTED}),
+    SyndicationState.FAILED: frozenset({SyndicationState.PENDING, SyndicationState.RETRACTED}),
+    SyndicationState.PUBLISHED: frozenset({SyndicationState.RETRACTED}),
+    SyndicationState.RETRACTED: frozenset(),
+}
+#: The record states each action starts from (a claim turns failed into pending).
+STARTS_FROM: dict[SyndicationAction, tuple[SyndicationState, ...]] = {
+    SyndicationAction.PUBLISH: (SyndicationState.PENDING, SyndicationState.FAILED),
+    SyndicationAction.UPDATE: (SyndicationState.PUBLISHED,),
+    SyndicationAction.RETRACT: (SyndicationState.PUBLISHED, SyndicationState.PENDING,
+                                SyndicationState.FAILED),
+}
+#: How long a claim protects a record from other workers; a killed worker's claim expires.
+CLAIM_SECONDS = 600
+RETRY_MIN = timedelta(minutes=15)
+RETRY_MAX = timedelta(hours=12)
+
+AdapterFactory = Callable[[DestinationConfig], Adapter]
+
+
+def marker_for(story: Story, destination: str) -> str:
+    """The token in a post's content that identifies (story, destination) on the remote.
+
+    Built from the original's URL, so it survives moving the store to another database.
+    """
+    identity = story.url or f"story:{story.id}"
+    return "swp-" + hashlib.sha256(f"{identity}\x1f{destination}".encode()).hexdigest()[:20]
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+    return slug[:limit].rstrip("-") or "verhaal"
+
+
+def passes_filter(story: Story, destination: DestinationConfig, themes: tuple[str, ...]) -> bool:
+    """Whether ``destination`` wants ``story`` (every non-empty filter list must match)."""
+    f = destination.filter
+    if f.kinds and story.kind.value not in f.kinds:
+        return False
+    if f.organisations and (story.organisation or "").casefold() not in {o.casefold() for o in f.organisations}:
+        return False
+    if f.municipalities and story.municipality not in f.municipalities:
+        return False
+    return not f.themes or bool(set(f.themes) & set(themes))
+
+
+@dataclass(frozen=True)
+class _Work:
+    story: Story
+    action: SyndicationAction
+    remote_id: str | None
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    delay = min(RETRY_MIN * 2 ** max(attempts - 1, 0), RETRY_MAX)
+    return delay * random.uniform(0.8, 1.2)
+
+
+class Syndicator:
+    """Sends approved stories to destinations; see :meth:`run` and :meth:`retract`."""
+
+    def __init__(self, storage: Storage, config: Config, retrievers: Retrievers,
+                 adapter_for: AdapterFactory | None = None) -> None:
+        self._storage = storage
+        self._config = config
+        self._retrievers = retrievers
+        self._adapter_for = adapter_for or self.make_adapter
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._images: dict[str, Image | str] = {}
+        self._images_lock = threading.Lock()
+
+    def make_adapter(self, destination: DestinationConfig) -> Adapter:
+        """The configured adapter for ``destination``, with its secret from the environment.
+
+        Raises:
+            ConfigError: the adapter is unknown or its secret is not set.
+        """
+        secret = None
+        if destination.password_env:
+            index = self._config.destinations.index(destination)
+            secret = secret_from_env(destination.password_env, f"destinations[{index}].password_env")
+        adapter: Adapter = adapter_factory(destination.adapter)(destination, secret, self._config.base_dir)
+        return adapter
+
+    # -- planning ----------------------------------------------------------------------
+
+    def _destinations(self, names: list[str] | None) -> list[DestinationConfig]:
+        if not names:
+            return list(self._config.destinations)
+        return [self._config.destination(name) for name in names]
+
+    def _plan(self, destination: DestinationConfig, now: datetime,
+              story_ids: set[int] | None = None) -> list[_Work]:
+        records = self._storage.syndications.for_destination(destination.name)
+        work = []
+        approved = self._storage.stories.list(StoryFilter(status=StoryStatus.APPROVED, limit=0))
+        for story in approved:
+            if story_ids is not None and story.id not in story_ids:
+                continue
+            row = records.get(story.id)
+            due = row is None or row.next_attempt_at is None or row.next_attempt_at <= now
+            if not due or not passes_filter(story, destination, themes_for(story.text, self._config.themes)):
+                continue
+            state = SyndicationState(row.state) if row is not None else None
+            if state in (None, SyndicationState.PENDING, SyndicationState.FAILED):
+                work.append(_Work(story, SyndicationAction.PUBLISH, row.remote_id if row else None))
+            elif state is SyndicationState.PUBLISHED and destination.update_on_change \
+                    and row.content_hash != story.content_hash:
+                work.append(_Work(story, SyndicationAction.UPDATE, row.remote_id))
+        retracted = [r for sid, r in records.items()
+                     if SyndicationState(r.state) is not SyndicationState.RETRACTED
+                     and (story_ids is None or sid in story_ids)]
+        if retracted:
+            gone = {s.id: s for s in self._storage.stories.list(
+                StoryFilter(status=StoryStatus.RETRACTED, limit=0))}
+            for row in retracted:
+                if row.story_id in gone:
+                    work.append(_Work(gone[row.story_id], SyndicationAction.RETRACT, row.remote_id))
+        return work
+
+    # -- running -----------------------------------------------------------------------
+
+    def run(self, destination_names: list[str] | None = None, *, dry_run: bool = False,
+            story_ids: set[int] | None = None) -> Iterator[SyndicationResult]:
+        """Publish, update and retract on every destination, destinations in parallel.
+
+        Yields one result per (story, destination) as each finishes.
+        """
+        now = utcnow()
+        destinations = self._destinations(destination_names)
+        plans = [(d, self._plan(d, now, story_ids)) for d in destinations]
+        if dry_run:
+            for destination, work in plans:
+                for item in work:
+                    yield SyndicationResult(item.story.id, item.story.title, destination.name,
+                                            item.action, True, item.remote_id, dry_run=True)
+            return
+        results: queue.Queue[SyndicationResult | None] = queue.Queue()
+        threads = [
+            threading.Thread(target=self._run_destination, args=(d, work, results),
+                             name=f"syndicate-{d.name}", daemon=True)
+            for d, work in plans if work
+        ]
+        for thread in threads:
+            thread.start()
+        running = len(threads)
+        while running:
+            result = results.get()
+            if result is None:
+                running -= 1
+            else:
+                yield result
+
+    def _run_destination(self, destination: DestinationConfig, work: list[_Work],
+                         results: queue.Queue[SyndicationResult | None]) -> None:
+        try:
+            try:
+                adapter = self._adapter_for(destination)
+            except PublisherError as e:
+                for item in work:
+                    results.put(self._failed(item, destination, str(e)))
+                return
+            try:
+                stopped: str | None = None
+                for item in work:
+                    if stopped:
+                        results.put(self._failed(item, destination, f"skipped: {stopped}"))
+                        continue
+                    try:
+                        results.put(self._do(adapter, destination, item))
+                    except AuthenticationError as e:
+                        stopped = str(e)
+                        log.error("%s", e)
+                        results.put(self._failed(item, destination, str(e)))
+            finally:
+                adapter.close()
+        except Exception as e:  # noqa: BLE001 - a bug must not hang the caller waiting for results
+            log.exception("syndication to %s stopped", destination.name)
+            results.put(SyndicationResult(0, "", destination.name, SyndicationAction.PUBLISH, False,
+                                          error=f"unexpected error: {type(e).__name__}: {e}"))
+        finally:
+            results.put(None)
+
+    @staticmethod
+    def _failed(item: _Work, destination: DestinationConfig, error: str) -> SyndicationResult:
+        return SyndicationResult(item.story.id, item.story.title, destination.name, item.action,
+                                 False, item.remote_id, error=error)
+
+    def _do(self, adapter: Adapter, destination: DestinationConfig, item: _Work) -> SyndicationResult:
+        now = utcnow()
+        story_status = StoryStatus.RETRACTED if item.action is SyndicationAction.RETRACT else StoryStatus.APPROVED
+        row = self._storage.syndications.claim(
+            item.story.id, destination.name, self._worker, now,
+            now + timedelta(seconds=CLAIM_SECONDS), STARTS_FROM[item.action], story_status=story_status,
+        )
+        if row is None:  # another worker has it, or the story changed state meanwhile
+            return self._failed(item, destination, "skipped: taken by another run, or the story is"
+                                f" no longer {story_status.value}")
+        post, image_problem = self._post(item.story, destination, now,
+                                         with_image=item.action is not SyndicationAction.RETRACT)
+        try:
+            if item.action is SyndicationAction.RETRACT:
+                return self._retract(adapter, destination, item, row, post)
+            remote = self._send(adapter, row.remote_id, post)
+        except AdapterError as e:
+            before = SyndicationState(row.state)
+            # a failed update or retraction leaves the post as it was
+            after = SyndicationState.FAILED if before is SyndicationState.PENDING else before
+            self._finish(item, destination, before, after, last_error=str(e),
+                         next_attempt_at=utcnow() + _retry_delay(row.attempts))
+            if isinstance(e, AuthenticationError):
+                raise
+            return self._failed(item, destination, str(e))
+        self._remember_image(destination, item.story, post, remote)
+        self._finish(item, destination, SyndicationState(row.state), SyndicationState.PUBLISHED,
+                     remote_id=remote.id, remote_url=remote.url, content_hash=item.story.content_hash,
+                     last_error=None, next_attempt_at=None)
+        warnings = ((image_problem,) if image_problem else ()) + remote.warnings
+        for warning in warnings:
+            log.warning("%s, story %d: %s", destination.name, item.story.id, warning)
+        return SyndicationResult(item.story.id, item.story.title, destination.name, item.action, True,
+                                 remote.id, remote.url, warnings=warnings)
+
+    def _finish(self, item: _Work, destination: DestinationConfig, before: SyndicationState,
+                after: SyndicationState, **values: Any) -> None:
+        if after is not before and after not in TRANSITIONS[before]:
+            raise AssertionError(f"syndication state {before.value} -> {after.value} is not allowed")
+        self._storage.syndications.finish(item.story.id, destination.name, utcnow(),
+                                          state=after.value, **values)
+
+    def _send(self, adapter: Adapter, remote_id: str | None, post: Post) -> RemotePost:
+        if remote_id:
+            return adapter.update(remote_id, post)
+        earlier = adapter.find_existing(post)  # an interrupted attempt may have created it
+        if earlier is not None:
+            log.info("%s: found post %s from an earlier attempt", adapter.name, earlier.id)
+            return adapter.update(earlier.id, post)
+        return adapter.publish(post)
+
+    def _retract(self, adapter: Adapter, destination: DestinationConfig, item: _Work,
+                 row: Any, post: Post) -> SyndicationResult:
+        remote_id = row.remote_id
+        if not remote_id:
+            earlier = adapter.find_existing(post)
+            remote_id = earlier.id if earlier else None
+        if remote_id:
+            adapter.retract(remote_id, delete=destination.delete_on_retract)
+        self._finish(item, destination, SyndicationState(row.state), SyndicationState.RETRACTED,
+                     last_error=None, next_attempt_at=None)
+        return SyndicationResult(item.story.id, item.story.title, destination.name,
+                                 SyndicationAction.RETRACT, True, remote_id)
+
+    # -- what to send ------------------------------------------------------------------
+
+    def _post(self, story: Story, destination: DestinationConfig, now: datetime,
+              with_image: bool = True) -> tuple[Post, str | None]:
+        """The post for ``story`` on ``destination``, and why its image was left out, if it was."""
+        marker = marker_for(story, destination.name)
+        municipality = municipalities().get(story.municipality or "")
+        body = render(
+            destination.template, self._template_folder(), story=story,
+            source_title=story.source_title or story.organisation or story.url,
+            organisation=story.organisation, ambassador=story.ambassador,
+            municipality=municipality.name if municipality else None,
+        )
+        # the marker is added here, not in the template, so a custom template cannot lose it
+        content = f"{body.rstrip()}\n<!-- {marker} -->\n"
+        categories, tags = self._terms(story, destination, municipality.name if municipality else None)
+        image, image_id, problem = self._image(story, destination) if with_image else (None, None, None)
+        return Post(
+            title=story.title, content_html=content, excerpt=story.excerpt,
+            slug=f"{slugify(story.title)}-{marker[4:12]}", marker=marker, status=destination.status,
+            date=story.published_at if destination.post_date == "original" else now,
+            categories=categories, tags=tags, image=image, image_id=image_id, source_url=story.url,
+        ), problem
+
+    def _template_folder(self) -> str | None:
+        folder = self._config.templates.folder
+        return str(self._config.resolve(folder)) if folder else None
+
+    def _terms(self, story: Story, destination: DestinationConfig,
+               municipality: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        mapping = destination.terms
+        categories, tags = list(mapping.categories), list(mapping.tags)
+        facts = {
+            "organisation": [story.organisation] if story.organisation else [],
+            "municipality": [municipality] if municipality else [],
+            "theme": list(themes_for(story.text, self._config.themes)),
+            "source": [story.source_title] if story.source_title else [],
+        }
+        for fact, values in facts.items():
+            target = getattr(mapping, fact)
+            (categories if target == "category" else tags if target == "tag" else []).extend(values)
+        return tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(tags))
+
+    def _image(self, story: Story, destination: DestinationConfig) -> tuple[Image | None, str | None, str | None]:
+        if not story.image_url:
+            return None, None, None
+        known = self._storage.syndications.media_id(destination.name, story.image_url)
+        if known:
+            return None, known, None
+        with self._images_lock:
+            cached = self._images.get(story.image_url)
+        if cached is None:
+            try:
+                cached = download_image(self._retrievers, story.image_url)
+            except FetchError as e:
+                cached = f"featured image left out: {e}"
+            with self._images_lock:
+                self._images[story.image_url] = cached
+        if isinstance(cached, str):
+            return None, None, cached
+        return cached, None, None
+
+    def _remember_image(self, destination: DestinationConfig, story: Story, post: Post,
+                        remote: RemotePost) -> None:
+        if not story.image_url:
+            return
+        if post.image is not None and remote.image_id:
+            self._storage.syndications.remember_media(destination.name, story.image_url,
+                                                      remote.image_id, utcnow())
+        elif post.image_id and remote.image_id != post.image_id:
+            # the remembered upload is gone from the site: upload it afresh next time
+            self._storage.syndications.forget_media(destination.name, story.image_url)
