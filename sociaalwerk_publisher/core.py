@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +23,7 @@ from .feeds.retrieve import Retrievers
 from .fetching import Fetcher, utcnow
 from .municipalities import lookup
 from .review import AUTO, Decision, check_transition, current_user
-from .syndication import Syndicator
+from .syndication import Syndicator, make_adapter
 from .types import (
     FetchResult,
     Source,
@@ -328,7 +329,7 @@ class Publisher:
         results = []
         for destination in chosen:
             try:
-                adapter = (self._adapter_for or self._syndicator().make_adapter)(destination)
+                adapter = (self._adapter_for or partial(make_adapter, self.config))(destination)
             except PublisherError as e:
                 results.append(CheckResult(destination.name, destination.username or None, (str(e),)))
                 continue

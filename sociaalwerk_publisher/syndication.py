@@ -21,6 +21,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,6 +104,30 @@ class _Work:
     remote_id: str | None
 
 
+def make_adapter(config: Config, destination: DestinationConfig) -> Adapter:
+    """The configured adapter for ``destination``, with its secret from the environment.
+
+    Raises:
+        ConfigError: the adapter is unknown or its secret is not set.
+    """
+    secret = None
+    if destination.password_env:
+        index = config.destinations.index(destination)
+        secret = secret_from_env(destination.password_env, f"destinations[{index}].password_env")
+    adapter: Adapter = adapter_factory(destination.adapter)(destination, secret, config.base_dir)
+    return adapter
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _retry_delay(attempts: int) -> timedelta:
     delay = min(RETRY_MIN * 2 ** max(attempts - 1, 0), RETRY_MAX)
     return delay * random.uniform(0.8, 1.2)
@@ -116,23 +141,23 @@ class Syndicator:
         self._storage = storage
         self._config = config
         self._retrievers = retrievers
-        self._adapter_for = adapter_for or self.make_adapter
+        self._adapter_for = adapter_for or partial(make_adapter, config)
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._images: dict[str, Image | str] = {}
         self._images_lock = threading.Lock()
 
-    def make_adapter(self, destination: DestinationConfig) -> Adapter:
-        """The configured adapter for ``destination``, with its secret from the environment.
+    def _release_dead_claims(self) -> None:
+        """Claims held by processes of this host that no longer run are free at once.
 
-        Raises:
-            ConfigError: the adapter is unknown or its secret is not set.
+        Claims from other hosts expire after CLAIM_SECONDS instead.
         """
-        secret = None
-        if destination.password_env:
-            index = self._config.destinations.index(destination)
-            secret = secret_from_env(destination.password_env, f"destinations[{index}].password_env")
-        adapter: Adapter = adapter_factory(destination.adapter)(destination, secret, self._config.base_dir)
-        return adapter
+        host = socket.gethostname()
+        for worker in self._storage.syndications.claimants():
+            claimant_host, _, rest = worker.partition(":")
+            pid = rest.partition(":")[0]
+            if claimant_host == host and pid.isdigit() and not _alive(int(pid)):
+                log.info("releasing claims of %s, which no longer runs", worker)
+                self._storage.syndications.release(worker)
 
     # -- planning ----------------------------------------------------------------------
 
@@ -180,6 +205,7 @@ class Syndicator:
         """
         now = utcnow()
         destinations = self._destinations(destination_names)
+        self._release_dead_claims()
         plans = [(d, self._plan(d, now, story_ids)) for d in destinations]
         if dry_run:
             for destination, work in plans:

@@ -84,6 +84,18 @@ class SyndicationStore:
                 .values(**values, updated_at=now, claimed_by=None, claim_expires_at=None)
             )
 
+    def claimants(self) -> list[str]:
+        """Workers that hold claims now."""
+        query = select(syndications.c.claimed_by).where(syndications.c.claimed_by.is_not(None)).distinct()
+        with self._storage.connect() as conn:
+            return [row.claimed_by for row in conn.execute(query)]
+
+    def release(self, worker: str) -> None:
+        """Drop every claim of ``worker``."""
+        with self._storage.begin() as conn:
+            conn.execute(update(syndications).where(syndications.c.claimed_by == worker)
+                         .values(claimed_by=None, claim_expires_at=None))
+
     def media_id(self, destination: str, image_url: str) -> str | None:
         query = select(remote_media.c.remote_id).where(
             and_(remote_media.c.destination == destination, remote_media.c.image_url == image_url))

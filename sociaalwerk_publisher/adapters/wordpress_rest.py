@@ -98,16 +98,16 @@ class WordPressRestAdapter:
             code, message = "", response.reason or ""
         status = response.status_code
         what = f"{method} {route}: HTTP {status} {code}".rstrip()
+        credentials = f"check username {self._config.username!r} and the application password in ${self._config.password_env}"
         if status == 401 and code == "rest_not_logged_in":
             return AuthenticationError(
-                f"{what}: WordPress ignored the credentials although they were sent. The web server"
-                " probably strips the Authorization header (Apache: add `SetEnvIf Authorization"
-                " \"(.*)\" HTTP_AUTHORIZATION=$1`), or application passwords are off (they need"
-                " HTTPS unless WP_ENVIRONMENT_TYPE is 'local')", self.name)
+                f"{what}: WordPress did not log us in although credentials were sent: {credentials}."
+                " If they are right, the web server strips the Authorization header (Apache: add"
+                " `SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1`), or application passwords"
+                " are off (they need HTTPS unless WP_ENVIRONMENT_TYPE is 'local')", self.name)
         if status == 401:
             return AuthenticationError(
-                f"{what}: wrong username or application password (check username"
-                f" {self._config.username!r} and ${self._config.password_env})", self.name)
+                f"{what}: not allowed ({message}): {credentials}, and that the user may publish", self.name)
         if status == 403:
             return AuthenticationError(
                 f"{what}: user {self._config.username!r} lacks the rights for this ({message})", self.name)

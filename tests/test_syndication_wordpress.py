@@ -1,0 +1,168 @@
+"""End to end against the real WordPress sites: review, syndicate, update, retract, crash."""
+
+from __future__ import annotations
+
+import html
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from sociaalwerk_publisher import Publisher, make_publisher
+from sociaalwerk_publisher.types import SyndicationAction
+
+from .images import png
+from .stories import refetch, seed
+from .wordpress import WordPressSite
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write_config(tmp_path: Path, hub: WordPressSite, member: WordPressSite, member_adapter: str = "wordpress-rest") -> Path:
+    config = tmp_path / "sociaalwerk-publisher.toml"
+    config.write_text(f"""
+[fetch]
+parse_processes = 1
+
+[[destinations]]
+name = "landelijk"
+adapter = "wordpress-rest"
+url = "{hub.url}"
+username = "{hub.user}"
+password_env = "SWP_TEST_HUB_PASSWORD"
+status = "publish"
+[destinations.terms]
+categories = ["Lokale verhalen"]
+
+[[destinations]]
+name = "amsterdam"
+adapter = "{member_adapter}"
+url = "{member.url}"
+username = "{member.user}"
+password_env = "SWP_TEST_MEMBER_PASSWORD"
+status = "publish"
+[destinations.filter]
+municipalities = ["GM0363"]
+""", encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def sites(wp_sites: dict[str, WordPressSite], monkeypatch: pytest.MonkeyPatch) -> dict[str, WordPressSite]:
+    for site in wp_sites.values():
+        site.delete_all_posts()
+    monkeypatch.setenv("SWP_TEST_HUB_PASSWORD", wp_sites["hub"].app_password)
+    monkeypatch.setenv("SWP_TEST_MEMBER_PASSWORD", wp_sites["member"].app_password)
+    return wp_sites
+
+
+@pytest.fixture
+def config(tmp_path: Path, sites: dict[str, WordPressSite]) -> Path:
+    return write_config(tmp_path, sites["hub"], sites["member"])
+
+
+@pytest.fixture
+def publisher(config: Path) -> Iterator[Publisher]:
+    with make_publisher(config) as p:
+        yield p
+
+
+def items(httpserver: HTTPServer, suffix: str = "") -> list[dict[str, str]]:
+    httpserver.expect_request("/buurtloket.png").respond_with_data(png(), content_type="image/png")
+    return [{"guid": "a", "title": f"Buurtloket & “hulp”{suffix}", "image": httpserver.url_for("/buurtloket.png"),
+             "html": f"<p>Schuldhulp in Noord{suffix}.</p><script>alert(1)</script>"}]
+
+
+def live(site: WordPressSite) -> list[dict]:
+    return [p for p in site.posts() if p["status"] != "trash"]
+
+
+def test_approved_stories_reach_the_right_sites_once_with_attribution(
+        publisher: Publisher, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    seed(publisher, tmp_path, items(httpserver), title="Blog Welzijn Noord", organisation="Welzijn Noord",
+         municipality="GM0363", ambassador="Samira")
+    seed(publisher, tmp_path, [{"guid": "z", "title": "Jongerenwerk Zwolle", "html": "<p>Voetbal.</p>"}],
+         title="Blog Zwolle", organisation="Travers", municipality="GM0193")
+    unapproved = seed(publisher, tmp_path, [{"guid": "n", "title": "Nog niet goedgekeurd", "html": "<p>x</p>"}],
+                      municipality="GM0363")
+    stories = {s.title: s.id for s in publisher.list_stories()}
+    publisher.approve_story(stories["Buurtloket & “hulp”"], stories["Jongerenwerk Zwolle"])
+
+    results = list(publisher.syndicate())
+    assert all(r.ok for r in results), results
+    hub, member = live(sites["hub"]), live(sites["member"])
+    assert sorted(html.unescape(p["title"]["raw"]) for p in hub) == ["Buurtloket & “hulp”", "Jongerenwerk Zwolle"]
+    (amsterdam,) = member
+    assert html.unescape(amsterdam["title"]["raw"]) == "Buurtloket & “hulp”"
+    content = amsterdam["content"]["raw"]
+    assert "Dit verhaal verscheen eerst op" in content and "https://welzijn.example.nl/verhaal/a" in content
+    assert "<script" not in content and "Welzijn Noord" in content
+    assert amsterdam["featured_media"] > 0
+    assert all("Nog niet" not in p["title"]["raw"] for p in hub + member)
+    assert unapproved.id
+
+    assert list(publisher.syndicate()) == []  # exactly once
+    assert len(live(sites["hub"])) == 2 and len(live(sites["member"])) == 1
+
+
+def test_a_changed_original_is_updated_and_a_retraction_removes_it_everywhere(
+        publisher: Publisher, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+    (story,) = publisher.list_stories()
+    publisher.approve_story(story.id)
+    list(publisher.syndicate())
+    refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+    results = list(publisher.syndicate())
+    assert {(r.destination, r.action) for r in results} == {
+        ("landelijk", SyndicationAction.UPDATE), ("amsterdam", SyndicationAction.UPDATE)}
+    for site in sites.values():
+        (post,) = live(site)
+        assert post["title"]["raw"].endswith("(bijgewerkt)")
+    media = [p["featured_media"] for p in live(sites["hub"])]
+    assert media[0] > 0  # the image was uploaded once and kept
+
+    retracted = publisher.retract_story(story.id, note="op verzoek")
+    assert all(r.ok for r in retracted) and len(retracted) == 2
+    assert live(sites["hub"]) == [] and live(sites["member"]) == []
+
+
+@pytest.mark.parametrize("step", ["before-find", "after-find", "after-publish", "after-update"])
+def test_a_kill_at_any_step_followed_by_a_new_run_leaves_exactly_one_post(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer, step: str) -> None:
+    with make_publisher(config) as publisher:
+        seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        publisher.approve_story(*(s.id for s in publisher.list_stories()))
+    if step == "after-update":  # an earlier attempt already made the post before it was recorded
+        subprocess.run([sys.executable, "-m", "tests.crash_syndicate", str(config), "after-publish"],
+                       cwd=REPO, timeout=120, capture_output=True)
+    killed = subprocess.run([sys.executable, "-m", "tests.crash_syndicate", str(config), step],
+                            cwd=REPO, timeout=120, capture_output=True, text=True)
+    assert killed.returncode == 137, killed.stderr
+    with make_publisher(config) as publisher:
+        results = list(publisher.syndicate())
+        assert results and all(r.ok for r in results), results
+        assert list(publisher.syndicate()) == []
+    for site in sites.values():
+        assert len(live(site)) == 1, site.name
+
+
+def test_cli_check_and_dry_run_against_the_real_sites(config: Path, tmp_path: Path, httpserver: HTTPServer) -> None:
+    from click.testing import CliRunner
+
+    from sociaalwerk_publisher.cli import cli
+
+    runner = CliRunner()
+    check = runner.invoke(cli, ["--config", str(config), "destinations", "check"])
+    assert check.exit_code == 0, check.output
+    assert "ok       landelijk" in check.output and "ok       amsterdam" in check.output
+    with make_publisher(config) as publisher:
+        seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        publisher.approve_story(*(s.id for s in publisher.list_stories()))
+    dry = runner.invoke(cli, ["--config", str(config), "syndicate", "--dry-run"])
+    assert dry.exit_code == 0 and dry.output.count("would publish") == 2
+    done = runner.invoke(cli, ["--config", str(config), "syndicate", "--destination", "amsterdam"])
+    assert done.exit_code == 0 and "syndication: 1 done, 0 failed" in done.output
