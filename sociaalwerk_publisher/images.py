@@ -44,6 +44,12 @@ def download_image(retrievers: Retrievers, url: str) -> Image:
     if sniffed is None:
         raise FetchError("not an image (unrecognised content)", url)
     content_type, extension = sniffed
-    stem = posixpath.splitext(posixpath.basename(unquote(urlsplit(url).path)))[0] or "afbeelding"
+    return Image(url=url, filename=image_filename(url, extension), content_type=content_type,
+                 data=retrieved.content)
+
+
+def image_filename(url: str, extension: str = "") -> str:
+    """A safe file name for the image at ``url`` (its own stem, or "afbeelding")."""
+    stem, own_extension = posixpath.splitext(posixpath.basename(unquote(urlsplit(url).path)))
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:80].strip("-") or "afbeelding"
-    return Image(url=url, filename=safe + extension, content_type=content_type, data=retrieved.content)
+    return safe + (extension or own_extension.lower()[:5])

@@ -32,7 +32,7 @@ from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
 from .feeds.retrieve import Retrievers
 from .fetching import utcnow
-from .images import download_image
+from .images import download_image, image_filename
 from .municipalities import municipalities
 from .rendering import render
 from .themes import themes_for
@@ -275,7 +275,8 @@ class Syndicator:
             return self._failed(item, destination, "skipped: taken by another run, or the story is"
                                 f" no longer {story_status.value}")
         post, image_problem = self._post(item.story, destination, now,
-                                         with_image=item.action is not SyndicationAction.RETRACT)
+                                         with_image=item.action is not SyndicationAction.RETRACT,
+                                         download=getattr(adapter, "needs_image_data", True))
         try:
             if item.action is SyndicationAction.RETRACT:
                 return self._retract(adapter, destination, item, row, post)
@@ -331,7 +332,7 @@ class Syndicator:
     # -- what to send ------------------------------------------------------------------
 
     def _post(self, story: Story, destination: DestinationConfig, now: datetime,
-              with_image: bool = True) -> tuple[Post, str | None]:
+              with_image: bool = True, download: bool = True) -> tuple[Post, str | None]:
         """The post for ``story`` on ``destination``, and why its image was left out, if it was."""
         marker = marker_for(story, destination.name)
         municipality = municipalities().get(story.municipality or "")
@@ -344,7 +345,7 @@ class Syndicator:
         # the marker is added here, not in the template, so a custom template cannot lose it
         content = f"{body.rstrip()}\n<!-- {marker} -->\n"
         categories, tags = self._terms(story, destination, municipality.name if municipality else None)
-        image, image_id, problem = self._image(story, destination) if with_image else (None, None, None)
+        image, image_id, problem = self._image(story, destination, download) if with_image else (None, None, None)
         return Post(
             title=story.title, content_html=content, excerpt=story.excerpt,
             slug=f"{slugify(story.title)}-{marker[4:12]}", marker=marker, status=destination.status,
@@ -371,12 +372,15 @@ class Syndicator:
             (categories if target == "category" else tags if target == "tag" else []).extend(values)
         return tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(tags))
 
-    def _image(self, story: Story, destination: DestinationConfig) -> tuple[Image | None, str | None, str | None]:
+    def _image(self, story: Story, destination: DestinationConfig,
+               download: bool) -> tuple[Image | None, str | None, str | None]:
         if not story.image_url:
             return None, None, None
         known = self._storage.syndications.media_id(destination.name, story.image_url)
         if known:
             return None, known, None
+        if not download:
+            return Image(story.image_url, image_filename(story.image_url), "", b""), None, None
         with self._images_lock:
             cached = self._images.get(story.image_url)
         if cached is None:

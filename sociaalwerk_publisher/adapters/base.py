@@ -77,6 +77,10 @@ class Adapter(Protocol):
     subclasses: :class:`AuthenticationError` (stop using this destination for the
     run), :class:`RemoteRejectedError` (this post was refused) or
     :class:`TransportError` (retry later).
+
+    An adapter that only passes the image's address on (a file export) may set
+    ``needs_image_data = False``; the image is then not downloaded for it and
+    ``Post.image.data`` is empty.
     """
 
     name: str
