@@ -60,9 +60,10 @@ def sites(wp_sites: dict[str, WordPressSite], monkeypatch: pytest.MonkeyPatch) -
     return wp_sites
 
 
-@pytest.fixture
-def config(tmp_path: Path, sites: dict[str, WordPressSite]) -> Path:
-    return write_config(tmp_path, sites["hub"], sites["member"])
+@pytest.fixture(params=["wordpress-rest", "wordpress-xmlrpc"])
+def config(request: pytest.FixtureRequest, tmp_path: Path, sites: dict[str, WordPressSite]) -> Path:
+    """The hub over REST; the member site over REST or XML-RPC."""
+    return write_config(tmp_path, sites["hub"], sites["member"], member_adapter=request.param)
 
 
 @pytest.fixture
