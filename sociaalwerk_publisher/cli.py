@@ -1,7 +1,7 @@
 """The command line: parse options, call the :class:`Publisher`, format the result.
 
-Exit codes: 0 all good; 1 some items failed (sources, destinations);
-2 usage or configuration error; 130 interrupted.
+Exit codes: 0 all good; 1 some items failed (sources, destinations, mail);
+2 usage or configuration error; 75 another run in progress; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,17 +10,24 @@ import dataclasses
 import enum
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
+from .cycle import run_cycle
+from .daemon import run_daemon
+from .locking import RunLock
 from .core import Publisher, make_publisher, parse_since
+from .coverage.model import OutletType
 from .exceptions import PublisherError
 from .review import Decision
 from .types import (
@@ -70,6 +77,34 @@ class _Group(click.Group):
             raise _ErrorLine(e) from e
 
 
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="seconds"),
+                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(verbose: int, log_file: str | None, log_format: str) -> None:
+    """Only the CLI configures logging; the library just logs."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    try:
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file \
+            else logging.StreamHandler(sys.stderr)
+    except OSError as e:
+        raise click.UsageError(f"cannot write the log file {log_file}: {e.strerror}") from None
+    handler.setFormatter(_JsonLines() if log_format == "json"
+                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name("sociaalwerk-publisher")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "sociaalwerk-publisher"]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
 class _Context:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
@@ -93,12 +128,15 @@ pass_ctx = click.make_pass_decorator(_Context)
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
               help=f"Config file [default: $SOCIAALWERK_PUBLISHER_CONFIG or ./{DEFAULT_FILENAME}]")
 @click.option("--verbose", "-v", count=True, help="More log output (-vv for debug).")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log here instead of standard error.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object per line, for log shippers.")
 @click.version_option(package_name="sociaalwerk-publisher")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: int, log_file: str | None,
+        log_format: str) -> None:
     """Aggregate, review and syndicate local social-work stories."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(verbose, log_file, log_format)
     state = _Context(config_path)
     ctx.obj = state
     ctx.call_on_close(state.close)
@@ -582,32 +620,215 @@ def destinations_check(ctx: _Context, names: tuple[str, ...], as_json: bool) -> 
         sys.exit(EXIT_PARTIAL)
 
 
+# -- coverage and reports ------------------------------------------------------------------
+
+@cli.group()
+def coverage() -> None:
+    """Press mentions of social work and our members."""
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+
+
+@coverage.command("list")
+@click.option("--since", help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--not-counted", is_flag=True, help="The items that matched nothing or are excluded.")
+@limit_option
+@json_option
+@pass_ctx
+def coverage_list(ctx: _Context, since: str | None, not_counted: bool, limit: int, as_json: bool) -> None:
+    """Mentions, newest first."""
+    rows = ctx.publisher.list_mentions(since=parse_since(since) if since else None,
+                                       counted=not not_counted, limit=limit)
+    if as_json:
+        _echo_json(rows)
+        return
+    for m in rows:
+        extra = ", ".join(m.organisations + m.terms)
+        click.echo(f"{_when(m.published_at)}  {m.outlet} [{m.outlet_type.value}] {m.municipality or '-'}: "
+                   f"{m.title}  <{m.url}>  ({extra or '-'})")
+    if not rows:
+        click.echo("no mentions")
+
+
+@coverage.command("match")
+@click.option("--all", "rematch", is_flag=True, help="Match every kept item again (after a watchlist change).")
+@pass_ctx
+def coverage_match(ctx: _Context, rematch: bool) -> None:
+    """Match media and alert items to the watchlist, outlets and municipalities."""
+    s = ctx.publisher.match_coverage(rematch=rematch)
+    click.echo(f"matched {s.items} items: {s.counted} counted, {s.own_channel} own channels,"
+               f" {s.new_outlets} new outlets")
+
+
+@cli.group()
+def outlets() -> None:
+    """Media outlets by domain: name, type, municipality."""
+
+
+@outlets.command("list")
+@click.option("--unclassified", is_flag=True, help="Only outlets an editor still has to classify.")
+@json_option
+@pass_ctx
+def outlets_list(ctx: _Context, unclassified: bool, as_json: bool) -> None:
+    """Known outlets."""
+    items = ctx.publisher.list_outlets(unclassified_only=unclassified)
+    if as_json:
+        _echo_json(items)
+        return
+    for o in items:
+        click.echo(f"{o.domain:<32} {o.type.value:<18} {_municipality_name(o.municipality):<20} {o.name}")
+    if not items:
+        click.echo("no outlets" + (" to classify" if unclassified else ""))
+
+
+@outlets.command("set")
+@click.argument("domain")
+@click.option("--name")
+@click.option("--type", "outlet_type", type=click.Choice([t.value for t in OutletType]))
+@click.option("--municipality", help="CBS code or name.")
+@click.option("--province")
+@click.option("--reach", type=click.IntRange(min=0))
+@pass_ctx
+def outlets_set(ctx: _Context, domain: str, name: str | None, outlet_type: str | None,
+                municipality: str | None, province: str | None, reach: int | None) -> None:
+    """Classify an outlet (created if unknown)."""
+    o = ctx.publisher.set_outlet(domain, name=name, type=outlet_type, municipality=municipality,
+                                 province=province, reach=reach)
+    click.echo(f"{o.domain}: {o.name}, {o.type.value}, {_municipality_name(o.municipality)}")
+
+
+@outlets.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def outlets_import(ctx: _Context, path: str) -> None:
+    """Create or update outlets from a CSV (domain,name,type,municipality,province,reach)."""
+    click.echo(f"imported {ctx.publisher.import_outlets(path)} outlets from {path}")
+
+
+@cli.group()
+def report() -> None:
+    """The coverage report: build, send, and the outbox."""
+
+
+period_options = [
+    click.option("--period", type=click.Choice(["week", "month", "quarter"]),
+                 help="The last complete week, month or quarter (Europe/Amsterdam)."),
+    click.option("--from", "start", help="First day (YYYY-MM-DD), with --to."),
+    click.option("--to", "end", help="Last day (YYYY-MM-DD), included."),
+]
+
+
+def _with_period(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(period_options):
+        command = option(command)
+    return command
+
+
+@report.command("build")
+@_with_period
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the HTML report to this file.")
+@click.option("--language", type=click.Choice(["nl", "en"]))
+@pass_ctx
+def report_build(ctx: _Context, period: str | None, start: str | None, end: str | None,
+                 output: str | None, language: str | None) -> None:
+    """Build the report; print the text version, or write the HTML with --output."""
+    chosen = ctx.publisher.report_period(period, _date(start), _date(end))
+    data = ctx.publisher.build_report(chosen, language=language)
+    rendered = ctx.publisher.render_report(data, for_file=bool(output))
+    if output:
+        Path(output).write_text(rendered.html, encoding="utf-8")
+        click.echo(f"wrote {output}: {rendered.subject}")
+    else:
+        click.echo(rendered.text)
+
+
+@report.command("send")
+@_with_period
+@pass_ctx
+def report_send(ctx: _Context, period: str | None, start: str | None, end: str | None) -> None:
+    """Build the report, store it in the outbox and e-mail it. Exit 1 if it is not sent yet."""
+    chosen = ctx.publisher.report_period(period, _date(start), _date(end))
+    deliveries = ctx.publisher.send_report(chosen)
+    for d in deliveries:
+        click.echo(f"sent {d.key}" if d.ok else f"NOT SENT {d.key}: {d.error} (kept in the outbox)",
+                   err=not d.ok)
+    if not deliveries:
+        click.echo("already sent or being sent by another run (see `report outbox`)")
+    if any(not d.ok for d in deliveries):
+        sys.exit(EXIT_PARTIAL)
+
+
+@report.command("outbox")
+@click.option("--retry", is_flag=True, help="Send what is due now.")
+@json_option
+@pass_ctx
+def report_outbox(ctx: _Context, retry: bool, as_json: bool) -> None:
+    """Stored messages: sent, pending, failed."""
+    if retry:
+        for d in ctx.publisher.deliver_outbox():
+            click.echo(f"sent {d.key}" if d.ok else f"NOT SENT {d.key}: {d.error}", err=not d.ok)
+    items = ctx.publisher.outbox()
+    if as_json:
+        _echo_json(items)
+        return
+    for item in items:
+        when = _when(item.sent_at) if item.sent_at else f"{item.attempts} attempts"
+        error = f": {item.last_error}" if item.last_error and item.state != "sent" else ""
+        click.echo(f"{item.state:<8} {when:<16} {item.subject}{error}")
+    if not items:
+        click.echo("the outbox is empty")
+
+
 # -- the main job ------------------------------------------------------------------------
 
 @cli.command()
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed (for cron).")
 @pass_ctx
 def run(ctx: _Context, quiet: bool) -> None:
-    """One cycle for cron: sync the OPML sources, fetch, auto-approve, syndicate."""
+    """One cycle for cron: fetch, auto-approve, syndicate, match coverage, reports, outbox.
+
+    Exit 0 all good, 1 some items failed, 2 configuration error, 75 another run in progress.
+    """
     publisher = ctx.publisher
-    opml = publisher.config.sources.opml
-    if opml:
-        imported = publisher.import_opml(publisher.config.resolve(opml))
-        if not quiet and (imported.added or imported.updated):
-            click.echo(f"sources: {len(imported.added)} added, {len(imported.updated)} updated")
-    results = _run_fetch(publisher, None, due_only=True, quiet_lines=True)
-    approved = publisher.auto_approve()
-    syndicated = []
-    for result in publisher.syndicate():
-        syndicated.append(result)
-        if not result.ok or not quiet:
-            click.echo(_syndication_line(result), err=not result.ok)
-    if not quiet:
-        click.echo(_summarise(results))
-        click.echo(f"approved automatically: {len(approved)}; syndicated: "
-                   f"{sum(r.ok for r in syndicated)} done, {sum(not r.ok for r in syndicated)} failed")
-    if any(not r.ok for r in results) or any(not r.ok for r in syndicated):
+    with RunLock(publisher.config.lock_path):
+        def show(item: Any) -> None:
+            if isinstance(item, FetchResult) and (not item.ok or not quiet) and item.outcome is not FetchOutcome.NOT_MODIFIED:
+                click.echo(_fetch_line(item), err=not item.ok)
+            elif isinstance(item, SyndicationResult) and (not item.ok or not quiet):
+                click.echo(_syndication_line(item), err=not item.ok)
+
+        result = run_cycle(publisher, show)
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    if not quiet or not result.ok:
+        click.echo(result.summary(), err=not result.ok and quiet)
+    if not result.ok:
         sys.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@pass_ctx
+def daemon(ctx: _Context) -> None:
+    """Run the jobs on the timetable from the config until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        logging.getLogger(__name__).info("stopping (signal %d)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    publisher = ctx.publisher
+    click.echo(f"daemon started (pid {os.getpid()}); stop with SIGTERM or Ctrl-C", err=True)
+    run_daemon(publisher, stop)
+    click.echo("daemon stopped", err=True)
 
 
 @cli.group()

@@ -119,6 +119,60 @@ class DestinationConfig:
 
 
 @dataclass(frozen=True)
+class CoverageConfig:
+    """What counts as press coverage of social work and our members."""
+
+    #: watch terms; default: the campaign's list (sociaal werk, welzijnswerk, jongerenwerk, ...)
+    terms: tuple[str, ...] = ()
+    #: a text containing one of these is not counted
+    exclusions: tuple[str, ...] = ()
+    #: member organisations and their aliases; source organisations are added automatically
+    organisations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ambassadors' names; those on sources are added automatically
+    ambassadors: tuple[str, ...] = ()
+    #: candidates without a match are kept this long, so a changed watchlist can re-match them
+    keep_unmatched_days: int = 90
+    #: pickups: texts at least this similar are one story
+    cluster_threshold: float = 0.6
+    #: how many municipalities are "gouden gemeenten" in the report
+    golden_municipalities: int = 5
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    language: str = "nl"  #: nl | en
+    #: the reports `run` makes once their period is complete: each week (on Monday),
+    #: month (on the 1st) or quarter, in Europe/Amsterdam time
+    schedule: tuple[str, ...] = ("week", "month")
+    #: also write each report as an HTML file into this folder (relative to the config)
+    output_folder: str = ""
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  #: starttls | ssl | none (only for 127.0.0.1)
+    username_env: str = ""
+    password_env: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """The `daemon` timetable (minutes between runs of each job)."""
+
+    fetch_minutes: int = 15
+    syndicate_minutes: int = 15
+    coverage_minutes: int = 60
+    outbox_minutes: int = 15
+    #: reports whose period is complete are made from this hour on (Europe/Amsterdam)
+    report_hour: int = 7
+
+
+@dataclass(frozen=True)
 class TemplatesConfig:
     #: a folder whose templates override the bundled ones (same file names)
     folder: str = ""
@@ -134,6 +188,10 @@ class Config:
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    coverage: CoverageConfig = field(default_factory=CoverageConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     themes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_THEMES))
     destinations: tuple[DestinationConfig, ...] = ()
 
@@ -148,6 +206,14 @@ class Config:
     @property
     def base_dir(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def lock_path(self) -> Path:
+        """The run lock: beside a SQLite database, else beside the config file."""
+        url = self.database_url
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            return Path(url.removeprefix("sqlite:///") + ".lock")
+        return self.base_dir / "sociaalwerk-publisher.lock"
 
     @property
     def database_url(self) -> str:
@@ -210,7 +276,38 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
         sections[name] = _check(_SECTIONS[name], value, name)
     config = Config(path=path, **sections)
     _check_destinations(config)
+    _check_email(config.email)
+    if config.report.language not in ("nl", "en"):
+        raise ConfigError("must be nl or en", "report.language")
+    for kind in config.report.schedule:
+        if kind not in ("week", "month", "quarter"):
+            raise ConfigError("may hold week, month and quarter", "report.schedule")
+    for name in ("fetch_minutes", "syndicate_minutes", "coverage_minutes", "outbox_minutes"):
+        if getattr(config.daemon, name) < 1:
+            raise ConfigError("must be at least 1", f"daemon.{name}")
+    if not 0 <= config.daemon.report_hour <= 23:
+        raise ConfigError("must be an hour from 0 to 23", "daemon.report_hour")
+    if not 0 < config.coverage.cluster_threshold <= 1:
+        raise ConfigError("must be between 0 and 1", "coverage.cluster_threshold")
     return config
+
+
+def _check_email(email: EmailConfig) -> None:
+    if not email.host:
+        return
+    if email.security not in ("starttls", "ssl", "none"):
+        raise ConfigError("must be starttls, ssl or none", "email.security")
+    if email.security == "none" and email.host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError("none (no encryption) is only allowed for a server on 127.0.0.1", "email.security")
+    if not email.sender:
+        raise ConfigError("is required when email.host is set", "email.sender")
+    if not email.recipients:
+        raise ConfigError("name at least one address", "email.recipients")
+    for key, value in (("email.sender", email.sender), *(("email.recipients", r) for r in email.recipients)):
+        if "\r" in value or "\n" in value or "@" not in value:
+            raise ConfigError(f"{value!r} is not an e-mail address", key)
+    if bool(email.username_env) != bool(email.password_env):
+        raise ConfigError("give both username_env and password_env, or neither", "email")
 
 
 def _check_destinations(config: Config) -> None:

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
+import socket
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from ._storage import Storage, open_storage
 from .adapters.base import Adapter, CheckResult
+from ._storage.coverage import check_domain
 from .config import Config, DestinationConfig, load_config
-from .exceptions import NotAFeedError, PublisherError, SourceError, UsageError
+from .coverage import periods
+from .coverage.engine import MatchSummary, match_mentions
+from .coverage.figures import build_report_data, mention_rows
+from .coverage.model import MentionRow, Outlet, OutletType, Period, ReportData
+from .exceptions import ConfigError, NotAFeedError, PublisherError, SourceError, UsageError
+from .mail import Attachment, Delivery, InlineImage, Outbox, OutboxItem, build_message
+from .reports import RenderedReport, render_report
 from .feeds.discover import discover_feeds
 from .feeds.opml import read_opml, write_opml
 from .feeds.parse import parse_feed
@@ -78,6 +88,7 @@ class Publisher:
         self._storage = storage
         self._retrievers = Retrievers(config.fetch)
         self._adapter_for = adapter_for
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def __enter__(self) -> Publisher:
         return self
@@ -339,6 +350,155 @@ class Publisher:
                 adapter.close()
         return results
 
+    # -- coverage --------------------------------------------------------------------
+
+    def match_coverage(self, *, rematch: bool = False) -> MatchSummary:
+        """Match new media and alert items to the watchlist (all of them with ``rematch``).
+
+        Also re-clusters pickups and drops the text of long-unmatched candidates.
+        """
+        summary = match_mentions(self._storage, self.config, rematch=rematch)
+        keep = timedelta(days=self.config.coverage.keep_unmatched_days)
+        self._storage.coverage.prune_unmatched(utcnow() - keep)
+        return summary
+
+    def list_mentions(self, *, since: datetime | None = None, until: datetime | None = None,
+                      counted: bool | None = True, limit: int = 50) -> tuple[MentionRow, ...]:
+        """Press mentions, newest first; ``counted=False`` lists the ones that do not count."""
+        return mention_rows(self._storage, since, until, counted=counted, limit=limit)
+
+    def list_outlets(self, *, unclassified_only: bool = False) -> list[Outlet]:
+        """Known outlets; ``unclassified_only`` lists those an editor still has to classify."""
+        return [_outlet(row) for row in self._storage.coverage.outlets(unclassified_only=unclassified_only)]
+
+    def set_outlet(self, domain: str, *, name: str | None = None, type: OutletType | str | None = None,
+                   municipality: str | None = None, province: str | None = None,
+                   reach: int | None = None) -> Outlet:
+        """Create or classify an outlet by its domain.
+
+        Raises:
+            UsageError: an unknown type or municipality, or not a domain name.
+        """
+        values: dict[str, Any] = {}
+        if name:
+            values["name"] = name
+        if type is not None:
+            try:
+                values["type"] = OutletType(type).value
+            except ValueError:
+                known = ", ".join(t.value for t in OutletType)
+                raise UsageError(f"unknown outlet type {type!r} (known: {known})") from None
+        if municipality:
+            values["municipality"] = _source_values(municipality=municipality)["municipality"]
+        if province:
+            values["province"] = province
+        if reach is not None:
+            values["reach"] = reach
+        return _outlet(self._storage.coverage.set_outlet(check_domain(domain), values, utcnow()))
+
+    def import_outlets(self, path: str | os.PathLike[str]) -> int:
+        """Create or update outlets from a CSV file with the columns domain, name, type,
+        municipality, province, reach (a header row; only domain is required).
+
+        Raises:
+            UsageError: the file cannot be read or a row is invalid (its line is named).
+        """
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                sample = handle.read(4096)
+                handle.seek(0)
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+                rows = list(csv.DictReader(handle, dialect=dialect))
+        except (OSError, csv.Error, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read outlets from {path}: {e}") from e
+        for line, row in enumerate(rows, 2):
+            try:
+                self.set_outlet(row.get("domain") or "", name=row.get("name") or None,
+                                type=row.get("type") or None, municipality=row.get("municipality") or None,
+                                province=row.get("province") or None,
+                                reach=int(row["reach"]) if (row.get("reach") or "").strip() else None)
+            except (UsageError, ValueError) as e:
+                raise UsageError(f"{path}, line {line}: {e}") from e
+        return len(rows)
+
+    # -- reports -----------------------------------------------------------------------
+
+    def report_period(self, kind: str | None = None, start: date | None = None, end: date | None = None,
+                      *, today: date | None = None) -> Period:
+        """The last complete ``kind`` (week, month, quarter), or the days ``start`` to ``end``.
+
+        Raises:
+            UsageError: neither or both are given, or the range is reversed.
+        """
+        language = self.config.report.language
+        if kind and (start or end):
+            raise UsageError("give either a period or --from/--to, not both")
+        if kind:
+            return periods.last_complete(kind, today or periods.today_in_amsterdam(), language)
+        if start and end:
+            return periods.custom(start, end, language)
+        raise UsageError("give a period (week, month, quarter) or both --from and --to")
+
+    def build_report(self, period: Period, *, language: str | None = None) -> ReportData:
+        """Every figure of the coverage report for ``period``, with the period before it."""
+        return build_report_data(self._storage, self.config, period, self.list_sources(), utcnow(),
+                                 language or self.config.report.language)
+
+    def render_report(self, data: ReportData, *, for_file: bool = False) -> RenderedReport:
+        """HTML, text, CSV and chart of a report (``for_file``: the chart inside the HTML).
+
+        Raises:
+            TemplateError: a template is missing or broken.
+        """
+        folder = self.config.templates.folder
+        return render_report(data, template_folder=str(self.config.resolve(folder)) if folder else None,
+                             for_file=for_file)
+
+    def queue_report(self, period: Period) -> tuple[str, bool]:
+        """Build the report for ``period`` and store it in the outbox, once per period.
+
+        Returns:
+            The outbox key, and whether it was added now (false: it was there already).
+
+        Raises:
+            ConfigError: no sender or recipients configured.
+        """
+        email = self.config.email
+        if not email.sender or not email.recipients:
+            raise ConfigError("set email.sender and email.recipients to send reports", "email")
+        language = self.config.report.language
+        key = f"report:{period.start.isoformat()}:{period.end.isoformat()}:{language}"
+        outbox = Outbox(self._storage)
+        if outbox.has(key):
+            return key, False
+        data = self.build_report(period)
+        rendered = self.render_report(data)
+        message = build_message(
+            key=key, sender=email.sender, recipients=email.recipients, subject=rendered.subject,
+            text=rendered.text, html=rendered.html,
+            inline=[InlineImage(rendered.chart_cid, "image/png", rendered.chart_png)],
+            attachments=[Attachment(f"vermeldingen-{data.period.start}-{data.period.end}.csv", "text/csv",
+                                    rendered.csv)],
+        )
+        return key, outbox.add(key, "report", message, email.recipients, utcnow())
+
+    def deliver_outbox(self, keys: Iterable[str] | None = None) -> list[Delivery]:
+        """Send what waits in the outbox (due messages, or just ``keys``); one result each."""
+        return Outbox(self._storage).deliver(self.config.email, self._worker, utcnow(),
+                                             keys=list(keys) if keys is not None else None)
+
+    def send_report(self, period: Period) -> list[Delivery]:
+        """Build, store and send the report for ``period``; a failed send is retried later.
+
+        A report already in the outbox is not built again: it is sent if still pending.
+        """
+        key, _ = self.queue_report(period)
+        return self.deliver_outbox([key])
+
+    def outbox(self) -> list[OutboxItem]:
+        """Every stored message with its delivery state."""
+        return Outbox(self._storage).items()
+
     # -- stories ---------------------------------------------------------------------
 
     def list_stories(self, criteria: StoryFilter | None = None) -> list[Story]:
@@ -348,6 +508,10 @@ class Publisher:
     def get_story(self, story_id: int) -> Story:
         """Raises: StoryNotFoundError."""
         return self._storage.stories.get(story_id)
+
+
+def _outlet(row: Any) -> Outlet:
+    return Outlet(row.domain, row.name, OutletType(row.type), row.municipality, row.province, row.reach)
 
 
 def _source_values(**fields: Any) -> dict[str, Any]:
@@ -378,10 +542,8 @@ def parse_since(value: str) -> datetime:
     Raises:
         UsageError: not a date.
     """
-    from datetime import timezone
-
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=periods.AMSTERDAM)

@@ -137,3 +137,22 @@ class TemplateError(PublisherError):
     def __init__(self, message: str, template: str | None = None) -> None:
         self.template = template
         super().__init__(f"template {template}: {message}" if template else message)
+
+
+class ReportError(PublisherError):
+    """A report could not be built or written."""
+
+
+class MailError(PublisherError):
+    """A message could not be handed to the SMTP server; ``key`` names the outbox item."""
+
+    def __init__(self, message: str, key: str | None = None, *, permanent: bool = False) -> None:
+        self.key = key
+        self.permanent = permanent
+        super().__init__(message)
+
+
+class AlreadyRunningError(PublisherError):
+    """Another run holds the lock; this one did nothing."""
+
+    exit_code = 75

@@ -79,8 +79,10 @@ class Fetcher:
             return
         validators = self._storage.sources.validators([s.id for s in sources])
         by_future: dict[Future[object], tuple[str, Source, Retrieved | None]] = {}
-        with ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="fetch") as downloads, \
-                _parse_executor(self._config, len(sources)) as parsing:
+        downloads = ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="fetch")
+        parsing = _parse_executor(self._config, len(sources))
+        finished = False
+        try:
             for source in sources:
                 etag, modified = validators.get(source.id, (None, None))
                 future = downloads.submit(self._retrievers.retrieve, source.url, etag, modified)
@@ -111,6 +113,12 @@ class Fetcher:
                     else:
                         assert isinstance(value, ParsedFeed) and retrieved is not None
                         yield self._record_success(source, retrieved, value)
+            finished = True
+        finally:
+            # abandoned (the caller stopped early): do not wait for downloads in flight;
+            # their sources keep their poll time and are fetched on the next run
+            downloads.shutdown(wait=finished, cancel_futures=True)
+            parsing.shutdown(wait=finished, cancel_futures=True)
 
     def _next_poll(self, now: datetime) -> datetime:
         return now + timedelta(minutes=self._config.poll_interval_minutes)

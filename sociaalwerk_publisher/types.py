@@ -88,6 +88,8 @@ class Story:
     source_trusted: bool = False
     content_hash: str = ""
     sightings: int = 1  #: how many sources carried this story
+    publisher: str | None = None  #: the outlet a news aggregator named (Google News)
+    publisher_url: str | None = None
 
     @property
     def word_count(self) -> int:

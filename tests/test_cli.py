@@ -114,10 +114,12 @@ def test_run_on_the_bundled_demo_works_offline(tmp_path: Path) -> None:
     config = demo / "sociaalwerk-publisher.toml"
     first = invoke(config, "run")
     assert first.exit_code == 0, first.output
-    assert "4 added" in first.output and "fetched 4 sources: 5 new" in first.output
-    assert "approved automatically: 3; syndicated: 3 done, 0 failed" in first.output
+    assert "fetched 4 sources (5 new, 0 failed); approved 3 automatically; syndicated 3 (0 failed);" \
+        " matched 2 items (2 counted); reports 1" in first.output
     export = (demo / "uitvoer" / "sociaalwerkers.wxr.xml").read_text(encoding="utf-8")
     assert export.count("<wp:post_type><![CDATA[post]]></wp:post_type>") == 3
     assert "Een ochtend bij het buurtloket" in export and "Dit verhaal verscheen eerst op" in export
+    (report,) = (demo / "uitvoer").glob("persaandacht-month-*.html")
+    assert "Persaandacht" in report.read_text(encoding="utf-8")
     quiet = invoke(config, "run", "--quiet")
     assert quiet.exit_code == 0 and quiet.output == ""

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..exceptions import SchemaOutdatedError, StorageError
 from . import _schema
 from ._schema import LATEST_VERSION, MIGRATIONS
+from .coverage import CoverageStore
 from .decisions import DecisionStore
 from .sources import SourceStore
 from .stories import StoryStore
@@ -37,6 +38,7 @@ class Storage:
         self.stories = StoryStore(self)
         self.decisions = DecisionStore(self)
         self.syndications = SyndicationStore(self)
+        self.coverage = CoverageStore(self)
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -96,6 +97,8 @@ stories = Table(
     Column("author", Text),
     Column("image_url", Text),
     Column("content_hash", String(64), nullable=False),
+    Column("publisher", Text),
+    Column("publisher_url", Text),
 )
 Index("ix_stories_published_at", stories.c.published_at)
 Index("ix_stories_status", stories.c.status)
@@ -157,6 +160,68 @@ remote_media = Table(
     Column("remote_id", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("destination", "image_url", name="uq_remote_media_destination_url"),
+)
+
+outlets = Table(
+    "outlets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("type", String(24), nullable=False),
+    Column("municipality", String(6)),
+    Column("province", Text),
+    Column("reach", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("outlet_id", Integer, ForeignKey("outlets.id"), nullable=False),
+    Column("url", Text),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("municipality", String(6)),
+    Column("excluded_by", Text),  # the exclusion term that stopped it being counted
+    Column("counted", Boolean, nullable=False),
+    Column("own_channel", Boolean, nullable=False, default=False),
+    Column("cluster_id", Integer),
+    Column("matched_at", UTCDateTime, nullable=False),
+)
+Index("ix_mentions_published_counted", mentions.c.published_at, mentions.c.counted)
+
+# One row per matched organisation, theme, term or ambassador of a mention, so the
+# report's figures per organisation and theme are plain SQL aggregates.
+mention_facts = Table(
+    "mention_facts",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+)
+Index("ix_mention_facts_mention", mention_facts.c.mention_id)
+Index("ix_mention_facts_kind_value", mention_facts.c.kind, mention_facts.c.value)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", Text, nullable=False, unique=True),  # e.g. report:month:2026-11-01:2026-11-30
+    Column("kind", String(16), nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("recipients", Text, nullable=False),  # tab-separated
+    Column("message", LargeBinary, nullable=False),  # the whole MIME message, as sent
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("next_attempt_at", UTCDateTime),
+    Column("claimed_by", Text),
+    Column("claim_expires_at", UTCDateTime),
 )
 
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).

@@ -59,6 +59,8 @@ def _to_story(row: Row[Any]) -> Story:
         source_trusted=bool(m["source_trusted"]),
         content_hash=m["content_hash"],
         sightings=m["sightings"],
+        publisher=m["publisher"],
+        publisher_url=m["publisher_url"],
     )
 
 
@@ -193,4 +195,6 @@ def _story_values(entry: NormalisedEntry, now: datetime) -> dict[str, Any]:
         "author": entry.author,
         "image_url": entry.image_url,
         "content_hash": entry.content_hash,
+        "publisher": entry.publisher,
+        "publisher_url": entry.publisher_url,
     }

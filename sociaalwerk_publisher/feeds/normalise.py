@@ -40,6 +40,9 @@ class NormalisedEntry:
     published_at: datetime | None
     updated_at: datetime | None
     content_hash: str
+    #: the outlet as the feed names it (Google News ``<source url=...>NOS</source>``)
+    publisher: str | None = None
+    publisher_url: str | None = None
 
 
 def unwrap_redirect(url: str) -> str:
@@ -147,6 +150,8 @@ def normalise_entry(entry: Any, feed_url: str) -> NormalisedEntry:
     guid = (entry.get("id") or "").strip()
     key = guid or link or _digest(title, str(published or updated or ""))
     content_hash = _digest(title, content_html, image or "", author or "")
+    source = entry.get("source") or {}
+    publisher_url = canonical_url(source.get("href") or "") if source.get("href") else None
     return NormalisedEntry(
         key=key,
         canonical_url=canonical,
@@ -160,6 +165,8 @@ def normalise_entry(entry: Any, feed_url: str) -> NormalisedEntry:
         published_at=published,
         updated_at=updated,
         content_hash=content_hash,
+        publisher=plain_text(source.get("title") or "") or None,
+        publisher_url=publisher_url,
     )
 
 

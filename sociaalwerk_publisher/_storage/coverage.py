@@ -1,0 +1,246 @@
+"""Reads and writes of outlets and mentions, and the report's aggregate queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Row,
+    and_,
+    delete,
+    distinct,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from ..exceptions import UsageError
+from ._schema import mention_facts, mentions, outlets, sources, stories, syndications
+
+if TYPE_CHECKING:
+    from . import Storage
+
+FACT_KINDS = ("organisation", "theme", "term", "ambassador")
+
+
+class CoverageStore:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    # -- outlets -----------------------------------------------------------------------
+
+    def outlets(self, *, unclassified_only: bool = False) -> list[Row[Any]]:
+        query = select(outlets).order_by(outlets.c.domain)
+        if unclassified_only:
+            query = query.where(outlets.c.type == "unclassified")
+        with self._storage.connect() as conn:
+            return list(conn.execute(query))
+
+    def outlet_ids(self, domains: Iterable[str]) -> dict[str, int]:
+        wanted = list(set(domains))
+        if not wanted:
+            return {}
+        with self._storage.connect() as conn:
+            rows = conn.execute(select(outlets.c.domain, outlets.c.id).where(outlets.c.domain.in_(wanted)))
+            return {row.domain: row.id for row in rows}
+
+    def outlet_rows(self, ids: Iterable[int]) -> dict[int, Row[Any]]:
+        wanted = list(set(ids))
+        with self._storage.connect() as conn:
+            return {row.id: row for row in conn.execute(select(outlets).where(outlets.c.id.in_(wanted)))}
+
+    def add_outlets(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Create outlets that do not exist yet (by domain)."""
+        with self._storage.begin() as conn:
+            for row in rows:
+                conn.execute(self._storage.insert_ignoring_conflicts(outlets).values(**row))
+
+    def set_outlet(self, domain: str, values: dict[str, Any], now: datetime) -> Row[Any]:
+        with self._storage.begin() as conn:
+            changed = conn.execute(update(outlets).where(outlets.c.domain == domain).values(**values)).rowcount
+            if not changed:
+                if "name" not in values:
+                    values = {**values, "name": domain}
+                conn.execute(insert(outlets).values(domain=domain, created_at=now,
+                                                    **{"type": "unclassified", **values}))
+            return conn.execute(select(outlets).where(outlets.c.domain == domain)).one()
+
+    # -- mentions ----------------------------------------------------------------------
+
+    def candidates(self, *, since: datetime | None, only_new: bool) -> list[Row[Any]]:
+        """Media and alert items to match, with what matching needs of their source."""
+        query = (
+            select(stories.c.id, stories.c.title, stories.c.text, stories.c.canonical_url,
+                   stories.c.published_at, stories.c.publisher, stories.c.publisher_url, stories.c.kind,
+                   sources.c.municipality.label("source_municipality"))
+            .select_from(stories.outerjoin(sources, stories.c.source_id == sources.c.id))
+            .where(stories.c.kind.in_(["media", "alert"]))
+            .order_by(stories.c.id)
+        )
+        if since is not None:
+            query = query.where(stories.c.first_seen_at >= since)
+        if only_new:
+            query = query.where(~select(mentions.c.id).where(mentions.c.story_id == stories.c.id).exists())
+        with self._storage.connect() as conn:
+            return list(conn.execute(query))
+
+    def save_mentions(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace the mention of each story, with its facts, in one transaction."""
+        if not rows:
+            return
+        with self._storage.begin() as conn:
+            story_ids = [r["story_id"] for r in rows]
+            for chunk in _chunks(story_ids, 500):
+                conn.execute(delete(mentions).where(mentions.c.story_id.in_(chunk)))
+            facts = []
+            for row in rows:
+                values = {k: v for k, v in row.items() if k != "facts"}
+                mention_id = conn.execute(insert(mentions).values(**values)).inserted_primary_key[0]
+                facts.extend({"mention_id": mention_id, "kind": kind, "value": value}
+                             for kind, value in row["facts"])
+            if facts:
+                conn.execute(insert(mention_facts), facts)
+
+    def texts_for_clustering(self, since: datetime) -> list[Row[Any]]:
+        query = (select(mentions.c.id, stories.c.title, stories.c.text)
+                 .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id))
+                 .where(and_(mentions.c.counted.is_(True), mentions.c.published_at >= since)))
+        with self._storage.connect() as conn:
+            return list(conn.execute(query))
+
+    def set_clusters(self, clusters: dict[int, int]) -> None:
+        """Store each mention's cluster; a cluster of one is stored as no cluster."""
+        members: dict[int, list[int]] = {}
+        for mention_id, cluster_id in clusters.items():
+            members.setdefault(cluster_id, []).append(mention_id)
+        with self._storage.begin() as conn:
+            for cluster_id, ids in members.items():
+                value = cluster_id if len(ids) > 1 else None
+                for chunk in _chunks(ids, 500):
+                    conn.execute(update(mentions).where(mentions.c.id.in_(chunk)).values(cluster_id=value))
+
+    def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
+                      limit: int = 0) -> list[Row[Any]]:
+        """Mentions with their story, outlet and facts, newest first."""
+        facts = (select(mention_facts.c.mention_id,
+                        func.group_concat(mention_facts.c.kind + ":" + mention_facts.c.value, "\t")
+                        .label("facts") if self._storage.is_sqlite else
+                        func.string_agg(mention_facts.c.kind + ":" + mention_facts.c.value, "\t")
+                        .label("facts"))
+                 .group_by(mention_facts.c.mention_id).subquery())
+        query = (
+            select(mentions, stories.c.title, stories.c.canonical_url, outlets.c.name.label("outlet"),
+                   outlets.c.type.label("outlet_type"), outlets.c.domain, facts.c.facts)
+            .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
+                         .join(outlets, mentions.c.outlet_id == outlets.c.id)
+                         .outerjoin(facts, facts.c.mention_id == mentions.c.id))
+            .order_by(mentions.c.published_at.desc(), mentions.c.id.desc())
+        )
+        if start is not None:
+            query = query.where(mentions.c.published_at >= start)
+        if end is not None:
+            query = query.where(mentions.c.published_at < end)
+        if counted is not None:
+            query = query.where(mentions.c.counted.is_(counted))
+        if limit:
+            query = query.limit(limit)
+        with self._storage.connect() as conn:
+            return list(conn.execute(query))
+
+    # -- report aggregates ---------------------------------------------------------------
+
+    def _in(self, start: datetime, end: datetime) -> Any:
+        return and_(mentions.c.counted.is_(True), mentions.c.published_at >= start,
+                    mentions.c.published_at < end)
+
+    def headline(self, start: datetime, end: datetime) -> dict[str, int]:
+        with self._storage.connect() as conn:
+            row = conn.execute(select(
+                func.count(),
+                func.count(distinct(func.coalesce(mentions.c.cluster_id, -mentions.c.id))),
+                func.count(distinct(mentions.c.outlet_id)),
+                func.count(distinct(mentions.c.municipality)),
+            ).where(self._in(start, end))).one()
+            own = conn.execute(select(func.count()).where(and_(
+                stories.c.kind == "blog", stories.c.published_at >= start, stories.c.published_at < end))).scalar()
+            syndicated = conn.execute(select(func.count()).where(and_(
+                syndications.c.state == "published", syndications.c.created_at >= start,
+                syndications.c.created_at < end))).scalar()
+            own_mentions = conn.execute(select(func.count()).where(and_(
+                mentions.c.own_channel.is_(True), mentions.c.published_at >= start,
+                mentions.c.published_at < end))).scalar()
+        return {"mentions": row[0], "stories": row[1], "outlets": row[2], "municipalities": row[3],
+                "own_stories": own or 0, "syndicated": syndicated or 0, "own_mentions": own_mentions or 0}
+
+    def count_by(self, column: str, start: datetime, end: datetime) -> dict[str, int]:
+        """Counted mentions per outlet type or municipality."""
+        key = outlets.c.type if column == "outlet_type" else mentions.c.municipality
+        query = (select(key, func.count()).select_from(mentions.join(outlets, mentions.c.outlet_id == outlets.c.id))
+                 .where(self._in(start, end)).where(key.is_not(None)).group_by(key))
+        with self._storage.connect() as conn:
+            return {k: n for k, n in conn.execute(query)}
+
+    def count_facts(self, kind: str, start: datetime, end: datetime) -> dict[str, int]:
+        """Counted mentions per organisation, theme, term or ambassador."""
+        query = (select(mention_facts.c.value, func.count(distinct(mention_facts.c.mention_id)))
+                 .select_from(mention_facts.join(mentions, mention_facts.c.mention_id == mentions.c.id))
+                 .where(mention_facts.c.kind == kind).where(self._in(start, end))
+                 .group_by(mention_facts.c.value))
+        with self._storage.connect() as conn:
+            return {k: n for k, n in conn.execute(query)}
+
+    def published_times(self, start: datetime, end: datetime) -> list[datetime]:
+        with self._storage.connect() as conn:
+            return [t for (t,) in conn.execute(select(mentions.c.published_at).where(self._in(start, end)))]
+
+    def top_clusters(self, start: datetime, end: datetime, limit: int) -> list[tuple[int, int]]:
+        """(cluster id, mentions) of the most picked-up stories, at least two pickups."""
+        query = (select(mentions.c.cluster_id, func.count().label("n")).where(self._in(start, end))
+                 .where(mentions.c.cluster_id.is_not(None)).group_by(mentions.c.cluster_id)
+                 .having(func.count() > 1).order_by(func.count().desc(), mentions.c.cluster_id).limit(limit))
+        with self._storage.connect() as conn:
+            return [(c, n) for c, n in conn.execute(query)]
+
+    def cluster_members(self, cluster_ids: Sequence[int], start: datetime, end: datetime) -> list[Row[Any]]:
+        query = (select(mentions.c.cluster_id, mentions.c.published_at, stories.c.title,
+                        stories.c.canonical_url, outlets.c.name)
+                 .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
+                              .join(outlets, mentions.c.outlet_id == outlets.c.id))
+                 .where(mentions.c.cluster_id.in_(list(cluster_ids))).where(self._in(start, end))
+                 .order_by(mentions.c.published_at))
+        with self._storage.connect() as conn:
+            return list(conn.execute(query))
+
+    def new_outlets(self, start: datetime, end: datetime) -> list[Row[Any]]:
+        query = select(outlets).where(and_(outlets.c.created_at >= start, outlets.c.created_at < end))
+        with self._storage.connect() as conn:
+            return list(conn.execute(query.order_by(outlets.c.domain)))
+
+    def prune_unmatched(self, before: datetime) -> int:
+        """Drop the text of candidates that matched nothing and were first seen before ``before``.
+
+        The item itself stays (so the next poll does not import it again); only its
+        text, which a changed watchlist could have re-matched, goes.
+        """
+        unmatched = select(mentions.c.story_id).where(and_(
+            mentions.c.counted.is_(False), mentions.c.own_channel.is_(False)))
+        with self._storage.begin() as conn:
+            return conn.execute(
+                update(stories).where(stories.c.id.in_(unmatched)).where(stories.c.first_seen_at < before)
+                .where(stories.c.text != "").values(text="", content_html="", excerpt="")
+            ).rowcount or 0
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def check_domain(domain: str) -> str:
+    domain = domain.strip().lower().removeprefix("www.")
+    if not domain or "/" in domain or " " in domain:
+        raise UsageError(f"not a domain name: {domain!r}")
+    return domain

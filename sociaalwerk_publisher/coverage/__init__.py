@@ -1,0 +1,2 @@
+"""Press coverage: mentions matched to watch terms, organisations, outlets, municipalities
+and themes; pickups clustered; period figures for the report."""

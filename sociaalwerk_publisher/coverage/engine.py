@@ -1,0 +1,115 @@
+"""Turn media and alert items into counted mentions: match, attribute, cluster."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from .._storage import Storage
+from ..config import Config
+from ..fetching import utcnow
+from ..themes import themes_for
+from .clustering import cluster
+from .matching import DEFAULT_TERMS, Matcher, Watchlist
+from .places import attribute
+
+log = logging.getLogger(__name__)
+
+#: Pickups are looked for among the mentions of this many recent days.
+CLUSTER_WINDOW = timedelta(days=60)
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class MatchSummary:
+    """What one matching pass did."""
+
+    items: int
+    counted: int
+    own_channel: int
+    new_outlets: int
+
+
+def domain_of(url: str | None) -> str | None:
+    host = (urlsplit(url).hostname or "") if url else ""
+    return host.lower().removeprefix("www.") or None
+
+
+def watchlist(config: Config, storage: Storage) -> Watchlist:
+    """The configured watchlist plus every organisation and ambassador named on a source."""
+    coverage = config.coverage
+    organisations = dict(coverage.organisations)
+    ambassadors = list(coverage.ambassadors)
+    for source in storage.sources.list():
+        if source.organisation:
+            organisations.setdefault(source.organisation, ())
+        if source.ambassador and source.ambassador not in ambassadors:
+            ambassadors.append(source.ambassador)
+    return Watchlist(terms=coverage.terms or DEFAULT_TERMS, organisations=organisations,
+                     ambassadors=tuple(ambassadors), exclusions=coverage.exclusions)
+
+
+def own_domains(config: Config, storage: Storage) -> frozenset[str]:
+    """Our own channels: destination sites and members' blogs, never press coverage."""
+    domains = {domain_of(d.url) for d in config.destinations if d.url}
+    domains |= {domain_of(s.url) for s in storage.sources.list() if s.kind.value == "blog"}
+    return frozenset(d for d in domains if d)
+
+
+def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
+                   now: datetime | None = None) -> MatchSummary:
+    """Match new candidate items (or all of them with ``rematch``) and re-cluster pickups."""
+    now = now or utcnow()
+    matcher = Matcher(watchlist(config, storage))
+    own = own_domains(config, storage)
+    candidates = storage.coverage.candidates(since=None, only_new=not rematch)
+    counted = own_count = 0
+    known_outlets = {row.domain: row for row in storage.coverage.outlets()}
+    created = 0
+    for start in range(0, len(candidates), BATCH):
+        batch = candidates[start:start + BATCH]
+        fresh = []
+        for item in batch:
+            domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
+            if domain not in known_outlets and domain not in {f["domain"] for f in fresh}:
+                fresh.append({"domain": domain, "name": item.publisher or domain, "type": "unclassified",
+                              "created_at": now})
+        storage.coverage.add_outlets(fresh)
+        created += len(fresh)
+        if fresh:
+            known_outlets = {row.domain: row for row in storage.coverage.outlets()}
+        rows = []
+        for item in batch:
+            domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
+            outlet = known_outlets[domain]
+            text = f"{item.title}\n{item.text}"
+            found = matcher.match(text)
+            is_own = domain in own
+            municipality = attribute(outlet.municipality, item.source_municipality, text, outlet.province)
+            themes = themes_for(text, config.themes)
+            is_counted = found.counts and not is_own
+            counted += is_counted
+            own_count += is_own
+            facts = ([("organisation", v) for v in found.organisations] + [("theme", v) for v in themes]
+                     + [("term", v) for v in found.terms] + [("ambassador", v) for v in found.ambassadors])
+            rows.append({
+                "story_id": item.id, "outlet_id": outlet.id, "url": item.canonical_url,
+                "published_at": item.published_at, "municipality": municipality,
+                "excluded_by": ", ".join(found.excluded_by) or None, "counted": is_counted,
+                "own_channel": is_own, "matched_at": now, "facts": facts,
+            })
+        storage.coverage.save_mentions(rows)
+    if candidates:
+        recluster(storage, config, now)
+    log.info("matched %d items: %d counted, %d own channels", len(candidates), counted, own_count)
+    return MatchSummary(len(candidates), counted, own_count, created)
+
+
+def recluster(storage: Storage, config: Config, now: datetime) -> None:
+    """Group recent counted mentions that carry the same press release into one story."""
+    recent = storage.coverage.texts_for_clustering(now - CLUSTER_WINDOW)
+    groups = cluster([(row.id, f"{row.title}\n{row.text}") for row in recent],
+                     threshold=config.coverage.cluster_threshold)
+    storage.coverage.set_clusters(groups)

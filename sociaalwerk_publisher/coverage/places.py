@@ -1,0 +1,411 @@
+"""Which municipality a mention is about, from the outlet, the source or the text itself.
+
+Names are looked up as whole words among the official CBS names and the aliases of the bundled
+list (:mod:`sociaalwerk_publisher.municipalities`), ignoring case, diacritics and punctuation, so
+"Den Haag", "'s-Gravenhage", "’s Gravenhage" and "s-Gravenhage" are all GM0518. The longest name
+wins ("Alphen aan den Rijn" over "Alphen", "Bergen op Zoom" over "Bergen"), and a name glued
+to a word before it by a hyphen is another place ("Oost-Groningen", "Nieuw-Bergen").
+
+Some names need more care; ``data/SOURCE.md`` explains why:
+
+- Names that are also Dutch (or English) words, e.g. Best, Huizen, Putten, Kampen, Buren, Goes,
+  match only when capitalised ("op zijn best" and "huizen" never match). Even capitalised they
+  are only *confident* in a place context ("in Best", "gemeente Huizen", "wethouder van Buren",
+  "Kampen (", a dateline "PUTTEN - ") or in the caller's preferred province; at the start of a
+  sentence without such context they do not match at all ("Huizen worden duurder").
+- Leiden, Delft, Gouda and Berg en Dal are also words ("leiden tot", "delft het onderspit"),
+  but capitalised they are the place, so capitalisation is all they need.
+- Low-precision aliases (Hengelo, Laren, Rijswijk, Beek, Stein, Middelburg, Capelle) are shared
+  with villages elsewhere; they are confident only in a place context or the preferred province,
+  and a province marker for another province ("Hengelo (Gld)") rules them out.
+- Bare "Bergen" is Bergen (NH.) or Bergen (L.) only if the text says which (Alkmaar, Egmond,
+  Schoorl, Bergen aan Zee; Venlo, Well, Nieuw-Bergen, Limburg) or the caller's preference does;
+  otherwise, or when the text is about Norway or Belgium, it is not attributed.
+- Groningen and Utrecht are also provinces: "provincie Utrecht" and "Groningen en Drenthe" are
+  not the municipality, and a bare "Groningen" without place context is not confident.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from ..municipalities import aliases, municipalities
+from .matching import strip_diacritics, words
+
+__all__ = ["PlaceMatch", "attribute", "find_municipalities"]
+
+BERGEN_NH = "GM0373"
+BERGEN_L = "GM0893"
+
+#: Names that are also common words (SOURCE.md): capitalised only, confident only in context.
+COMMON_WORD_NAMES = frozenset({
+    "Assen", "Beek", "Best", "Borne", "Buren", "Duiven", "Goes", "Hoorn", "Huizen", "Hulst",
+    "Kampen", "Losser", "Putten", "Sluis", "Stein", "Voorst", "Weert",
+})
+#: Names that are words in lower case only ("leiden tot", "over berg en dal").
+CAPITALISED_NAMES = frozenset({"Berg en Dal", "Delft", "Gouda", "Leiden"})
+#: Aliases shared with villages elsewhere (SOURCE.md, "low-precision entries").
+LOW_PRECISION_ALIASES = frozenset({"Beek", "Capelle", "Hengelo", "Laren", "Middelburg", "Rijswijk", "Stein"})
+#: Municipalities named like their province.
+PROVINCE_NAMES = frozenset({"Groningen", "Utrecht"})
+#: Villages not in the alias file that belong to one municipality and settle a bare "Bergen".
+_EXTRA_NAMES = {"Bergen aan Zee": BERGEN_NH}
+
+# Words right before a name that make it a place: "in Best", "gemeente Huizen", "te Putten".
+_BEFORE = frozenset({
+    "in", "uit", "te", "naar", "nabij", "rond", "rondom", "vanuit", "richting", "gemeente",
+    "stad", "dorp", "binnen", "buiten",
+})
+# Words before "van X" that make X a place: "wethouder van Buren", "inwoners van Huizen".
+_ROLE_OF = frozenset({
+    "wethouder", "wethouders", "burgemeester", "inwoners", "inwoner", "bewoners", "gemeenteraad",
+    "gemeentebestuur", "raad", "raadsleden", "college", "gemeente", "centrum", "stad", "dorp",
+    "omgeving", "buurt", "bibliotheek",
+})
+_PROVINCE_WORDS = frozenset({"provincie", "provincies", "prov", "provinciale"})
+# Other provinces next to Groningen or Utrecht make it the province ("Groningen en Drenthe").
+# Groningen and Utrecht themselves are left out: "Utrecht en Groningen" is usually two cities.
+_OTHER_PROVINCES_FIRST = frozenset({
+    "drenthe", "friesland", "fryslan", "overijssel", "gelderland", "flevoland", "zeeland",
+    "limburg", "brabant", "noord", "zuid",
+})
+_OTHER_PROVINCES_LAST = frozenset({
+    "drenthe", "friesland", "fryslan", "overijssel", "gelderland", "flevoland", "zeeland",
+    "limburg", "brabant", "holland",
+})
+# A province in brackets after a name: "Hengelo (Gld)", "Best (NB)".
+_PROVINCE_MARKERS = {
+    **dict.fromkeys(("nh", "n h", "noord holland"), "noord holland"),
+    **dict.fromkeys(("zh", "z h", "zuid holland"), "zuid holland"),
+    **dict.fromkeys(("nb", "n b", "noord brabant", "brabant"), "noord brabant"),
+    **dict.fromkeys(("gld", "gl", "gelderland", "geld"), "gelderland"),
+    **dict.fromkeys(("o", "ov", "ovl", "overijssel"), "overijssel"),
+    **dict.fromkeys(("l", "lb", "li", "limb", "limburg"), "limburg"),
+    **dict.fromkeys(("z", "zl", "zld", "zeeland"), "zeeland"),
+    **dict.fromkeys(("u", "ut", "utr", "utrecht"), "utrecht"),
+    **dict.fromkeys(("fr", "fri", "friesland", "fryslan"), "fryslan"),
+    **dict.fromkeys(("gr", "gn", "gron", "groningen"), "groningen"),
+    **dict.fromkeys(("dr", "dre", "drenthe"), "drenthe"),
+    **dict.fromkeys(("fl", "fla", "flevoland"), "flevoland"),
+}
+_BERGEN_NH_HINTS = frozenset({"alkmaar", "egmond", "schoorl", "groet", "camperduin", "noord holland"})
+_BERGEN_L_HINTS = frozenset({"venlo", "afferden", "siebengewald", "wellerlooi", "nieuw bergen", "limburg"})
+_BERGEN_ABROAD = frozenset({
+    "noorwegen", "noorse", "noors", "norway", "norwegian", "vestland", "hordaland", "fjord",
+    "mons", "henegouwen", "belgie", "belgische", "wallonie",
+})
+
+_WORD = re.compile(r"[^\W_]+")
+# Between two words, something that ends a sentence or a heading.
+_SENTENCE_BREAK = re.compile(r"[.!?:;\n\"“”„«»•|–—]|\s-\s")
+_DATELINE = re.compile(r"\s*(?:[-–—]\s|[–—])")
+_APOSTROPHES = "'’‘"
+
+
+@dataclass(frozen=True)
+class PlaceMatch:
+    """One occurrence of a municipality's name in a text."""
+
+    code: str  #: CBS code
+    name: str  #: official CBS name
+    matched_text: str  #: as written in the text (after Unicode NFC normalisation)
+    confident: bool  #: False for a name that may well be another place or a common word
+
+
+class _Kind(enum.Enum):
+    PLAIN = "plain"  # unambiguous: any case, always confident
+    CAPITALISED = "capitalised"  # a word in lower case; capitalised it is the place
+    COMMON_WORD = "common word"  # capitalised, and confident only in context
+    LOW_PRECISION = "low precision"  # confident only in context
+    PROVINCE = "province"  # Groningen, Utrecht: not when it means the province
+    BERGEN = "bergen"  # two municipalities; decided from the text or the caller
+
+
+@dataclass(frozen=True)
+class _Entry:
+    code: str | None  # None for bare "Bergen"
+    kind: _Kind
+    cased: tuple[str, ...]  # the name's words with diacritics stripped, case kept
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str  # as written
+    key: str  # folded: lower case, no diacritics
+    start: int
+    end: int
+
+
+def _key(name: str) -> str:
+    return " ".join(words(name))
+
+
+def _province_key(province: str) -> str:
+    key = _key(province)
+    return "fryslan" if key == "friesland" else key
+
+
+@cache
+def _table() -> tuple[dict[str, _Entry], frozenset[str], int]:
+    """Name keys to entries, the set of first words of all keys, and the longest key in words."""
+    table: dict[str, _Entry] = {}
+
+    def add(name: str, code: str | None, kind: _Kind | None = None) -> None:
+        if kind is None:
+            # an alias written in lower case by aliases() gets its capitals back from our lists
+            cased = next((n for n in COMMON_WORD_NAMES | CAPITALISED_NAMES if _key(n) == _key(name)), name)
+            if cased in LOW_PRECISION_ALIASES:
+                kind = _Kind.LOW_PRECISION
+            elif cased in COMMON_WORD_NAMES:
+                kind = _Kind.COMMON_WORD
+            elif cased in CAPITALISED_NAMES:
+                kind = _Kind.CAPITALISED
+            elif cased in PROVINCE_NAMES:
+                kind = _Kind.PROVINCE
+            else:
+                kind = _Kind.PLAIN
+            name = cased
+        key = _key(name)
+        entry = _Entry(code, kind, tuple(_WORD.findall(strip_diacritics(name))))
+        if key in table and table[key].code != code:
+            raise ValueError(f"municipality name {name!r} is ambiguous in the bundled list")
+        table.setdefault(key, entry)
+
+    for code, municipality in municipalities().items():
+        add(municipality.name, code)
+    for alias, code in aliases().items():
+        cased = next((n for n in LOW_PRECISION_ALIASES if n.casefold() == alias), alias)
+        add(cased, code)
+    for name, code in _EXTRA_NAMES.items():
+        add(name, code)
+    add("Bergen", None, _Kind.BERGEN)
+    firsts = frozenset(key.split(" ", 1)[0] for key in table)
+    return table, firsts, max(key.count(" ") + 1 for key in table)
+
+
+def _words(text: str) -> list[_Word]:
+    return [
+        _Word(m.group(), strip_diacritics(m.group()).casefold(), m.start(), m.end())
+        for m in _WORD.finditer(text)
+    ]
+
+
+class _Scan:
+    """One text being searched: its words and the checks on their surroundings."""
+
+    def __init__(self, text: str, prefer_province: str | None, prefer_codes: frozenset[str]) -> None:
+        self.text = text
+        self.words = _words(text)
+        self.keys = [w.key for w in self.words]
+        self.prefer_province = _province_key(prefer_province) if prefer_province else None
+        self.prefer_codes = prefer_codes
+        self._bergen_hints: tuple[set[str], bool] | None = None
+
+    def gap_before(self, i: int) -> str:
+        return self.text[self.words[i - 1].end if i else 0:self.words[i].start]
+
+    def gap_after(self, j: int) -> str:
+        """The text between word ``j - 1`` (the last of a name) and the next word."""
+        end = self.words[j].start if j < len(self.words) else len(self.text)
+        return self.text[self.words[j - 1].end:end]
+
+    def sentence_start(self, i: int) -> bool:
+        return i == 0 or bool(_SENTENCE_BREAK.search(self.gap_before(i)))
+
+    def word_before(self, i: int, back: int = 1) -> str | None:
+        """The ``back``-th word before word ``i`` if no sentence break lies between."""
+        for k in range(i, i - back, -1):
+            if k == 0 or self.sentence_start(k):
+                return None
+        return self.keys[i - back]
+
+    def capitalised(self, i: int, cased: tuple[str, ...]) -> bool:
+        # The name's capital letters must be there: "Best" or "BEST", never "best".
+        written = [strip_diacritics(w.text) for w in self.words[i:i + len(cased)]]
+        return all(w in (c, c.upper()) for w, c in zip(written, cased))
+
+    def glued_to_word_before(self, i: int, previous_match_end: int) -> bool:
+        # "Oost-Groningen", "Nieuw-Bergen": another place. "Ede-Wageningen": two places.
+        return i > 0 and self.gap_before(i) == "-" and previous_match_end != i
+
+    def bracketed_province(self, j: int) -> str | None:
+        """The province in brackets after a name ending before word ``j``: "Hengelo (Gld)"."""
+        after = self.gap_after(j)
+        if not after.strip().startswith("("):
+            return None
+        opening = self.words[j - 1].end + after.index("(")
+        closing = self.text.find(")", opening, opening + 25)
+        if closing < 0:
+            return None
+        return _PROVINCE_MARKERS.get(_key(self.text[opening + 1:closing]))
+
+    def place_context(self, i: int, j: int) -> bool:
+        """Whether the words around ``i:j`` say it is a place: "in X", "X (", datelines."""
+        before = self.word_before(i)
+        if before in _BEFORE:
+            return True
+        if before == "van" and self.word_before(i, 2) in _ROLE_OF:
+            return True
+        after = self.gap_after(j)
+        if after.lstrip().startswith("("):
+            return True
+        starts_line = i == 0 or "\n" in self.gap_before(i)
+        return starts_line and bool(_DATELINE.match(after))
+
+    def province_meant(self, i: int, j: int) -> bool:
+        """Whether "Groningen" or "Utrecht" at ``i:j`` is the province."""
+        if self.word_before(i) in _PROVINCE_WORDS:
+            return True
+        if self.word_before(i) in ("en", "of") and self.word_before(i, 2) in _OTHER_PROVINCES_LAST:
+            return True
+        if "," in self.gap_before(i) and self.word_before(i) in _OTHER_PROVINCES_LAST:
+            return True
+        if j + 1 < len(self.words) and self.keys[j] in ("en", "of") and not self.sentence_start(j):
+            return self.keys[j + 1] in _OTHER_PROVINCES_FIRST
+        return False
+
+    def preferred(self, code: str) -> bool:
+        if code in self.prefer_codes:
+            return True
+        return self.prefer_province is not None and _province_key(
+            municipalities()[code].province) == self.prefer_province
+
+    def bergen(self) -> str | None:
+        """Which Bergen a bare "Bergen" in this text is, if the text or the caller says so."""
+        if self._bergen_hints is None:
+            keys = set(self.keys)
+            keys.update(f"{a} {b}" for a, b in zip(self.keys, self.keys[1:]))
+            well = any(w.text in ("Well", "WELL") for w in self.words)
+            self._bergen_hints = (keys, well)
+        keys, well = self._bergen_hints
+        if keys & _BERGEN_ABROAD:
+            return None
+        north = bool(keys & _BERGEN_NH_HINTS)
+        south = well or bool(keys & _BERGEN_L_HINTS)
+        if north != south:
+            return BERGEN_NH if north else BERGEN_L
+        preferred = [code for code in (BERGEN_NH, BERGEN_L) if self.preferred(code)]
+        return preferred[0] if len(preferred) == 1 else None
+
+    def judge(self, entry: _Entry, i: int, j: int) -> tuple[str, bool] | None:
+        """The code and confidence of the name at words ``i:j``, or None if it is not one."""
+        kind = entry.kind
+        cased = kind in (_Kind.CAPITALISED, _Kind.COMMON_WORD, _Kind.BERGEN) or (
+            kind is _Kind.LOW_PRECISION and entry.cased[0] in COMMON_WORD_NAMES)
+        if cased and not self.capitalised(i, entry.cased):
+            return None
+        if kind is _Kind.BERGEN:
+            code = self.bergen()
+            return (code, True) if code else None
+        assert entry.code is not None
+        code = entry.code
+        marker = self.bracketed_province(j)
+        if marker is not None:
+            if marker != _province_key(municipalities()[code].province):
+                return None  # "Hengelo (Gld)" is the village in Bronckhorst
+            return code, True
+        if kind is _Kind.PLAIN or kind is _Kind.CAPITALISED:
+            return code, True
+        if kind is _Kind.PROVINCE and self.province_meant(i, j):
+            return None
+        if self.place_context(i, j):
+            return code, True
+        if cased and self.sentence_start(i):
+            return None  # "Huizen worden duurder", "Best bezochte markt"
+        return code, self.preferred(code)
+
+
+def find_municipalities(
+    text: str,
+    *,
+    prefer_province: str | None = None,
+    prefer_codes: frozenset[str] = frozenset(),
+) -> tuple[PlaceMatch, ...]:
+    """Every mention of a municipality in ``text``, in text order, one per occurrence.
+
+    Args:
+        text: Plain text (entities decoded), e.g. a title and a snippet.
+        prefer_province: The province of the outlet's region (e.g. "Noord-Holland"; "Friesland"
+            and "Fryslân" are the same). Settles a bare "Bergen", and makes an ambiguous name
+            in that province confident.
+        prefer_codes: CBS codes the outlet covers; used like ``prefer_province``.
+
+    Returns:
+        The matches; ``confident`` is False for names that may be another place or a word.
+        A bare "Bergen" that cannot be settled is left out, as are common-word names in lower
+        case or at the start of a sentence without place context.
+    """
+    if not text.isascii():
+        # NFC first, so that a decomposed "u" + accent stays inside its word
+        text = unicodedata.normalize("NFC", text)
+    table, firsts, longest = _table()
+    scan = _Scan(text, prefer_province, prefer_codes)
+    keys = scan.keys
+    found: list[PlaceMatch] = []
+    previous_match_end = -1
+    i = 0
+    while i < len(keys):
+        if keys[i] not in firsts:
+            i += 1
+            continue
+        for size in range(min(longest, len(keys) - i), 0, -1):
+            entry = table.get(" ".join(keys[i:i + size]))
+            if entry is not None:
+                break
+        else:
+            i += 1
+            continue
+        j = i + size
+        verdict = None if scan.glued_to_word_before(i, previous_match_end) else scan.judge(entry, i, j)
+        if verdict is not None:
+            code, confident = verdict
+            start, end = scan.words[i].start, scan.words[j - 1].end
+            if start and keys[i] == "s" and text[start - 1] in _APOSTROPHES:
+                start -= 1  # keep the apostrophe of "'s-Gravenhage"
+            found.append(PlaceMatch(code, municipalities()[code].name, text[start:end], confident))
+            previous_match_end = j
+        i = j
+    return tuple(found)
+
+
+def attribute(
+    outlet_code: str | None,
+    source_code: str | None,
+    text: str,
+    outlet_province: str | None = None,
+) -> str | None:
+    """The one municipality (CBS code) a mention is attributed to, or None.
+
+    The rule, first that applies:
+
+    1. The outlet's municipality, if the outlet is local and its municipality is known.
+    2. The source's municipality (e.g. a Google Alert set up for one municipality).
+    3. The municipality named in the text: of the confident matches of
+       :func:`find_municipalities` (with ``outlet_province`` as the preferred province), the
+       only one, or else the one named most often; a tie for most often gives None.
+
+    Args:
+        outlet_code: CBS code of the outlet's municipality, if it has one.
+        source_code: CBS code of the source's municipality, if it has one.
+        text: The mention's plain text (title and snippet or body).
+        outlet_province: The outlet's province, used to settle ambiguous names.
+    """
+    if outlet_code:
+        return outlet_code
+    if source_code:
+        return source_code
+    return _most_named(m.code for m in find_municipalities(text, prefer_province=outlet_province)
+                       if m.confident)
+
+
+def _most_named(codes: Iterable[str]) -> str | None:
+    ranked = Counter(codes).most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]

@@ -1,0 +1,135 @@
+"""The jobs: fetch -> auto-approve -> syndicate -> match coverage -> reports -> outbox.
+
+`run` does them all once (each step's failure is recorded and the next step
+still runs); `daemon` runs them on a timetable. A job stops between items
+when ``stop`` is set, so a shutdown never waits for a whole batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .coverage.periods import last_complete, today_in_amsterdam
+from .exceptions import PublisherError
+from .types import FetchResult, SyndicationResult
+
+if TYPE_CHECKING:
+    from .core import Publisher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleResult:
+    """What a cycle (or one job) did, step by step."""
+
+    fetched: list[FetchResult] = field(default_factory=list)
+    approved: int = 0
+    syndicated: list[SyndicationResult] = field(default_factory=list)
+    matched: int = 0
+    counted: int = 0
+    reports: list[str] = field(default_factory=list)  #: files written and messages queued
+    unsent: list[str] = field(default_factory=list)  #: messages still waiting in the outbox
+    errors: list[str] = field(default_factory=list)  #: "step: message" for each failed step
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.unsent and all(r.ok for r in self.fetched) \
+            and all(r.ok for r in self.syndicated)
+
+    def summary(self) -> str:
+        failed_sources = sum(not r.ok for r in self.fetched)
+        failed_sends = sum(not r.ok for r in self.syndicated)
+        return (f"fetched {len(self.fetched)} sources ({sum(r.new for r in self.fetched)} new,"
+                f" {failed_sources} failed); approved {self.approved} automatically; syndicated"
+                f" {len(self.syndicated) - failed_sends} ({failed_sends} failed); matched {self.matched}"
+                f" items ({self.counted} counted); reports {len(self.reports)}"
+                + (f"; {len(self.unsent)} messages waiting" if self.unsent else "")
+                + (f"; {len(self.errors)} steps failed" if self.errors else ""))
+
+
+class Jobs:
+    """The steps of a cycle, each usable alone (the daemon) or in order (`run`)."""
+
+    def __init__(self, publisher: Publisher, result: CycleResult | None = None,
+                 on_item: Callable[[Any], None] | None = None, stop: threading.Event | None = None) -> None:
+        self.publisher = publisher
+        self.result = result or CycleResult()
+        self._notify = on_item or (lambda item: None)
+        self._stop = stop or threading.Event()
+
+    def step(self, name: str) -> None:
+        """Run one step; its failure is recorded, never raised."""
+        try:
+            getattr(self, name)()
+        except PublisherError as e:
+            log.error("%s: %s", name, e)
+            self.result.errors.append(f"{name}: {e}")
+
+    def all(self) -> CycleResult:
+        for name in ("fetch", "approve", "syndicate", "coverage", "reports", "outbox"):
+            if self._stop.is_set():
+                break
+            self.step(name)
+        return self.result
+
+    def fetch(self) -> None:
+        opml = self.publisher.config.sources.opml
+        if opml:
+            self.publisher.import_opml(self.publisher.config.resolve(opml))
+        results = self.publisher.fetch_sources(due_only=True)
+        for item in results:
+            self.result.fetched.append(item)
+            self._notify(item)
+            if self._stop.is_set():
+                results.close()  # abandons downloads not yet stored; they are polled next time
+
+    def approve(self) -> None:
+        self.result.approved += len(self.publisher.auto_approve())
+
+    def syndicate(self) -> None:
+        results = self.publisher.syndicate()
+        for item in results:
+            self.result.syndicated.append(item)
+            self._notify(item)
+            if self._stop.is_set():
+                results.close()
+
+    def coverage(self) -> None:
+        summary = self.publisher.match_coverage()
+        self.result.matched += summary.items
+        self.result.counted += summary.counted
+
+    def reports(self) -> None:
+        """Make the reports whose period is complete and not yet made (idempotent)."""
+        publisher, config = self.publisher, self.publisher.config
+        today = today_in_amsterdam()
+        for kind in config.report.schedule:
+            period = last_complete(kind, today, config.report.language)
+            if config.report.output_folder:
+                folder = config.resolve(config.report.output_folder)
+                target = folder / f"persaandacht-{kind}-{period.start}-{period.end}.html"
+                if not target.exists():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    html = publisher.render_report(publisher.build_report(period), for_file=True).html
+                    target.write_text(html, encoding="utf-8")
+                    self.result.reports.append(str(target))
+            if config.email.host:
+                key, added = publisher.queue_report(period)
+                if added:
+                    self.result.reports.append(key)
+
+    def outbox(self) -> None:
+        if self.publisher.config.email.host:
+            self.publisher.deliver_outbox()
+            self.result.unsent = [i.key for i in self.publisher.outbox() if i.state == "pending"]
+
+
+def run_cycle(publisher: Publisher, on_item: Callable[[Any], None] | None = None,
+              stop: threading.Event | None = None) -> CycleResult:
+    """Run every step once; ``on_item`` sees each fetch and syndication result as it comes."""
+    return Jobs(publisher, on_item=on_item, stop=stop).all()

@@ -1,0 +1,239 @@
+"""The outbox and SMTP: a message is stored before the first attempt and sent until accepted."""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from ._storage import Storage
+from ._storage._schema import outbox
+from .config import EmailConfig, secret_from_env
+from .exceptions import ConfigError, MailError
+
+RETRY_MIN = timedelta(minutes=10)
+RETRY_MAX = timedelta(hours=6)
+CLAIM = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    cid: str  #: referenced from the HTML as ``cid:...``
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A stored message and how its delivery stands."""
+
+    key: str
+    kind: str
+    subject: str
+    recipients: tuple[str, ...]
+    state: str  #: pending | sent | failed (permanently refused)
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    key: str
+    ok: bool
+    error: str | None = None
+
+
+def _no_newlines(value: str, what: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise MailError(f"{what} contains a line break, which could inject headers: refused")
+    return value
+
+
+def build_message(*, key: str, sender: str, recipients: Sequence[str], subject: str, text: str,
+                  html: str | None = None, inline: Sequence[InlineImage] = (),
+                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """A MIME message: text, HTML alternative with inline images, attachments.
+
+    The Message-ID is derived from ``key``, so the same report always has the same id.
+
+    Raises:
+        MailError: a header value would contain CR or LF.
+    """
+    message = EmailMessage()
+    message["Subject"] = _no_newlines(subject, "the subject")
+    message["From"] = _no_newlines(sender, "the sender")
+    message["To"] = ", ".join(_no_newlines(r, "a recipient") for r in recipients)
+    message["Date"] = formatdate(localtime=True)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "sociaalwerk-publisher.invalid"
+    message["Message-ID"] = make_msgid(hashlib.sha256(key.encode()).hexdigest()[:24], domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+        html_part = message.get_payload()[-1]
+        for image in inline:
+            maintype, _, subtype = image.content_type.partition("/")
+            html_part.add_related(image.data, maintype=maintype, subtype=subtype, cid=f"<{image.cid}>",
+                                  disposition="inline")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                               filename=attachment.filename)
+    return message
+
+
+class Outbox:
+    """Messages stored before sending, delivered until the server accepts them."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def has(self, key: str) -> bool:
+        with self._storage.connect() as conn:
+            return conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is not None
+
+    def add(self, key: str, kind: str, message: EmailMessage, recipients: Sequence[str], now: datetime) -> bool:
+        """Store a message under ``key``; false if that key is already in the outbox."""
+        with self._storage.begin() as conn:
+            exists = conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first()
+            if exists:
+                return False
+            conn.execute(insert(outbox).values(
+                key=key, kind=kind, message_id=message["Message-ID"], subject=message["Subject"],
+                recipients="\t".join(recipients), message=message.as_bytes(), state="pending", attempts=0,
+                created_at=now,
+            ))
+        return True
+
+    def items(self) -> list[OutboxItem]:
+        with self._storage.connect() as conn:
+            return [
+                OutboxItem(r.key, r.kind, r.subject, tuple(r.recipients.split("\t")), r.state, r.attempts,
+                           r.last_error, r.created_at, r.sent_at, r.message_id)
+                for r in conn.execute(select(outbox).order_by(outbox.c.id))
+            ]
+
+    def _claim(self, key: str, worker: str, now: datetime) -> Any:
+        with self._storage.begin() as conn:
+            claimed = conn.execute(
+                update(outbox).where(outbox.c.key == key).where(outbox.c.state == "pending")
+                .where(or_(outbox.c.claimed_by.is_(None), outbox.c.claim_expires_at <= now))
+                .values(claimed_by=worker, claim_expires_at=now + CLAIM, attempts=outbox.c.attempts + 1)
+            ).rowcount
+            return conn.execute(select(outbox).where(outbox.c.key == key)).first() if claimed else None
+
+    def deliver(self, config: EmailConfig, worker: str, now: datetime, *, keys: Sequence[str] | None = None
+                ) -> list[Delivery]:
+        """Send every pending message that is due (or just ``keys``); one SMTP session for all."""
+        query = select(outbox.c.key).where(outbox.c.state == "pending").where(
+            or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+        if keys is not None:
+            query = query.where(outbox.c.key.in_(list(keys)))
+        with self._storage.connect() as conn:
+            due = [row.key for row in conn.execute(query.order_by(outbox.c.id))]
+        results: list[Delivery] = []
+        if not due:
+            return results
+        session: smtplib.SMTP | None = None
+        try:
+            for key in due:
+                row = self._claim(key, worker, now)
+                if row is None:
+                    continue  # another run is sending it
+                try:
+                    if session is None:
+                        session = connect(config)
+                    session.sendmail(parseaddr(config.sender)[1], row.recipients.split("\t"), row.message)
+                except MailError as e:  # could not connect or log in
+                    self._failed(key, row.attempts, e, now)
+                    results.append(Delivery(key, False, str(e)))
+                    continue
+                except (smtplib.SMTPException, OSError) as e:
+                    error = _translate(e, key)
+                    self._failed(key, row.attempts, error, now)
+                    results.append(Delivery(key, False, str(error)))
+                    session = _close(session)
+                    continue
+                self._finish(key, state="sent", sent_at=now, last_error=None)
+                results.append(Delivery(key, True))
+        finally:
+            _close(session)
+        return results
+
+    def _failed(self, key: str, attempts: int, error: MailError, now: datetime) -> None:
+        delay = min(RETRY_MIN * 2 ** max(attempts - 1, 0), RETRY_MAX)
+        self._finish(key, state="failed" if error.permanent else "pending", last_error=str(error),
+                     next_attempt_at=now + delay)
+
+    def _finish(self, key: str, **values: Any) -> None:
+        with self._storage.begin() as conn:
+            conn.execute(update(outbox).where(and_(outbox.c.key == key))
+                         .values(claimed_by=None, claim_expires_at=None, **values))
+
+
+def connect(config: EmailConfig) -> smtplib.SMTP:
+    """An SMTP session, encrypted as configured (verifying TLS) and logged in.
+
+    Raises:
+        ConfigError: e-mail is not configured, or a secret variable is not set.
+        MailError: the server cannot be reached or refuses the login.
+    """
+    if not config.host:
+        raise ConfigError("no SMTP server configured", "email.host")
+    context = ssl.create_default_context()
+    try:
+        if config.security == "ssl":
+            session: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
+                                                     context=context)
+        else:
+            session = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+            if config.security == "starttls":
+                session.starttls(context=context)
+        if config.username_env:
+            session.login(secret_from_env(config.username_env, "email.username_env"),
+                          secret_from_env(config.password_env, "email.password_env"))
+    except smtplib.SMTPAuthenticationError as e:
+        raise MailError(f"the SMTP server refused the login (check ${config.username_env} and"
+                        f" ${config.password_env}): {e.smtp_code}", permanent=False) from e
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as e:
+        raise _translate(e, None) from e
+    return session
+
+
+def _translate(e: BaseException, key: str | None) -> MailError:
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        return MailError(f"every recipient was refused: {sorted(e.recipients)}", key, permanent=True)
+    if isinstance(e, smtplib.SMTPResponseException):
+        permanent = 500 <= e.smtp_code < 600
+        text = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+        return MailError(f"SMTP {e.smtp_code}: {text}", key, permanent=permanent)
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return MailError("the SMTP server did not answer in time", key)
+    return MailError(f"cannot talk to the SMTP server: {e}", key)
+
+
+def _close(session: smtplib.SMTP | None) -> None:
+    if session is not None:
+        try:
+            session.quit()
+        except (smtplib.SMTPException, OSError):
+            session.close()

@@ -1,0 +1,453 @@
+"""Coverage reports as an e-mail: HTML, plain text, a CSV of every mention and a trend chart.
+
+Rendering is pure: :class:`~.coverage.model.ReportData` in, a :class:`RenderedReport` out;
+storing and sending it is :mod:`.mail`'s job. The words come from the bundled templates
+``report.html.j2`` and ``report.txt.j2`` (a user's templates folder may override them) and
+from :data:`LABELS`, one small dictionary per language (``nl``, the default, and ``en``).
+
+Everything that came from a feed (titles, outlet names, URLs) is made one line of printable
+text first, then HTML-escaped by the template; only ``http(s)`` URLs become links.
+
+The CSV is what Excel with Dutch regional settings opens correctly on a double click:
+UTF-8 with a byte order mark (without it Excel reads ANSI and garbles "Súdwest-Fryslân"),
+``;`` between cells (the Dutch list separator, as the decimal separator is a comma; a
+``sep=;`` line would make Excel ignore the BOM) and CRLF line ends. Cells that a spreadsheet
+would run as a formula get a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import enum
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from .coverage.model import Count, OutletType, ReportData
+from .coverage.periods import AMSTERDAM, MONTHS
+from .rendering import render
+
+__all__ = ["LABELS", "OWN_CHANNEL_KEYS", "RenderedReport", "chart_png", "mentions_csv", "render_report"]
+
+#: Headline keys that count our own channels, not the press: shown apart, never added up.
+OWN_CHANNEL_KEYS = frozenset({"own_stories", "syndicated"})
+#: The headline key the subject line and the big number are about.
+LEAD_KEY = "mentions"
+
+ACCENT = "#E8542F"  #: Sociaal Werk Nederland's warm orange-red
+INK = "#1B2A4A"  #: dark blue
+MUTED = "#6B7280"
+HAIRLINE = "#E7E2DA"
+#: 5 inches at 240 dpi: 1200 px, shown at 600 px or less, so twice as sharp
+DPI = 240
+
+LABELS: dict[str, dict[str, Any]] = {
+    "nl": {
+        "brand": "Sociaal Werk Nederland",
+        "title": "Persaandacht sociaal werk",
+        "compared_with": "vergeleken met de vorige periode",
+        "previous_period": "vorige periode",
+        "key_figures": "Kerncijfers",
+        "press_figures": "In de pers",
+        "own_channels": "Eigen kanalen",
+        "own_channels_note": "Onze eigen blogs en doorgeplaatste verhalen. Dit is géén persaandacht "
+                             "en telt niet mee in de cijfers hierboven.",
+        "trend_day": "Vermeldingen per dag",
+        "trend_week": "Vermeldingen per week",
+        "top_stories": "Meest overgenomen verhalen",
+        "picked_up_by": "opgepikt door",
+        "outlet_one": "medium",
+        "outlet_many": "media",
+        "golden": "Gouden gemeenten",
+        "golden_intro": "De gemeenten met de meeste aandacht in deze periode.",
+        "municipalities": "Gemeenten met de meeste vermeldingen",
+        "outlet_types": "Per soort medium",
+        "organisations": "Per lidorganisatie",
+        "themes": "Per thema",
+        "mentions": "Alle vermeldingen",
+        "no_mentions": "Geen vermeldingen in deze periode.",
+        "new_outlets": "Nieuwe media gezien",
+        "new_outlets_intro": "Voor het eerst gezien; een redacteur kan ze indelen.",
+        "failing": "Bronnen die niet werken",
+        "failing_alert_one": "Let op: 1 bron werkt niet, dus er kunnen vermeldingen ontbreken.",
+        "failing_alert_many": "Let op: {n} bronnen werken niet, dus er kunnen vermeldingen ontbreken.",
+        "failing_since": "werkt niet sinds",
+        "see_below": "Zie onderaan.",
+        "notes": "Opmerkingen",
+        "change_new": "nieuw",
+        "change_same": "gelijk",
+        "mention_one": "vermelding",
+        "mention_many": "vermeldingen",
+        "footer_made": "Gemaakt door sociaalwerk-publisher op {moment}.",
+        "footer_how": "Vermeldingen zijn berichten in nieuwsfeeds en alerts die een van de zoektermen "
+                      "noemen. Een verhaal dat door meerdere media is overgenomen, telt als één "
+                      "verhaal met meerdere vermeldingen. Eigen kanalen tellen niet mee.",
+        "footer_csv": "Alle vermeldingen staan ook in de bijlage (CSV, opent in Excel).",
+        "subject": "Persaandacht sociaal werk — {period}: {count} {noun}{change}",
+        "chart_alt": "{title}: hoogste aantal {top} op {day}",
+        "chart_empty": "Geen vermeldingen in deze periode",
+        "at": "om",
+        "months_short": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt",
+                         "nov", "dec"),
+        "csv_header": ("datum", "titel", "url", "medium", "type medium", "gemeente", "organisaties",
+                       "thema's", "zoektermen", "verhaal"),
+        "thousands": ".",
+    },
+    "en": {
+        "brand": "Sociaal Werk Nederland",
+        "title": "Press coverage of social work",
+        "compared_with": "compared with the previous period",
+        "previous_period": "previous period",
+        "key_figures": "Key figures",
+        "press_figures": "In the press",
+        "own_channels": "Own channels",
+        "own_channels_note": "Our own blogs and republished stories. This is not press coverage "
+                             "and is not counted in the figures above.",
+        "trend_day": "Mentions per day",
+        "trend_week": "Mentions per week",
+        "top_stories": "Most picked-up stories",
+        "picked_up_by": "picked up by",
+        "outlet_one": "outlet",
+        "outlet_many": "outlets",
+        "golden": "Golden municipalities",
+        "golden_intro": "The municipalities with the most coverage in this period.",
+        "municipalities": "Municipalities with the most mentions",
+        "outlet_types": "By type of outlet",
+        "organisations": "By member organisation",
+        "themes": "By theme",
+        "mentions": "All mentions",
+        "no_mentions": "No mentions in this period.",
+        "new_outlets": "New outlets seen",
+        "new_outlets_intro": "Seen for the first time; an editor can classify them.",
+        "failing": "Sources that are failing",
+        "failing_alert_one": "Note: 1 source is failing, so mentions may be missing.",
+        "failing_alert_many": "Note: {n} sources are failing, so mentions may be missing.",
+        "failing_since": "failing since",
+        "see_below": "See the end of this report.",
+        "notes": "Notes",
+        "change_new": "new",
+        "change_same": "no change",
+        "mention_one": "mention",
+        "mention_many": "mentions",
+        "footer_made": "Made by sociaalwerk-publisher on {moment}.",
+        "footer_how": "Mentions are items in news feeds and alerts that name one of the watch terms. "
+                      "A story picked up by several outlets counts as one story with several "
+                      "mentions. Own channels are not counted.",
+        "footer_csv": "Every mention is also in the attachment (CSV, opens in Excel).",
+        "subject": "Press coverage of social work — {period}: {count} {noun}{change}",
+        "chart_alt": "{title}: highest {top} on {day}",
+        "chart_empty": "No mentions in this period",
+        "at": "at",
+        "months_short": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                         "Nov", "Dec"),
+        "csv_header": ("date", "title", "url", "outlet", "outlet type", "municipality",
+                       "organisations", "themes", "terms", "story"),
+        "thousands": ",",
+    },
+}
+
+OUTLET_TYPES: dict[str, dict[OutletType, str]] = {
+    "nl": {
+        OutletType.LANDELIJK_DAGBLAD: "landelijk dagblad",
+        OutletType.REGIONAAL_DAGBLAD: "regionaal dagblad",
+        OutletType.HUIS_AAN_HUISBLAD: "huis-aan-huisblad",
+        OutletType.LOKALE_OMROEP: "lokale omroep",
+        OutletType.KABELKRANT: "kabelkrant",
+        OutletType.NIEUWSSITE: "nieuwssite",
+        OutletType.BLOG: "blog",
+        OutletType.VAKMEDIA: "vakmedia",
+        OutletType.OVERIG: "overig",
+        OutletType.UNCLASSIFIED: "nog niet ingedeeld",
+    },
+    "en": {
+        OutletType.LANDELIJK_DAGBLAD: "national daily",
+        OutletType.REGIONAAL_DAGBLAD: "regional daily",
+        OutletType.HUIS_AAN_HUISBLAD: "free local weekly",
+        OutletType.LOKALE_OMROEP: "local broadcaster",
+        OutletType.KABELKRANT: "cable text channel",
+        OutletType.NIEUWSSITE: "news site",
+        OutletType.BLOG: "blog",
+        OutletType.VAKMEDIA: "trade press",
+        OutletType.OVERIG: "other",
+        OutletType.UNCLASSIFIED: "not yet classified",
+    },
+}
+
+_UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # could make a title read backwards
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """One report, ready to be stored and sent as a multipart e-mail.
+
+    ``html`` shows the chart as ``<img src="cid:{chart_cid}">`` (attach ``chart_png`` inline
+    with that Content-ID), or as a ``data:`` URI when rendered ``for_file``.
+    """
+
+    subject: str
+    html: str
+    text: str
+    csv: bytes
+    chart_png: bytes
+    chart_cid: str
+
+
+def render_report(data: ReportData, *, template_folder: str | None = None,
+                  for_file: bool = False) -> RenderedReport:
+    """Render the coverage report of one period in ``data.language``.
+
+    Args:
+        data: the figures of the period.
+        template_folder: a folder whose ``report.html.j2`` / ``report.txt.j2`` win over the
+            bundled templates.
+        for_file: embed the chart in the HTML as a ``data:`` URI, for a stand-alone file.
+
+    Raises:
+        TemplateError: a template is missing, broken or uses an undefined name.
+    """
+    fmt = _Format(_language(data))
+    data = _translated(_cleaned(data), fmt)
+    png = chart_png(data)
+    cid = f"trend-{hashlib.sha256(png).hexdigest()[:16]}@sociaalwerk-publisher"
+    chart_src = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" if for_file else f"cid:{cid}"
+    lead = next((c for c in data.headline if c.key == LEAD_KEY), data.headline[0] if data.headline else None)
+    subject = _subject(data, lead, fmt)
+    own = tuple(c for c in data.headline if c.key in OWN_CHANNEL_KEYS)
+    context = dict(
+        data=data, t=fmt.labels, fmt=fmt, subject=subject, lead=lead,
+        press=tuple(c for c in data.headline if c is not lead and c.key not in OWN_CHANNEL_KEYS),
+        own=own,
+        # the store repeats the headline's own figures here; show each figure once
+        own_more=tuple(c for c in data.own_channels if c.key not in {o.key for o in own}),
+        chart_src=chart_src, chart_title=_chart_title(data, fmt), chart_alt=_chart_alt(data, fmt),
+        attachment=not for_file,
+    )
+    return RenderedReport(
+        subject=subject,
+        html=render("report.html.j2", template_folder, **context),
+        text=render("report.txt.j2", template_folder, **context),
+        csv=mentions_csv(data),
+        chart_png=png,
+        chart_cid=cid,
+    )
+
+
+def mentions_csv(data: ReportData) -> bytes:
+    """Every mention of the period, one row each, headed in the report's language.
+
+    UTF-8 with BOM, ``;``-separated, CRLF: see the module docstring for why.
+    """
+    fmt = _Format(_language(data))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(fmt.labels["csv_header"])
+    for m in data.mentions:
+        writer.writerow([_cell(value) for value in (
+            _local(m.published_at).strftime("%Y-%m-%d %H:%M"), m.title, m.url, m.outlet,
+            fmt.outlet_type(m.outlet_type), m.municipality or "", ", ".join(m.organisations),
+            ", ".join(m.themes), ", ".join(m.terms), "" if m.story is None else str(m.story),
+        )])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def chart_png(data: ReportData) -> bytes:
+    """The trend of mentions per day or week as a PNG, 1200 px wide to show sharply at 600 px.
+
+    Drawn on a figure of its own with the Agg canvas, so matplotlib's global backend and
+    pyplot's figure list are left alone.
+    """
+    # imported here: matplotlib takes a while to load, and only reports need it
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fmt = _Format(_language(data))
+    days = [d for d, _ in data.trend]
+    values = [n for _, n in data.trend]
+    figure = Figure(figsize=(5.0, 2.2), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    figure.subplots_adjust(left=0.06, right=0.965, top=0.86, bottom=0.14)
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    axes.spines["bottom"].set_color(HAIRLINE)
+    axes.tick_params(colors=MUTED, labelsize=9.5, length=0, pad=5)
+    if any(values):
+        positions = range(len(values))
+        axes.bar(positions, values, width=0.7 if data.trend_unit == "day" else 0.6, color=ACCENT,
+                 zorder=2, linewidth=0)
+        top = max(values)
+        peak = values.index(top)
+        axes.annotate(fmt.number(top), (peak, top), xytext=(0, 3), textcoords="offset points",
+                      ha="center", va="bottom", fontsize=9.5, fontweight="bold", color=INK)
+        axes.set_ylim(0, top * 1.18)
+        axes.set_xlim(-0.6, len(values) - 0.4)
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=2))
+        axes.yaxis.grid(True, color="#EEEAE4", linewidth=0.8, zorder=0)
+        axes.set_axisbelow(True)
+        step = max(1, math.ceil(len(values) / 7))
+        ticks = list(range(0, len(values), step))
+        axes.set_xticks(ticks, [fmt.day(days[i]) for i in ticks])
+        # the y axis label, level above the axis: easier to read than turned on its side
+        axes.set_title(fmt.labels[f"trend_{_unit(data)}"].lower(), loc="left", fontsize=9.5, color=MUTED,
+                       pad=10, x=-0.04)
+    else:
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.text(0.5, 0.5, fmt.labels["chart_empty"], transform=axes.transAxes, ha="center",
+                  va="center", fontsize=9, color=MUTED)
+    buffer = io.BytesIO()
+    # no Software chunk: the same figures give the same bytes, and so the same Content-ID
+    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Change:
+    arrow: str  #: ▲ ▼ or =
+    text: str  #: "+12%", "−7%", "nieuw", "gelijk"
+    tone: str  #: up, down or same
+
+
+class _Format:
+    """Numbers, dates, changes and links as a reader of ``language`` expects them."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.labels = LABELS[language]
+
+    def number(self, n: int) -> str:
+        return f"{n:,}".replace(",", self.labels["thousands"])
+
+    def percent(self, c: Count) -> str:
+        """The change as a signed percentage; empty when there was nothing to compare with."""
+        if c.previous == 0:
+            return ""
+        share = round(100 * c.change / c.previous)
+        return f"+{self.number(share)}%" if c.change >= 0 else f"\u2212{self.number(-share)}%"
+
+    def change(self, c: Count) -> _Change:
+        if c.change == 0:
+            return _Change("=", self.labels["change_same"], "same")
+        tone = "up" if c.change > 0 else "down"
+        arrow = "\u25b2" if c.change > 0 else "\u25bc"
+        return _Change(arrow, self.percent(c) or self.labels["change_new"], tone)
+
+    def plural(self, n: int, one: str, many: str) -> str:
+        return f"{self.number(n)} {self.labels[one] if n == 1 else self.labels[many]}"
+
+    def day(self, value: date) -> str:
+        """``12 nov``: a day within the period."""
+        value = _local(value) if isinstance(value, datetime) else value
+        return f"{value.day} {self.labels['months_short'][value.month - 1]}"
+
+    def full_day(self, value: date) -> str:
+        """``12 november 2026``."""
+        value = _local(value) if isinstance(value, datetime) else value
+        return f"{value.day} {MONTHS[self.language][value.month - 1]} {value.year}"
+
+    def moment(self, value: datetime) -> str:
+        """``1 december 2026 om 07:00``, Amsterdam time."""
+        local = _local(value)
+        return f"{self.full_day(local)} {self.labels['at']} {local:%H:%M}"
+
+    def outlet_type(self, value: OutletType) -> str:
+        return OUTLET_TYPES[self.language].get(value, str(value.value))
+
+    def share(self, c: Count, counts: tuple[Count, ...]) -> int:
+        """``c`` as a percentage of the largest of ``counts``, for a bar; at least 2 when not 0."""
+        top = max((x.current for x in counts), default=0)
+        return 0 if top <= 0 or c.current <= 0 else max(2, round(100 * c.current / top))
+
+    @staticmethod
+    def href(url: str) -> str | None:
+        """``url`` when it is safe to link to (http or https with a host), else ``None``."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
+def _language(data: ReportData) -> str:
+    return data.language if data.language in LABELS else "nl"
+
+
+def _unit(data: ReportData) -> str:
+    return "week" if data.trend_unit == "week" else "day"
+
+
+def _local(value: datetime) -> datetime:
+    return value.astimezone(AMSTERDAM) if value.tzinfo else value
+
+
+def _subject(data: ReportData, lead: Count | None, fmt: _Format) -> str:
+    if lead is None:
+        return f"{fmt.labels['title']} — {data.period.label}"
+    percent = fmt.percent(lead)
+    return fmt.labels["subject"].format(
+        period=data.period.label, count=fmt.number(lead.current),
+        noun=fmt.labels["mention_one" if lead.current == 1 else "mention_many"],
+        change=f" ({percent})" if percent else "",
+    )
+
+
+def _chart_title(data: ReportData, fmt: _Format) -> str:
+    return str(fmt.labels[f"trend_{_unit(data)}"])
+
+
+def _chart_alt(data: ReportData, fmt: _Format) -> str:
+    if not any(n for _, n in data.trend):
+        return str(fmt.labels["chart_empty"])
+    day, top = max(data.trend, key=lambda point: point[1])
+    return str(fmt.labels["chart_alt"].format(title=_chart_title(data, fmt), top=fmt.number(top),
+                                              day=fmt.day(day)))
+
+
+def _translated(data: ReportData, fmt: _Format) -> ReportData:
+    """``data`` with outlet types named in the report's language (the store names them in Dutch)."""
+    known = {t.value: t for t in OutletType}
+    return dataclasses.replace(data, by_outlet_type=tuple(
+        dataclasses.replace(c, label=fmt.outlet_type(known[c.key])) if c.key in known else c
+        for c in data.by_outlet_type
+    ))
+
+
+def _plain(text: str) -> str:
+    """``text`` as one line of printable characters."""
+    return " ".join(_UNSAFE_CHARACTERS.sub(" ", _BIDI_CONTROLS.sub("", text)).split())
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    value = _plain(value)
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+_T = TypeVar("_T")
+
+
+def _cleaned(value: _T) -> _T:
+    """``value`` with every string in it (in dataclasses, tuples) made :func:`_plain`."""
+    if isinstance(value, enum.Enum):
+        return value
+    if isinstance(value, str):
+        return _plain(value)  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        return tuple(_cleaned(v) for v in value)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _cleaned(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)  # type: ignore[return-value]
+    return value
