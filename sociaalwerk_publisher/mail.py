@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import smtplib
 import socket
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, parseaddr
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -84,7 +85,8 @@ def build_message(*, key: str, sender: str, recipients: Sequence[str], subject: 
     message["To"] = ", ".join(_no_newlines(r, "a recipient") for r in recipients)
     message["Date"] = formatdate(localtime=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "sociaalwerk-publisher.invalid"
-    message["Message-ID"] = make_msgid(hashlib.sha256(key.encode()).hexdigest()[:24], domain=domain)
+    # derived from the key alone: a report sent again (after a crash) is recognisably the same
+    message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     if html is not None:
@@ -119,7 +121,8 @@ class Outbox:
                 return False
             conn.execute(insert(outbox).values(
                 key=key, kind=kind, message_id=message["Message-ID"], subject=message["Subject"],
-                recipients="\t".join(recipients), message=message.as_bytes(), state="pending", attempts=0,
+                recipients="\t".join(recipients), message=message.as_bytes(policy=email.policy.SMTP),
+                state="pending", attempts=0,
                 created_at=now,
             ))
         return True
@@ -199,6 +202,10 @@ def connect(config: EmailConfig) -> smtplib.SMTP:
     """
     if not config.host:
         raise ConfigError("no SMTP server configured", "email.host")
+    login = None
+    if config.username_env:
+        login = (secret_from_env(config.username_env, "email.username_env"),
+                 secret_from_env(config.password_env, "email.password_env"))
     context = ssl.create_default_context()
     try:
         if config.security == "ssl":
@@ -208,9 +215,8 @@ def connect(config: EmailConfig) -> smtplib.SMTP:
             session = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
             if config.security == "starttls":
                 session.starttls(context=context)
-        if config.username_env:
-            session.login(secret_from_env(config.username_env, "email.username_env"),
-                          secret_from_env(config.password_env, "email.password_env"))
+        if login:
+            session.login(*login)
     except smtplib.SMTPAuthenticationError as e:
         raise MailError(f"the SMTP server refused the login (check ${config.username_env} and"
                         f" ${config.password_env}): {e.smtp_code}", permanent=False) from e

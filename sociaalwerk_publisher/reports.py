@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from .coverage.model import Count, OutletType, ReportData
 from .coverage.periods import AMSTERDAM, MONTHS
+from .exceptions import ReportError
 from .rendering import render
 
 __all__ = ["LABELS", "OWN_CHANNEL_KEYS", "RenderedReport", "chart_png", "mentions_csv", "render_report"]
@@ -213,6 +214,7 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
 
     Raises:
         TemplateError: a template is missing, broken or uses an undefined name.
+        ReportError: the chart cannot be drawn (matplotlib is not installed).
     """
     fmt = _Format(_language(data))
     data = _translated(_cleaned(data), fmt)
@@ -264,11 +266,17 @@ def chart_png(data: ReportData) -> bytes:
 
     Drawn on a figure of its own with the Agg canvas, so matplotlib's global backend and
     pyplot's figure list are left alone.
+
+    Raises:
+        ReportError: matplotlib is not installed.
     """
     # imported here: matplotlib takes a while to load, and only reports need it
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+    except ImportError as e:
+        raise ReportError("matplotlib is needed to draw the report's chart: pip install matplotlib") from e
 
     fmt = _Format(_language(data))
     days = [d for d, _ in data.trend]
