@@ -766,13 +766,13 @@ def report_send(ctx: _Context, period: str | None, start: str | None, end: str |
 
 
 @report.command("outbox")
-@click.option("--retry", is_flag=True, help="Send what is due now.")
+@click.option("--retry", is_flag=True, help="Send every pending message now.")
 @json_option
 @pass_ctx
 def report_outbox(ctx: _Context, retry: bool, as_json: bool) -> None:
     """Stored messages: sent, pending, failed."""
     if retry:
-        for d in ctx.publisher.deliver_outbox():
+        for d in ctx.publisher.deliver_outbox(force=True):
             click.echo(f"sent {d.key}" if d.ok else f"NOT SENT {d.key}: {d.error}", err=not d.ok)
     items = ctx.publisher.outbox()
     if as_json:

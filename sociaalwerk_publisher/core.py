@@ -482,10 +482,13 @@ class Publisher:
         )
         return key, outbox.add(key, "report", message, email.recipients, utcnow())
 
-    def deliver_outbox(self, keys: Iterable[str] | None = None) -> list[Delivery]:
-        """Send what waits in the outbox (due messages, or just ``keys``); one result each."""
+    def deliver_outbox(self, keys: Iterable[str] | None = None, *, force: bool = False) -> list[Delivery]:
+        """Send what waits in the outbox (due messages, or just ``keys``); one result each.
+
+        ``force`` also sends messages that are backing off after a failure.
+        """
         return Outbox(self._storage).deliver(self.config.email, self._worker, utcnow(),
-                                             keys=list(keys) if keys is not None else None)
+                                             keys=list(keys) if keys is not None else None, force=force)
 
     def send_report(self, period: Period) -> list[Delivery]:
         """Build, store and send the report for ``period``; a failed send is retried later.
@@ -493,7 +496,7 @@ class Publisher:
         A report already in the outbox is not built again: it is sent if still pending.
         """
         key, _ = self.queue_report(period)
-        return self.deliver_outbox([key])
+        return self.deliver_outbox([key], force=True)
 
     def outbox(self) -> list[OutboxItem]:
         """Every stored message with its delivery state."""

@@ -144,11 +144,15 @@ class Outbox:
             ).rowcount
             return conn.execute(select(outbox).where(outbox.c.key == key)).first() if claimed else None
 
-    def deliver(self, config: EmailConfig, worker: str, now: datetime, *, keys: Sequence[str] | None = None
-                ) -> list[Delivery]:
-        """Send every pending message that is due (or just ``keys``); one SMTP session for all."""
-        query = select(outbox.c.key).where(outbox.c.state == "pending").where(
-            or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+    def deliver(self, config: EmailConfig, worker: str, now: datetime, *, keys: Sequence[str] | None = None,
+                force: bool = False) -> list[Delivery]:
+        """Send every pending message that is due (or just ``keys``); one SMTP session for all.
+
+        ``force`` sends pending messages that are still backing off, too.
+        """
+        query = select(outbox.c.key).where(outbox.c.state == "pending")
+        if not force:
+            query = query.where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
         if keys is not None:
             query = query.where(outbox.c.key.in_(list(keys)))
         with self._storage.connect() as conn:

@@ -87,6 +87,13 @@ class CoverageStore:
         with self._storage.connect() as conn:
             return list(conn.execute(query))
 
+    def blog_story_urls(self) -> list[str]:
+        """One story URL per blog source (members' own sites)."""
+        query = (select(func.min(stories.c.canonical_url)).where(stories.c.kind == "blog")
+                 .where(stories.c.canonical_url.is_not(None)).group_by(stories.c.source_id))
+        with self._storage.connect() as conn:
+            return [url for (url,) in conn.execute(query)]
+
     def save_mentions(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace the mention of each story, with its facts, in one transaction."""
         if not rows:

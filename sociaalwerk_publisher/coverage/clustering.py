@@ -4,18 +4,20 @@ Two texts are near-duplicates when the Jaccard similarity of their sets of word 
 (runs of four consecutive folded words) is at least a threshold. Near-duplicates are joined
 transitively into clusters, and a cluster is named by its smallest item id.
 
-Comparing every pair is quadratic, so candidate pairs come from bottom-k MinHash: every text is
-reduced to the ``k`` smallest 64-bit hashes of its shingles, and texts sharing one of those
-are compared exactly. Two texts with similarity J share the smallest hash of their union with
-probability J, and miss all of their ``k`` smallest with probability about (1 - J) ** k:
-below 0.001 for J = 0.6 and k = 8. The hashes are BLAKE2b digests, never the salted built-in
-``hash()``, so the result is the same on every run and every machine, and it does not depend
-on the order of the items.
+Comparing every pair is quadratic, so candidate pairs come from MinHash with LSH banding:
+each text gets a signature of 64 minimum hashes (one-permutation hashing: every shingle hash
+goes to one of 64 bins by its low bits, and a bin keeps its smallest value; empty bins borrow
+from the next filled one, "densification by rotation", Shrivastava & Li 2014). The signature
+is cut into 32 bands of 2; texts that agree on a whole band are compared exactly. Two texts
+of similarity J agree on a band with probability about J ** 2, so they are compared with
+probability 1 - (1 - J ** 2) ** 32: over 0.9999 from J = 0.5, while texts that share only a
+stock phrase (J ~ 0.05) are rarely compared. The hashes are BLAKE2b digests, never the salted
+built-in ``hash()``, so the result is the same on every run and machine, and it does not
+depend on the order of the items.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from hashlib import blake2b
 
@@ -28,8 +30,11 @@ SHINGLE_WORDS = 4
 #: Texts with fewer words are never a pickup of anything: too little to tell a shared press
 #: release from a shared stock phrase ("Sociaal werkers slaan alarm").
 MIN_WORDS = 12
-# Smallest shingle hashes kept per text as its LSH keys (see the module docstring).
-_SKETCH = 8
+# MinHash signature length and its LSH banding (see the module docstring).
+_BINS = 64
+_ROWS = 2
+_BIN_BITS = _BINS.bit_length() - 1
+_EMPTY = 1 << 64  # above every 64-bit hash
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
@@ -93,7 +98,7 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
 
     sets: dict[int, frozenset[int]] = {}
     identical: dict[frozenset[int], int] = {}
-    buckets: dict[int, list[int]] = {}
+    buckets: dict[tuple[int, ...], list[int]] = {}
     for k, (_, text) in enumerate(items):
         tokens = words(text)
         if len(tokens) < MIN_WORDS:
@@ -106,8 +111,9 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
             union(first, k)
             continue
         sets[k] = shingled
-        for key in heapq.nsmallest(_SKETCH, shingled):
-            buckets.setdefault(key, []).append(k)
+        signature = _signature(shingled)
+        for band in range(0, _BINS, _ROWS):
+            buckets.setdefault((band, *signature[band:band + _ROWS]), []).append(k)
 
     compared: set[tuple[int, int]] = set()
     for members in buckets.values():
@@ -119,3 +125,27 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
                 if _jaccard(sets[a], sets[b]) >= threshold:
                     union(a, b)
     return {item_id: ids[find(k)] for k, item_id in enumerate(ids)}
+
+
+def _signature(hashes: frozenset[int]) -> list[int]:
+    """The one-permutation MinHash signature of a non-empty set of 64-bit hashes."""
+    mask = _BINS - 1
+    signature = [_EMPTY] * _BINS
+    for value in hashes:
+        index = value & mask
+        value >>= _BIN_BITS
+        if value < signature[index]:
+            signature[index] = value
+    if _EMPTY in signature:
+        # An empty bin takes the value of the nearest filled bin to its right (wrapping around),
+        # offset by the distance, so that two texts agree on it only when they agree on that
+        # bin and have the same run of empty bins: a band match still means similarity.
+        original = list(signature)
+        nearest = -1
+        for step in range(2 * _BINS - 1, -1, -1):  # right to left, twice round
+            index = step % _BINS
+            if original[index] != _EMPTY:
+                nearest = step
+            elif step < _BINS:
+                signature[index] = original[nearest % _BINS] + ((nearest - step) << (64 - _BIN_BITS))
+    return signature

@@ -12,7 +12,7 @@ from ..config import Config
 from ..fetching import utcnow
 from ..themes import themes_for
 from .clustering import cluster
-from .matching import DEFAULT_TERMS, Matcher, Watchlist
+from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Matcher, Watchlist
 from .places import attribute
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,15 @@ def watchlist(config: Config, storage: Storage) -> Watchlist:
         if source.ambassador and source.ambassador not in ambassadors:
             ambassadors.append(source.ambassador)
     return Watchlist(terms=coverage.terms or DEFAULT_TERMS, organisations=organisations,
-                     ambassadors=tuple(ambassadors), exclusions=coverage.exclusions)
+                     ambassadors=tuple(ambassadors), exclusions=coverage.exclusions or DEFAULT_EXCLUSIONS)
 
 
 def own_domains(config: Config, storage: Storage) -> frozenset[str]:
-    """Our own channels: destination sites and members' blogs, never press coverage."""
+    """Our own channels, never press coverage: destination sites and members' blogs
+    (the hosts of their feeds and of the stories those feeds carry)."""
     domains = {domain_of(d.url) for d in config.destinations if d.url}
     domains |= {domain_of(s.url) for s in storage.sources.list() if s.kind.value == "blog"}
+    domains |= {domain_of(url) for url in storage.coverage.blog_story_urls()}
     return frozenset(d for d in domains if d)
 
 

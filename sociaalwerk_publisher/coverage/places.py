@@ -134,14 +134,6 @@ class _Entry:
     cased: tuple[str, ...]  # the name's words with diacritics stripped, case kept
 
 
-@dataclass(frozen=True)
-class _Word:
-    text: str  # as written
-    key: str  # folded: lower case, no diacritics
-    start: int
-    end: int
-
-
 def _key(name: str) -> str:
     return " ".join(words(name))
 
@@ -152,8 +144,8 @@ def _province_key(province: str) -> str:
 
 
 @cache
-def _table() -> tuple[dict[str, _Entry], frozenset[str], int]:
-    """Name keys to entries, the set of first words of all keys, and the longest key in words."""
+def _table() -> tuple[dict[str, _Entry], frozenset[str]]:
+    """Name keys to entries, and every proper word prefix of a key ("bergen op")."""
     table: dict[str, _Entry] = {}
 
     def add(name: str, code: str | None, kind: _Kind | None = None) -> None:
@@ -185,35 +177,37 @@ def _table() -> tuple[dict[str, _Entry], frozenset[str], int]:
     for name, code in _EXTRA_NAMES.items():
         add(name, code)
     add("Bergen", None, _Kind.BERGEN)
-    firsts = frozenset(key.split(" ", 1)[0] for key in table)
-    return table, firsts, max(key.count(" ") + 1 for key in table)
-
-
-def _words(text: str) -> list[_Word]:
-    return [
-        _Word(m.group(), strip_diacritics(m.group()).casefold(), m.start(), m.end())
-        for m in _WORD.finditer(text)
-    ]
+    prefixes = set()
+    for key in table:
+        parts = key.split(" ")
+        prefixes.update(" ".join(parts[:end]) for end in range(1, len(parts)))
+    return table, frozenset(prefixes)
 
 
 class _Scan:
     """One text being searched: its words and the checks on their surroundings."""
 
-    def __init__(self, text: str, prefer_province: str | None, prefer_codes: frozenset[str]) -> None:
+    def __init__(self, text: str, keys: list[str], prefer_province: str | None,
+                 prefer_codes: frozenset[str]) -> None:
         self.text = text
-        self.words = _words(text)
-        self.keys = [w.key for w in self.words]
+        self.keys = keys  # the folded words: lower case, no diacritics
+        # where each word is in the text; found only for texts that name a place
+        self.spans = [m.span() for m in _WORD.finditer(text)]
         self.prefer_province = _province_key(prefer_province) if prefer_province else None
         self.prefer_codes = prefer_codes
         self._bergen_hints: tuple[set[str], bool] | None = None
 
+    def written(self, i: int) -> str:
+        start, end = self.spans[i]
+        return self.text[start:end]
+
     def gap_before(self, i: int) -> str:
-        return self.text[self.words[i - 1].end if i else 0:self.words[i].start]
+        return self.text[self.spans[i - 1][1] if i else 0:self.spans[i][0]]
 
     def gap_after(self, j: int) -> str:
         """The text between word ``j - 1`` (the last of a name) and the next word."""
-        end = self.words[j].start if j < len(self.words) else len(self.text)
-        return self.text[self.words[j - 1].end:end]
+        end = self.spans[j][0] if j < len(self.spans) else len(self.text)
+        return self.text[self.spans[j - 1][1]:end]
 
     def sentence_start(self, i: int) -> bool:
         return i == 0 or bool(_SENTENCE_BREAK.search(self.gap_before(i)))
@@ -227,7 +221,7 @@ class _Scan:
 
     def capitalised(self, i: int, cased: tuple[str, ...]) -> bool:
         # The name's capital letters must be there: "Best" or "BEST", never "best".
-        written = [strip_diacritics(w.text) for w in self.words[i:i + len(cased)]]
+        written = [strip_diacritics(self.written(k)) for k in range(i, i + len(cased))]
         return all(w in (c, c.upper()) for w, c in zip(written, cased))
 
     def glued_to_word_before(self, i: int, previous_match_end: int) -> bool:
@@ -239,7 +233,7 @@ class _Scan:
         after = self.gap_after(j)
         if not after.strip().startswith("("):
             return None
-        opening = self.words[j - 1].end + after.index("(")
+        opening = self.spans[j - 1][1] + after.index("(")
         closing = self.text.find(")", opening, opening + 25)
         if closing < 0:
             return None
@@ -266,7 +260,7 @@ class _Scan:
             return True
         if "," in self.gap_before(i) and self.word_before(i) in _OTHER_PROVINCES_LAST:
             return True
-        if j + 1 < len(self.words) and self.keys[j] in ("en", "of") and not self.sentence_start(j):
+        if j + 1 < len(self.keys) and self.keys[j] in ("en", "of") and not self.sentence_start(j):
             return self.keys[j + 1] in _OTHER_PROVINCES_FIRST
         return False
 
@@ -281,7 +275,7 @@ class _Scan:
         if self._bergen_hints is None:
             keys = set(self.keys)
             keys.update(f"{a} {b}" for a, b in zip(self.keys, self.keys[1:]))
-            well = any(w.text in ("Well", "WELL") for w in self.words)
+            well = any(self.written(k) in ("Well", "WELL") for k, key in enumerate(self.keys) if key == "well")
             self._bergen_hints = (keys, well)
         keys, well = self._bergen_hints
         if keys & _BERGEN_ABROAD:
@@ -341,31 +335,39 @@ def find_municipalities(
         A bare "Bergen" that cannot be settled is left out, as are common-word names in lower
         case or at the start of a sentence without place context.
     """
-    if not text.isascii():
+    if text.isascii():
+        keys = _WORD.findall(text.lower())
+    else:
         # NFC first, so that a decomposed "u" + accent stays inside its word
         text = unicodedata.normalize("NFC", text)
-    table, firsts, longest = _table()
-    scan = _Scan(text, prefer_province, prefer_codes)
-    keys = scan.keys
+        keys = [strip_diacritics(word).casefold() for word in _WORD.findall(text)]
+    table, prefixes = _table()
+    scan: _Scan | None = None
     found: list[PlaceMatch] = []
     previous_match_end = -1
     i = 0
-    while i < len(keys):
-        if keys[i] not in firsts:
-            i += 1
-            continue
-        for size in range(min(longest, len(keys) - i), 0, -1):
-            entry = table.get(" ".join(keys[i:i + size]))
-            if entry is not None:
+    count = len(keys)
+    while i < count:
+        # the longest name starting at word i, growing the run only while it can still match
+        run, j, entry, end_of_entry = keys[i], i + 1, None, i
+        while True:
+            hit = table.get(run)
+            if hit is not None:
+                entry, end_of_entry = hit, j
+            if j == count or run not in prefixes:
                 break
-        else:
+            run = f"{run} {keys[j]}"
+            j += 1
+        if entry is None:
             i += 1
             continue
-        j = i + size
+        j = end_of_entry
+        if scan is None:
+            scan = _Scan(text, keys, prefer_province, prefer_codes)
         verdict = None if scan.glued_to_word_before(i, previous_match_end) else scan.judge(entry, i, j)
         if verdict is not None:
             code, confident = verdict
-            start, end = scan.words[i].start, scan.words[j - 1].end
+            start, end = scan.spans[i][0], scan.spans[j - 1][1]
             if start and keys[i] == "s" and text[start - 1] in _APOSTROPHES:
                 start -= 1  # keep the apostrophe of "'s-Gravenhage"
             found.append(PlaceMatch(code, municipalities()[code].name, text[start:end], confident))
