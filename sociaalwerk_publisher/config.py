@@ -173,6 +173,13 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    #: let URLs from feed content (images, article pages) reach private and loopback
+    #: addresses; for intranets and tests only, and said in the log at start-up
+    allow_private_networks: bool = False
+
+
+@dataclass(frozen=True)
 class TemplatesConfig:
     #: a folder whose templates override the bundled ones (same file names)
     folder: str = ""
@@ -192,6 +199,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     themes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_THEMES))
     destinations: tuple[DestinationConfig, ...] = ()
 
