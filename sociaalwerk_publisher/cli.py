@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -797,6 +797,7 @@ def run(ctx: _Context, quiet: bool) -> None:
     Exit 0 all good, 1 some items failed, 2 configuration error, 75 another run in progress.
     """
     publisher = ctx.publisher
+    started = datetime.now(timezone.utc)
     with RunLock(publisher.config.lock_path):
         def show(item: Any) -> None:
             if isinstance(item, FetchResult) and (not item.ok or not quiet) and item.outcome is not FetchOutcome.NOT_MODIFIED:
@@ -805,11 +806,85 @@ def run(ctx: _Context, quiet: bool) -> None:
                 click.echo(_syndication_line(item), err=not item.ok)
 
         result = run_cycle(publisher, show)
+        publisher.record_run(started, result.ok, result.summary(), result.errors)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)
     if not result.ok:
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def status(ctx: _Context, as_json: bool) -> None:
+    """Health at a glance: failing sources, destinations, outbox, database, last run."""
+    st = ctx.publisher.status()
+    if as_json:
+        _echo_json(st)
+        return
+    run_line = "never" if st.last_run is None else (
+        f"{_when(st.last_run.finished_at)} on {st.last_run.host}: {'ok' if st.last_run.ok else 'PROBLEMS'}"
+        f" - {st.last_run.summary}")
+    size = f"{st.database_bytes / 1e6:.1f} MB" if st.database_bytes is not None else "size unknown"
+    click.echo(f"last run:     {run_line}")
+    for error in st.last_run.errors if st.last_run else ():
+        click.echo(f"              {error}")
+    click.echo(f"database:     {st.database} ({size}, schema version {st.schema_version})")
+    click.echo(f"sources:      {st.sources}, failing: {len(st.failing_sources)}")
+    for f in st.failing_sources:
+        state = "switched off" if not f.active else f"failing x{f.consecutive_failures}"
+        click.echo(f"  {f.id:>4} {f.title}: {state} since {_when(f.last_success_at)}: {f.error}")
+    for d in st.destinations:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(d.states.items())) or "nothing sent yet"
+        error = f"; last error: {d.last_error}" if d.last_error else ""
+        click.echo(f"destination:  {d.name} ({d.adapter}): last success {_when(d.last_success)}; {counts}{error}")
+    outbox = ", ".join(f"{n} {state}" for state, n in sorted(st.outbox.items())) or "empty"
+    click.echo(f"outbox:       {outbox}")
+
+
+@cli.command()
+@pass_ctx
+def doctor(ctx: _Context) -> None:
+    """Check config, database, destinations, SMTP and file rights; say what to fix. Exit 1 on a problem."""
+    findings = ctx.publisher.doctor()
+    for f in findings:
+        click.echo(f"{'ok' if f.ok else 'FIX':<4} {f.check}: {f.message}")
+    if any(not f.ok for f in findings):
+        sys.exit(EXIT_PARTIAL)
+
+
+def _months(value: str | None) -> int | None:
+    if value is None:
+        return None
+    number, unit = value[:-1], value[-1:].lower()
+    if not number.isdigit() or unit not in ("m", "y"):
+        raise click.BadParameter(f"{value!r}: use months or years, e.g. 24m or 2y")
+    return int(number) * (12 if unit == "y" else 1)
+
+
+@cli.command()
+@click.option("--older-than", help="Age, e.g. 24m or 2y [default: retention.prune_after_months].")
+@pass_ctx
+def prune(ctx: _Context, older_than: str | None) -> None:
+    """Remove stored text and HTML of old items (AVG); the counts reports need stay."""
+    click.echo(f"pruned the text of {ctx.publisher.prune(_months(older_than))} items")
+
+
+@cli.command()
+@click.argument("story")
+@click.option("--reason", help="Why (kept with the suppression, without the content).")
+@by_option
+@pass_ctx
+def forget(ctx: _Context, story: str, reason: str | None, by: str | None) -> None:
+    """Erase a story (ID or URL) here and on every destination, and never import it again."""
+    results = ctx.publisher.forget(story, by=by, reason=reason)
+    _report_syndication(results)
+    if all(r.ok for r in results):
+        click.echo(f"erased {story}; it will not be imported again")
+    else:
+        click.echo("some destinations could not delete their copy: run `forget` again later", err=True)
         sys.exit(EXIT_PARTIAL)
 
 

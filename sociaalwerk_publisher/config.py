@@ -7,6 +7,7 @@ environment variable that holds the secret.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sys
 import types
@@ -21,6 +22,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+log = logging.getLogger(__name__)
 
 ENV_CONFIG = "SOCIAALWERK_PUBLISHER_CONFIG"
 DEFAULT_FILENAME = "sociaalwerk-publisher.toml"
@@ -173,6 +176,12 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    #: `prune` without --older-than removes the text and HTML of items older than this
+    prune_after_months: int = 24
+
+
+@dataclass(frozen=True)
 class SecurityConfig:
     #: let URLs from feed content (images, article pages) reach private and loopback
     #: addresses; for intranets and tests only, and said in the log at start-up
@@ -200,6 +209,7 @@ class Config:
     email: EmailConfig = field(default_factory=EmailConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     themes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_THEMES))
     destinations: tuple[DestinationConfig, ...] = ()
 
@@ -268,7 +278,21 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"cannot read config file {found}: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{found} is not valid TOML: {e}") from e
-    return config_from_dict(data, path=found.resolve())
+    config = config_from_dict(data, path=found.resolve())
+    _warn_if_readable(found, config)
+    return config
+
+
+def _warn_if_readable(path: Path, config: Config) -> None:
+    references = [d.password_env for d in config.destinations if d.password_env]
+    references += [v for v in (config.email.username_env, config.email.password_env) if v]
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if references and mode & 0o077:
+        log.warning("%s names secret variables and can be read by other users (mode %o): chmod 600 %s",
+                    path, mode & 0o777, path)
 
 
 def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:

@@ -23,7 +23,16 @@ from .coverage import periods
 from .coverage.engine import MatchSummary, match_mentions
 from .coverage.figures import build_report_data, mention_rows
 from .coverage.model import MentionRow, Outlet, OutletType, Period, ReportData
-from .exceptions import ConfigError, NotAFeedError, PublisherError, SourceError, UsageError
+from .exceptions import (
+    ConfigError,
+    NotAFeedError,
+    PublisherError,
+    SourceError,
+    StoryNotFoundError,
+    UsageError,
+)
+from .feeds.normalise import canonical_url
+from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, Status
 from .mail import Attachment, Delivery, InlineImage, Outbox, OutboxItem, build_message
 from .reports import RenderedReport, render_report
 from .feeds.discover import discover_feeds
@@ -502,6 +511,104 @@ class Publisher:
         """Every stored message with its delivery state."""
         return Outbox(self._storage).items()
 
+    # -- data protection ---------------------------------------------------------------
+
+    def forget(self, story: int | str, *, by: str | None = None, reason: str | None = None
+               ) -> list[SyndicationResult]:
+        """Erase a story (AVG/GDPR): delete its remote copies for good on every destination,
+        then the local copy, and never import its address again.
+
+        The suppression is recorded first. If a destination cannot delete its copy now,
+        the local copy stays (retracted, so it is published nowhere) and the failing
+        results say so: run ``forget`` again later.
+
+        Args:
+            story: a story id or the original's URL.
+
+        Raises:
+            StoryNotFoundError: no such story (the URL is suppressed all the same).
+        """
+        who = by or current_user()
+        if isinstance(story, str) and not story.isdigit():
+            url = canonical_url(story) or story
+            self._storage.operations.suppress(url, who, reason, utcnow())
+            found = self._storage.stories.find_by_url(url)
+            if found is None:
+                raise StoryNotFoundError(f"no stored story has this URL (it will not be imported): {url}")
+            target = found
+        else:
+            target = self._storage.stories.get(int(story))
+            if target.url:
+                self._storage.operations.suppress(target.url, who, reason, utcnow())
+        if target.status is StoryStatus.APPROVED:
+            self._decide([target.id], StoryStatus.RETRACTED, who, reason or "verwijderd op verzoek (AVG)")
+        results = list(self._syndicator().run(story_ids={target.id}, erase=True))
+        if all(r.ok for r in results):
+            self._storage.operations.erase_story(target.id)
+            log.info("story %d erased by %s", target.id, who)
+        return results
+
+    def prune(self, older_than_months: int | None = None) -> int:
+        """Remove the text and HTML of items older than the retention period; rows, titles and
+        counts stay, so reports over old periods still add up. Returns how many were pruned."""
+        months = older_than_months if older_than_months is not None else self.config.retention.prune_after_months
+        cutoff = utcnow() - timedelta(days=round(months * 30.44))
+        return self._storage.operations.prune_text(cutoff)
+
+    # -- health ------------------------------------------------------------------------
+
+    def record_run(self, started: datetime, ok: bool, summary: str, errors: list[str]) -> None:
+        """Keep a cycle's outcome for `status`."""
+        self._storage.operations.record_run(socket.gethostname(), started, utcnow(), ok, summary, errors)
+
+    def status(self) -> Status:
+        """Sources failing, destinations, outbox, database and the last run, for `status`."""
+        now = utcnow()
+        failing = tuple(
+            FailingSourceStatus(s.id, s.title or s.url, s.url, s.consecutive_failures, s.last_success_at,
+                                s.last_error or s.deactivated_reason or "", s.active)
+            for s in self.list_sources() if s.consecutive_failures or not s.active
+        )
+        health = self._storage.operations.destination_health()
+        destinations = tuple(
+            DestinationStatus(d.name, d.adapter, health.get(d.name, {}).get("last_success"),
+                              health.get(d.name, {}).get("states", {}), health.get(d.name, {}).get("last_error"))
+            for d in self.config.destinations
+        )
+        last = self._storage.operations.last_run()
+        return Status(
+            checked_at=now, sources=len(self.list_sources()), failing_sources=failing,
+            destinations=destinations, outbox=self._storage.operations.outbox_counts(),
+            database=_redact_url(self.config.database_url), database_bytes=self._storage.size_bytes(),
+            schema_version=self._storage.schema_version(),
+            last_run=LastRun(last.host, last.started_at, last.finished_at, last.ok, last.summary,
+                             tuple((last.errors or "").splitlines())) if last else None,
+        )
+
+    def doctor(self) -> list[Finding]:
+        """Check what an unattended run needs, posting and sending nothing; one finding each."""
+        findings = [Finding("config", True, f"loaded {self.config.path or '(defaults)'}")]
+        try:
+            findings.append(Finding("database", True,
+                                    f"{_redact_url(self.config.database_url)}, schema {self._storage.schema_version()}"))
+        except PublisherError as e:
+            findings.append(Finding("database", False, str(e)))
+        for check in self.check_destinations():
+            fix = "; ".join(check.problems) or f"credentials and rights ok (user {check.user})"
+            findings.append(Finding(f"destination {check.destination}", check.ok, fix))
+        if self.config.email.host:
+            try:
+                from .mail import connect
+
+                connect(self.config.email).quit()
+                findings.append(Finding("smtp", True, f"logged in to {self.config.email.host}"))
+            except (PublisherError, OSError) as e:
+                findings.append(Finding("smtp", False, str(e)))
+        else:
+            findings.append(Finding("smtp", True, "no mail server configured: reports are not e-mailed"))
+        findings.append(_writable("lock file", self.config.lock_path))
+        return findings
+
     # -- stories ---------------------------------------------------------------------
 
     def list_stories(self, criteria: StoryFilter | None = None) -> list[Story]:
@@ -511,6 +618,22 @@ class Publisher:
     def get_story(self, story_id: int) -> Story:
         """Raises: StoryNotFoundError."""
         return self._storage.stories.get(story_id)
+
+
+def _writable(what: str, path: Path) -> Finding:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        return Finding(what, False, f"cannot write {path}: {e.strerror}: fix the folder's owner or rights")
+    return Finding(what, True, f"{path} is writable")
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _outlet(row: Any) -> Outlet:

@@ -1,4 +1,8 @@
-"""Featured images: downloaded once, checked to really be images."""
+"""Featured images: downloaded once, checked to really be images.
+
+Their URLs come from feed content, so they are fetched with the guarded
+retriever (:meth:`.feeds.retrieve.Retrievers.for_content`): public addresses only.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,11 @@ from urllib.parse import unquote, urlsplit
 
 from .adapters.base import Image
 from .exceptions import FetchError
-from .feeds.retrieve import Retrievers
+from .feeds.retrieve import HttpRetriever
+
+#: Largest image downloaded, counted after decompression (the fetch limit applies if lower).
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_ACCEPT = "image/png, image/jpeg, image/gif, image/webp, image/*;q=0.8"
 
 #: Leading bytes of the formats WordPress accepts as featured images.
 SIGNATURES = (
@@ -28,18 +36,20 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def download_image(retrievers: Retrievers, url: str) -> Image:
+def download_image(retriever: HttpRetriever, url: str, max_bytes: int = MAX_IMAGE_BYTES) -> Image:
     """Download ``url`` as an image.
 
+    Args:
+        retriever: for URLs from feed content, ``Retrievers.for_content()``.
+
     Raises:
-        FetchError: it could not be downloaded, is too large, or is not an image
-            (by its Content-Type and by its first bytes).
+        FetchError: it could not be downloaded or was refused (a non-public
+            address, not http(s)), is too large, or is not an image (its
+            Content-Type is not ``image/*``, or its first bytes are not an image's).
     """
-    retrieved = retrievers.retrieve(url)
+    retrieved = retriever.retrieve(url, accept=IMAGE_ACCEPT, content_types=("image/*",),
+                                   max_bytes=max_bytes)
     assert retrieved.content is not None
-    declared = next((v for k, v in retrieved.headers.items() if k.lower() == "content-type"), "")
-    if declared and not declared.lower().startswith("image/"):
-        raise FetchError(f"not an image (Content-Type {declared.split(';')[0]})", url)
     sniffed = sniff(retrieved.content)
     if sniffed is None:
         raise FetchError("not an image (unrecognised content)", url)

@@ -141,9 +141,12 @@ class Syndicator:
         self._storage = storage
         self._config = config
         self._retrievers = retrievers
+        # image URLs come from feed content: public addresses only, unless the config allows more
+        self._image_retriever = retrievers.for_content(config.security.allow_private_networks)
         self._adapter_for = adapter_for or partial(make_adapter, config)
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._images: dict[str, Image | str] = {}
+        self._erase = False
         self._images_lock = threading.Lock()
 
     def _release_dead_claims(self) -> None:
@@ -184,8 +187,9 @@ class Syndicator:
             elif state is SyndicationState.PUBLISHED and destination.update_on_change \
                     and row.content_hash != story.content_hash:
                 work.append(_Work(story, SyndicationAction.UPDATE, row.remote_id))
+        # when erasing, posts already in a site's trash are deleted for good too
         retracted = [r for sid, r in records.items()
-                     if SyndicationState(r.state) is not SyndicationState.RETRACTED
+                     if (self._erase or SyndicationState(r.state) is not SyndicationState.RETRACTED)
                      and (story_ids is None or sid in story_ids)]
         if retracted:
             gone = {s.id: s for s in self._storage.stories.list(
@@ -198,11 +202,13 @@ class Syndicator:
     # -- running -----------------------------------------------------------------------
 
     def run(self, destination_names: list[str] | None = None, *, dry_run: bool = False,
-            story_ids: set[int] | None = None) -> Iterator[SyndicationResult]:
+            story_ids: set[int] | None = None, erase: bool = False) -> Iterator[SyndicationResult]:
         """Publish, update and retract on every destination, destinations in parallel.
 
-        Yields one result per (story, destination) as each finishes.
+        Yields one result per (story, destination) as each finishes. With ``erase``,
+        retractions delete the remote posts for good instead of trashing them.
         """
+        self._erase = erase
         now = utcnow()
         destinations = self._destinations(destination_names)
         self._release_dead_claims()
@@ -267,9 +273,12 @@ class Syndicator:
     def _do(self, adapter: Adapter, destination: DestinationConfig, item: _Work) -> SyndicationResult:
         now = utcnow()
         story_status = StoryStatus.RETRACTED if item.action is SyndicationAction.RETRACT else StoryStatus.APPROVED
+        states = STARTS_FROM[item.action]
+        if self._erase and item.action is SyndicationAction.RETRACT:
+            states += (SyndicationState.RETRACTED,)
         row = self._storage.syndications.claim(
             item.story.id, destination.name, self._worker, now,
-            now + timedelta(seconds=CLAIM_SECONDS), STARTS_FROM[item.action], story_status=story_status,
+            now + timedelta(seconds=CLAIM_SECONDS), states, story_status=story_status,
         )
         if row is None:  # another worker has it, or the story changed state meanwhile
             return self._failed(item, destination, "skipped: taken by another run, or the story is"
@@ -323,7 +332,7 @@ class Syndicator:
             earlier = adapter.find_existing(post)
             remote_id = earlier.id if earlier else None
         if remote_id:
-            adapter.retract(remote_id, delete=destination.delete_on_retract)
+            adapter.retract(remote_id, delete=destination.delete_on_retract or self._erase)
         self._finish(item, destination, SyndicationState(row.state), SyndicationState.RETRACTED,
                      last_error=None, next_attempt_at=None)
         return SyndicationResult(item.story.id, item.story.title, destination.name,
@@ -385,7 +394,7 @@ class Syndicator:
             cached = self._images.get(story.image_url)
         if cached is None:
             try:
-                cached = download_image(self._retrievers, story.image_url)
+                cached = download_image(self._image_retriever, story.image_url)
             except FetchError as e:
                 cached = f"featured image left out: {e}"
             with self._images_lock:

@@ -20,6 +20,7 @@ from . import _schema
 from ._schema import LATEST_VERSION, MIGRATIONS
 from .coverage import CoverageStore
 from .decisions import DecisionStore
+from .operations import OperationsStore
 from .sources import SourceStore
 from .stories import StoryStore
 from .syndications import SyndicationStore
@@ -39,6 +40,7 @@ class Storage:
         self.decisions = DecisionStore(self)
         self.syndications = SyndicationStore(self)
         self.coverage = CoverageStore(self)
+        self.operations = OperationsStore(self)
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,6 +95,17 @@ class Storage:
                 conn.execute(_schema.schema_version.insert().values(version=LATEST_VERSION))
                 log.info("database schema upgraded from version %d to %d", current, LATEST_VERSION)
         return LATEST_VERSION
+
+    def size_bytes(self) -> int | None:
+        """The database's size on disk, where the database can tell."""
+        with self.connect() as conn:
+            if self.is_sqlite:
+                pages = conn.exec_driver_sql("PRAGMA page_count").scalar() or 0
+                size = conn.exec_driver_sql("PRAGMA page_size").scalar() or 0
+                return int(pages) * int(size)
+            if self.engine.dialect.name == "postgresql":
+                return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0)
+        return None
 
     def close(self) -> None:
         self.engine.dispose()

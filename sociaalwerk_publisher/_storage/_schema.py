@@ -224,6 +224,29 @@ outbox = Table(
     Column("claim_expires_at", UTCDateTime),
 )
 
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("errors", Text),
+)
+
+# Erased items (AVG/GDPR): never imported again. Holds no content, only the address.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("reason", Text),
+)
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from ..exceptions import StoryNotFoundError
 from ..feeds.normalise import NormalisedEntry
 from ..types import SourceKind, Story, StoryFilter, StoryStatus
-from ._schema import sightings, sources, stories
+from ._schema import sightings, sources, stories, suppressions
 
 if TYPE_CHECKING:
     from . import Storage
@@ -75,6 +75,11 @@ class StoryStore:
             raise StoryNotFoundError(f"no story with id {story_id}", story_id)
         return _to_story(row)
 
+    def find_by_url(self, url: str) -> Story | None:
+        with self._storage.connect() as conn:
+            row = conn.execute(_STORY_QUERY.where(stories.c.canonical_url == url)).first()
+        return _to_story(row) if row is not None else None
+
     def list(self, criteria: StoryFilter) -> list[Story]:
         query = _STORY_QUERY.order_by(stories.c.published_at.desc(), stories.c.id.desc())
         if criteria.kind is not None:
@@ -129,6 +134,13 @@ class StoryStore:
             )
         }
         fresh = [e for key, e in by_key.items() if key not in seen]
+        if fresh:  # erased items (AVG) are never imported again
+            erased = {row.url for row in conn.execute(select(suppressions.c.url).where(
+                suppressions.c.url.in_([e.canonical_url for e in fresh if e.canonical_url])))}
+            for entry in fresh:
+                if entry.canonical_url in erased:
+                    del by_key[entry.key]
+            fresh = [e for e in fresh if e.canonical_url not in erased]
         urls = [e.canonical_url for e in fresh if e.canonical_url]
         known_urls = {
             row.canonical_url: row.id

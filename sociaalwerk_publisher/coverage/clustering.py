@@ -4,66 +4,57 @@ Two texts are near-duplicates when the Jaccard similarity of their sets of word 
 (runs of four consecutive folded words) is at least a threshold. Near-duplicates are joined
 transitively into clusters, and a cluster is named by its smallest item id.
 
-Comparing every pair is quadratic, so candidate pairs come from MinHash with LSH banding:
-each text gets a signature of 64 minimum hashes (one-permutation hashing: every shingle hash
-goes to one of 64 bins by its low bits, and a bin keeps its smallest value; empty bins borrow
-from the next filled one, "densification by rotation", Shrivastava & Li 2014). The signature
-is cut into 32 bands of 2; texts that agree on a whole band are compared exactly. Two texts
-of similarity J agree on a band with probability about J ** 2, so they are compared with
-probability 1 - (1 - J ** 2) ** 32: over 0.9999 from J = 0.5, while texts that share only a
-stock phrase (J ~ 0.05) are rarely compared. The hashes are BLAKE2b digests, never the salted
-built-in ``hash()``, so the result is the same on every run and machine, and it does not
-depend on the order of the items.
+Comparing every pair is quadratic, so candidate pairs come from prefix filtering, the exact
+method of set-similarity joins (Chaudhuri et al. 2006; Bayardo et al., "All pairs", 2007):
+order all shingles from rarest to commonest across the items; a set of n shingles can only
+reach similarity t with another if the two share one of their first n - ceil(t * n) + 1
+shingles. Only those prefixes are indexed, and only texts sharing a prefix shingle are
+compared, exactly. Unlike MinHash with LSH banding this misses no pair and has no tuning, and
+because the prefixes hold the rarest shingles, stock phrases ("zo blijkt uit een rapport")
+rarely make two unrelated texts candidates.
+
+The result is a function of the input alone: exact similarities, ids compared as numbers, and
+no salted ``hash()`` value (nor the order of the items) can change which pairs are joined.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Sequence
-from hashlib import blake2b
+from itertools import chain
 
+from ..exceptions import ConfigError
 from .matching import words
 
-__all__ = ["MIN_WORDS", "SHINGLE_WORDS", "cluster", "shingles", "similarity"]
+__all__ = ["MIN_WORDS", "SHINGLE_WORDS", "cluster", "similarity"]
 
 #: Words per shingle.
 SHINGLE_WORDS = 4
 #: Texts with fewer words are never a pickup of anything: too little to tell a shared press
-#: release from a shared stock phrase ("Sociaal werkers slaan alarm").
+#: release from a shared stock phrase or headline ("Sociaal werkers slaan alarm").
 MIN_WORDS = 12
-# MinHash signature length and its LSH banding (see the module docstring).
-_BINS = 64
-_ROWS = 2
-_BIN_BITS = _BINS.bit_length() - 1
-_EMPTY = 1 << 64  # above every 64-bit hash
+# Rounding slack for ceil(t * n): erring low only lengthens a prefix, which is always safe.
+_EPSILON = 1e-9
 
 
-def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
-    """The 64-bit hashes of the ``size``-word shingles of ``text`` (case and accents folded).
-
-    A text shorter than ``size`` words has one shingle, itself; an empty text has none.
-    """
-    return _hashes(words(text), size)
-
-
-def _hashes(tokens: list[str], size: int) -> frozenset[int]:
-    if not tokens:
-        return frozenset()
-    runs = (" ".join(tokens[i:i + size]) for i in range(max(1, len(tokens) - size + 1)))
-    return frozenset(
-        int.from_bytes(blake2b(run.encode(), digest_size=8).digest(), "big") for run in runs
-    )
+def _shingles(tokens: list[str]) -> frozenset[str]:
+    """The 4-shingles of ``tokens``; a text shorter than that is one shingle, itself."""
+    if len(tokens) < SHINGLE_WORDS:
+        return frozenset((" ".join(tokens),)) if tokens else frozenset()
+    return frozenset(map(" ".join, zip(tokens, tokens[1:], tokens[2:], tokens[3:])))
 
 
 def similarity(a: str, b: str) -> float:
-    """The Jaccard similarity of the shingle sets of ``a`` and ``b`` (0.0 if either is empty)."""
-    return _jaccard(shingles(a), shingles(b))
+    """The Jaccard similarity of the 4-shingle sets of ``a`` and ``b``; 0.0 if either is empty.
 
-
-def _jaccard(a: frozenset[int], b: frozenset[int]) -> float:
-    if not a or not b:
+    Words are folded first: case, accents and punctuation make no difference.
+    """
+    x, y = _shingles(words(a)), _shingles(words(b))
+    if not x or not y:
         return 0.0
-    shared = len(a & b)
-    return shared / (len(a) + len(b) - shared)
+    shared = len(x & y)
+    return shared / (len(x) + len(y) - shared)
 
 
 def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[int, int]:
@@ -71,14 +62,19 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
 
     Args:
         items: ``(item id, text)`` pairs; ids are unique.
-        threshold: The shingle similarity (see :func:`similarity`) from which two texts are
-            the same story. Clusters are closed under it: if A is like B and B like C, all
-            three are one cluster.
+        threshold: The similarity (see :func:`similarity`) from which two texts carry the
+            same story, above 0 and at most 1. Clusters are closed under it: if A is like B
+            and B like C, all three are one cluster even if A and C differ more.
 
     Returns:
         Every item id mapped to its cluster id, the smallest item id in the cluster. Texts of
         fewer than :data:`MIN_WORDS` words are clusters of their own.
+
+    Raises:
+        ConfigError: ``threshold`` is not in (0, 1].
     """
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"must be above 0 and at most 1, not {threshold}", key="coverage.cluster_threshold")
     ids = [item_id for item_id, _ in items]
     parent = list(range(len(ids)))
 
@@ -96,56 +92,45 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
                 ra, rb = rb, ra
             parent[rb] = ra
 
-    sets: dict[int, frozenset[int]] = {}
-    identical: dict[frozenset[int], int] = {}
-    buckets: dict[tuple[int, ...], list[int]] = {}
+    sets: dict[int, frozenset[str]] = {}
+    copies: dict[frozenset[str], int] = {}
     for k, (_, text) in enumerate(items):
         tokens = words(text)
         if len(tokens) < MIN_WORDS:
             continue
-        shingled = _hashes(tokens, SHINGLE_WORDS)
-        # Copies of one text (the agency feed at ten outlets) are joined here and sketched once:
-        # otherwise their shared bucket would cost a comparison for every pair of them.
-        first = identical.setdefault(shingled, k)
+        shingled = _shingles(tokens)
+        # Copies of one text (an agency story at ten outlets) are joined here and compared
+        # once: every pair of them would otherwise be a candidate.
+        first = copies.setdefault(shingled, k)
         if first != k:
             union(first, k)
+        else:
+            sets[k] = shingled
+
+    frequency = Counter(chain.from_iterable(sets.values()))
+    # Shingles no other text has come first in the order and can never be shared: leaving them
+    # out of every prefix leaves most texts with nothing to look up.
+    repeated = frozenset(s for s, count in frequency.items() if count > 1)
+    index: dict[str, list[int]] = {}
+    # Smallest sets first, so every set already indexed is at most as large as the current one.
+    for k in sorted(sets, key=lambda k: (len(sets[k]), k)):
+        shingled = sets[k]
+        size = len(shingled)
+        prefix = size - math.ceil(threshold * size - _EPSILON) + 1
+        shared = shingled & repeated
+        prefix -= size - len(shared)
+        if prefix <= 0:
             continue
-        sets[k] = shingled
-        signature = _signature(shingled)
-        for band in range(0, _BINS, _ROWS):
-            buckets.setdefault((band, *signature[band:band + _ROWS]), []).append(k)
-
-    compared: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        for x, a in enumerate(members):
-            for b in members[x + 1:]:
-                if find(a) == find(b) or (a, b) in compared:
-                    continue
-                compared.add((a, b))
-                if _jaccard(sets[a], sets[b]) >= threshold:
-                    union(a, b)
+        candidates: set[int] = set()
+        for s in sorted(shared, key=lambda s: (frequency[s], s))[:prefix]:
+            indexed = index.setdefault(s, [])
+            candidates.update(indexed)
+            indexed.append(k)
+        smallest = threshold * size - _EPSILON  # no smaller set can be similar enough
+        for other in candidates:
+            if len(sets[other]) < smallest or find(other) == find(k):
+                continue
+            overlap = len(shingled & sets[other])
+            if overlap >= threshold * (size + len(sets[other]) - overlap) - _EPSILON:
+                union(other, k)
     return {item_id: ids[find(k)] for k, item_id in enumerate(ids)}
-
-
-def _signature(hashes: frozenset[int]) -> list[int]:
-    """The one-permutation MinHash signature of a non-empty set of 64-bit hashes."""
-    mask = _BINS - 1
-    signature = [_EMPTY] * _BINS
-    for value in hashes:
-        index = value & mask
-        value >>= _BIN_BITS
-        if value < signature[index]:
-            signature[index] = value
-    if _EMPTY in signature:
-        # An empty bin takes the value of the nearest filled bin to its right (wrapping around),
-        # offset by the distance, so that two texts agree on it only when they agree on that
-        # bin and have the same run of empty bins: a band match still means similarity.
-        original = list(signature)
-        nearest = -1
-        for step in range(2 * _BINS - 1, -1, -1):  # right to left, twice round
-            index = step % _BINS
-            if original[index] != _EMPTY:
-                nearest = step
-            elif step < _BINS:
-                signature[index] = original[nearest % _BINS] + ((nearest - step) << (64 - _BIN_BITS))
-    return signature

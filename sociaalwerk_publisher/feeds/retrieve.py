@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from ..config import FetchConfig
 from ..exceptions import FetchError
+from ..netguard import RefusedAddress, guarded_session
 
 MAX_REDIRECTS = 5
 _PERMANENT = frozenset({301, 308})
@@ -74,36 +76,62 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 class HttpRetriever:
-    """HTTP(S) with connection pooling, conditional GET and hard limits."""
+    """HTTP(S) with connection pooling, conditional GET and hard limits.
 
-    def __init__(self, config: FetchConfig) -> None:
+    Where it may connect depends on who chose the URL. With ``trust_given_url``
+    (feeds the operator configured) the URL given and redirects on its own host
+    go wherever they point. Every other hop (a redirect to another host, and
+    every URL when ``trust_given_url`` is false: URLs from feed content) connects
+    only to public addresses (see :mod:`..netguard`), unless
+    ``allow_private_networks`` lifts that rule.
+    """
+
+    def __init__(self, config: FetchConfig, *, trust_given_url: bool = True,
+                 allow_private_networks: bool = False, accept: str = FEED_ACCEPT) -> None:
         self._config = config
+        self._trust_given_url = trust_given_url
+        headers = {
+            "User-Agent": user_agent(config.contact_url),
+            "Accept": accept,
+            "Accept-Encoding": "gzip, deflate",
+        }
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=config.concurrency, pool_maxsize=config.concurrency)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers.update({
-            "User-Agent": user_agent(config.contact_url),
-            "Accept": FEED_ACCEPT,
-            "Accept-Encoding": "gzip, deflate",
-        })
+        self.session.headers.update(headers)
+        self._guarded: requests.Session | None = None
+        if not allow_private_networks:
+            self._guarded = guarded_session(config.concurrency)
+            self._guarded.headers.update(headers)
 
-    def retrieve(self, url: str, etag: str | None = None, last_modified: str | None = None
-                 ) -> Retrieved:
+    def retrieve(self, url: str, etag: str | None = None, last_modified: str | None = None, *,
+                 accept: str | None = None, content_types: tuple[str, ...] = (),
+                 max_bytes: int | None = None) -> Retrieved:
         """Download ``url``, following at most five redirects.
 
+        Args:
+            accept: the Accept header, instead of the one given when built.
+            content_types: the answer's Content-Type must be one of these
+                (``image/*`` matches every image type); checked before the body is read.
+            max_bytes: a limit lower than the configured one.
+
         Raises:
-            FetchError: network failure, error status, too large, too slow.
+            FetchError: network failure, error status, too large, too slow, an
+                unwanted Content-Type, or a refused address ("refused: ...").
         """
         deadline = time.monotonic() + self._config.deadline
+        limit = min(self._config.max_bytes, max_bytes or self._config.max_bytes)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if accept:
+            headers["Accept"] = accept
         current, permanent = url, True
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._get(current, headers, deadline)
+            response = self._get(self._session_for(url, current), current, url, headers, deadline)
             with response:
                 status = response.status_code
                 if status in _PERMANENT or status in _TEMPORARY:
@@ -119,30 +147,43 @@ class HttpRetriever:
                                      moved_to)
                 if status >= 400:
                     raise _status_error(response, url)
-                content = self._read_body(response, url, deadline)
+                if content_types:
+                    _check_content_type(response, content_types, url)
+                content = self._read_body(response, url, deadline, limit)
                 return Retrieved(
                     current, content, dict(response.headers),
                     response.headers.get("ETag"), response.headers.get("Last-Modified"), moved_to,
                 )
         raise FetchError(f"more than {MAX_REDIRECTS} redirects", url)
 
-    def _get(self, url: str, headers: dict[str, str], deadline: float) -> requests.Response:
+    def _session_for(self, given: str, current: str) -> requests.Session:
+        if urlsplit(current).scheme.lower() not in ("http", "https"):
+            raise FetchError("refused: only http and https URLs are fetched"
+                             + (" (a redirect pointed elsewhere)" if current != given else ""), given)
+        if self._guarded is None or (self._trust_given_url and _same_host(given, current)):
+            return self.session
+        return self._guarded
+
+    def _get(self, session: requests.Session, current: str, url: str, headers: dict[str, str],
+             deadline: float) -> requests.Response:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"took longer than {self._config.deadline:g} s", url)
         try:
-            return self.session.get(
-                url, headers=headers, stream=True, allow_redirects=False,
+            return session.get(
+                current, headers=headers, stream=True, allow_redirects=False,
                 timeout=(min(self._config.connect_timeout, remaining),
                          min(self._config.read_timeout, remaining)),
             )
+        except RefusedAddress as e:
+            redirected = " (after a redirect)" if current != url else ""
+            raise FetchError(f"{e}{redirected}", url) from e
         except requests.Timeout as e:
             raise FetchError(f"timed out: {_reason(e)}", url) from e
         except requests.RequestException as e:
             raise FetchError(f"cannot connect: {_reason(e)}", url) from e
 
-    def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
-        limit = self._config.max_bytes
+    def _read_body(self, response: requests.Response, url: str, deadline: float, limit: int) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(f"larger than the limit of {limit} bytes ({declared})", url)
@@ -166,6 +207,8 @@ class HttpRetriever:
 
     def close(self) -> None:
         self.session.close()
+        if self._guarded is not None:
+            self._guarded.close()
 
 
 class FileRetriever:
@@ -199,11 +242,15 @@ class FileRetriever:
 
 
 class Retrievers:
-    """Retrievers by URL scheme."""
+    """Retrievers by URL scheme, for the operator's feeds; :meth:`for_content` for URLs from feeds."""
 
-    def __init__(self, config: FetchConfig) -> None:
-        self.http = HttpRetriever(config)
+    def __init__(self, config: FetchConfig, *, allow_private_networks: bool = False) -> None:
+        self._config = config
+        self._allow_private_networks = allow_private_networks
+        self.http = HttpRetriever(config, allow_private_networks=allow_private_networks)
         self._by_scheme = {"http": self.http, "https": self.http, "file": FileRetriever(config)}
+        self._for_content: dict[bool, HttpRetriever] = {}
+        self._lock = threading.Lock()
 
     def retrieve(self, url: str, etag: str | None = None, last_modified: str | None = None
                  ) -> Retrieved:
@@ -213,8 +260,25 @@ class Retrievers:
             raise FetchError("only http, https and file URLs can be fetched", url)
         return retriever.retrieve(url, etag, last_modified)
 
+    def for_content(self, allow_private_networks: bool | None = None) -> HttpRetriever:
+        """The retriever for URLs that come from feed content (images, article pages).
+
+        http(s) only, and every hop to public addresses only unless
+        ``allow_private_networks`` (default: as this object was built) says otherwise.
+        """
+        allow = self._allow_private_networks if allow_private_networks is None else allow_private_networks
+        with self._lock:
+            if allow not in self._for_content:
+                self._for_content[allow] = HttpRetriever(
+                    self._config, trust_given_url=False, allow_private_networks=allow, accept="*/*")
+            return self._for_content[allow]
+
     def close(self) -> None:
         self.http.close()
+        with self._lock:
+            for retriever in self._for_content.values():
+                retriever.close()
+            self._for_content.clear()
 
 
 def _status_error(response: requests.Response, url: str) -> FetchError:
@@ -226,6 +290,19 @@ def _status_error(response: requests.Response, url: str) -> FetchError:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         return FetchError(reason, url, status=status, retry_after=wait)
     return FetchError(reason, url, status=status)
+
+
+def _check_content_type(response: requests.Response, wanted: tuple[str, ...], url: str) -> None:
+    declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    for pattern in wanted:
+        if declared == pattern or (pattern.endswith("/*") and declared.startswith(pattern[:-1])):
+            return
+    shown = "".join(c for c in declared if c.isprintable())[:60] or "missing"
+    raise FetchError(f"Content-Type {shown} is not {' or '.join(wanted)}", url)
+
+
+def _same_host(given: str, current: str) -> bool:
+    return (urlsplit(given).hostname or "") == (urlsplit(current).hostname or "")
 
 
 def _reason(e: BaseException) -> str:
