@@ -842,6 +842,8 @@ def status(ctx: _Context, as_json: bool) -> None:
         click.echo(f"destination:  {d.name} ({d.adapter}): last success {_when(d.last_success)}; {counts}{error}")
     outbox = ", ".join(f"{n} {state}" for state, n in sorted(st.outbox.items())) or "empty"
     click.echo(f"outbox:       {outbox}")
+    for conflict in st.review_conflicts:
+        click.echo(f"conflict:     {conflict}")
 
 
 @cli.command()

@@ -61,6 +61,13 @@ class SourcesConfig:
 @dataclass(frozen=True)
 class ReviewConfig:
     auto_approve_trusted: bool = False
+    #: cli: editors approve with `stories approve` / `review`; wordpress: the hub's
+    #: "Pending Review" queue is the approval queue
+    mode: str = "cli"
+    #: the destination whose WordPress is the approval queue (mode = "wordpress")
+    hub: str = ""
+    #: who receives the daily digest of waiting stories [default: email.recipients]
+    digest_recipients: tuple[str, ...] = ()
 
 
 TERM_TARGETS = ("category", "tag", "none")
@@ -309,6 +316,7 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     config = Config(path=path, **sections)
     _check_destinations(config)
     _check_email(config.email)
+    _check_review(config)
     if config.report.language not in ("nl", "en"):
         raise ConfigError("must be nl or en", "report.language")
     for kind in config.report.schedule:
@@ -322,6 +330,22 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     if not 0 < config.coverage.cluster_threshold <= 1:
         raise ConfigError("must be between 0 and 1", "coverage.cluster_threshold")
     return config
+
+
+def _check_review(config: Config) -> None:
+    review = config.review
+    if review.mode not in ("cli", "wordpress"):
+        raise ConfigError("must be cli or wordpress", "review.mode")
+    if review.mode == "wordpress":
+        if not review.hub:
+            raise ConfigError("names the destination whose WordPress is the approval queue", "review.hub")
+        hub = config.destination(review.hub)
+        if hub.adapter not in ("wordpress-rest", "wordpress-xmlrpc"):
+            raise ConfigError(f"destination {hub.name!r} uses {hub.adapter}; the hub must be a wordpress-rest"
+                              " or wordpress-xmlrpc destination", "review.hub")
+    for address in review.digest_recipients:
+        if "@" not in address or "\r" in address or "\n" in address:
+            raise ConfigError(f"{address!r} is not an e-mail address", "review.digest_recipients")
 
 
 def _check_email(email: EmailConfig) -> None:

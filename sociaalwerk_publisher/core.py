@@ -42,6 +42,9 @@ from .feeds.retrieve import Retrievers
 from .fetching import Fetcher, utcnow
 from .municipalities import lookup
 from .review import AUTO, Decision, check_transition, current_user
+from .hub import HubReview, HubSummary
+from .municipalities import municipalities
+from .rendering import render
 from .syndication import Syndicator, make_adapter
 from .types import (
     FetchResult,
@@ -268,6 +271,15 @@ class Publisher:
             decided.append(decision)
         return decided
 
+    def _decide_and_sync(self, story_ids: Iterable[int], to: StoryStatus, by: str | None,
+                         note: str | None) -> list[Decision]:
+        decided = self._decide(story_ids, to, by, note)
+        if self.config.review.mode == "wordpress":
+            hub = self._hub_review()
+            for decision in decided:  # publish or trash the waiting hub post too
+                hub.after_decision(decision.story_id)
+        return decided
+
     def approve_story(self, *story_ids: int, by: str | None = None, note: str | None = None) -> list[Decision]:
         """Approve stories for syndication (new or rejected ones).
 
@@ -278,7 +290,7 @@ class Publisher:
             StoryNotFoundError: an id does not exist (stories before it are approved).
             InvalidTransitionError: a story is not new or rejected.
         """
-        return self._decide(story_ids, StoryStatus.APPROVED, by, note)
+        return self._decide_and_sync(story_ids, StoryStatus.APPROVED, by, note)
 
     def reject_story(self, *story_ids: int, reason: str, by: str | None = None) -> list[Decision]:
         """Reject new stories; a rejected story may still be approved later.
@@ -286,7 +298,7 @@ class Publisher:
         Raises:
             StoryNotFoundError, InvalidTransitionError: as for :meth:`approve_story`.
         """
-        return self._decide(story_ids, StoryStatus.REJECTED, by, reason)
+        return self._decide_and_sync(story_ids, StoryStatus.REJECTED, by, reason)
 
     def retract_story(self, story_id: int, *, by: str | None = None, note: str | None = None
                       ) -> list[SyndicationResult]:
@@ -321,6 +333,57 @@ class Publisher:
     def syndications(self, story_id: int) -> list[Syndication]:
         """Where a story stands on each destination."""
         return self._storage.syndications.for_story(story_id)
+
+    # -- review in WordPress -------------------------------------------------------------
+
+    def _hub_review(self) -> HubReview:
+        syndicator = self._syndicator()
+        hub = self.config.destination(self.config.review.hub)
+        adapter = (self._adapter_for or partial(make_adapter, self.config))(hub)
+        return HubReview(self._storage, self.config, syndicator, adapter)
+
+    def sync_hub(self) -> HubSummary:
+        """With ``[review] mode = "wordpress"``: read the editors' decisions on the hub and
+        place new stories there as pending posts. Does nothing in cli mode."""
+        if self.config.review.mode != "wordpress":
+            return HubSummary()
+        return self._hub_review().sync()
+
+    def send_digest(self, *, today: date | None = None) -> list[Delivery]:
+        """E-mail the editors the stories waiting on the hub: at most once a day, and only
+        when something new was queued since the last digest."""
+        review, email = self.config.review, self.config.email
+        recipients = review.digest_recipients or email.recipients
+        if review.mode != "wordpress" or not email.host or not recipients:
+            return []
+        day = today or periods.today_in_amsterdam()
+        key = f"digest:{day.isoformat()}"
+        outbox = Outbox(self._storage)
+        digests = [i for i in outbox.items() if i.kind == "digest"]
+        if outbox.has(key) or not self._storage.hub.queued_since(max((i.created_at for i in digests), default=None)):
+            return []
+        hub = self.config.destination(review.hub)
+        waiting = []
+        for story_id, row in sorted(self._storage.hub.all().items()):
+            if row.state != "pending":
+                continue
+            story = self._storage.stories.get(story_id)
+            municipality = municipalities().get(story.municipality or "")
+            waiting.append({
+                "title": story.title, "source": story.source_title or "-", "organisation": story.organisation,
+                "municipality": municipality.name if municipality else None, "excerpt": story.excerpt,
+                "url": story.url, "edit_url": f"{hub.url.rstrip('/')}/wp-admin/post.php?post={row.remote_id}&action=edit",
+            })
+        if not waiting:
+            return []
+        folder = str(self.config.resolve(self.config.templates.folder)) if self.config.templates.folder else None
+        context = {"stories": waiting, "hub_name": hub.name}
+        subject = f"{len(waiting)} {'verhaal wacht' if len(waiting) == 1 else 'verhalen wachten'} op beoordeling"
+        message = build_message(key=key, sender=email.sender, recipients=recipients, subject=subject,
+                                text=render("digest.txt.j2", folder, **context),
+                                html=render("digest.html.j2", folder, **context))
+        outbox.add(key, "digest", message, recipients, utcnow())
+        return self.deliver_outbox([key])
 
     # -- syndication -------------------------------------------------------------------
 
@@ -583,6 +646,8 @@ class Publisher:
             schema_version=self._storage.schema_version(),
             last_run=LastRun(last.host, last.started_at, last.finished_at, last.ok, last.summary,
                              tuple((last.errors or "").splitlines())) if last else None,
+            review_conflicts=tuple(f"story {row.story_id} (hub post {row.remote_id}): {row.conflict}"
+                                   for row in self._storage.hub.conflicts()),
         )
 
     def doctor(self) -> list[Finding]:

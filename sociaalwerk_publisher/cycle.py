@@ -29,6 +29,7 @@ class CycleResult:
 
     fetched: list[FetchResult] = field(default_factory=list)
     approved: int = 0
+    reviewed: int = 0  #: decisions read back from the WordPress hub
     syndicated: list[SyndicationResult] = field(default_factory=list)
     matched: int = 0
     counted: int = 0
@@ -45,7 +46,8 @@ class CycleResult:
         failed_sources = sum(not r.ok for r in self.fetched)
         failed_sends = sum(not r.ok for r in self.syndicated)
         return (f"fetched {len(self.fetched)} sources ({sum(r.new for r in self.fetched)} new,"
-                f" {failed_sources} failed); approved {self.approved} automatically; syndicated"
+                f" {failed_sources} failed); approved {self.approved} automatically"
+                + (f", {self.reviewed} decided in WordPress" if self.reviewed else "") + "; syndicated"
                 f" {len(self.syndicated) - failed_sends} ({failed_sends} failed); matched {self.matched}"
                 f" items ({self.counted} counted); reports {len(self.reports)}"
                 + (f"; {len(self.unsent)} messages waiting" if self.unsent else "")
@@ -71,7 +73,7 @@ class Jobs:
             self.result.errors.append(f"{name}: {e}")
 
     def all(self) -> CycleResult:
-        for name in ("fetch", "approve", "syndicate", "coverage", "reports", "outbox"):
+        for name in ("fetch", "hub", "approve", "syndicate", "coverage", "reports", "digest", "outbox"):
             if self._stop.is_set():
                 break
             self.step(name)
@@ -87,6 +89,15 @@ class Jobs:
             self._notify(item)
             if self._stop.is_set():
                 results.close()  # abandons downloads not yet stored; they are polled next time
+
+    def hub(self) -> None:
+        """Review in WordPress: read the editors' decisions, queue new stories."""
+        summary = self.publisher.sync_hub()
+        self.result.reviewed += summary.approved + summary.rejected
+        self.result.errors.extend(f"hub: {e}" for e in summary.errors)
+
+    def digest(self) -> None:
+        self.publisher.send_digest()
 
     def approve(self) -> None:
         self.result.approved += len(self.publisher.auto_approve())

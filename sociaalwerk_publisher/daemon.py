@@ -59,9 +59,9 @@ def build_scheduler(publisher: Publisher, stop: threading.Event,
 
     def reports() -> None:
         if datetime.now(timezone.utc).astimezone(AMSTERDAM).hour >= timetable.report_hour:
-            job("reports", "outbox")()
+            job("reports", "digest", "outbox")()
 
-    scheduler.every(timetable.fetch_minutes).minutes.do(job("fetch", "approve"))
+    scheduler.every(timetable.fetch_minutes).minutes.do(job("fetch", "hub", "approve"))
     scheduler.every(timetable.syndicate_minutes).minutes.do(job("syndicate"))
     scheduler.every(timetable.coverage_minutes).minutes.do(job("coverage"))
     scheduler.every(timetable.outbox_minutes).minutes.do(job("outbox"))

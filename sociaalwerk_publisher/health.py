@@ -48,6 +48,8 @@ class Status:
     database_bytes: int | None
     schema_version: int
     last_run: LastRun | None
+    #: review in WordPress: stories whose original changed after an editor edited the hub post
+    review_conflicts: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         from dataclasses import asdict

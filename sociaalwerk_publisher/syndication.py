@@ -20,7 +20,7 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,6 +68,9 @@ RETRY_MIN = timedelta(minutes=15)
 RETRY_MAX = timedelta(hours=12)
 
 AdapterFactory = Callable[[DestinationConfig], Adapter]
+
+
+MARKER_COMMENT = re.compile(r"\s*<!-- swp-[0-9a-f]{20} -->\s*")
 
 
 def marker_for(story: Story, destination: str) -> str:
@@ -147,6 +150,10 @@ class Syndicator:
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._images: dict[str, Image | str] = {}
         self._erase = False
+        # review in WordPress: the hub, the stories it reviewed, and editors' versions
+        self._hub = config.review.hub if config.review.mode == "wordpress" else ""
+        self._reviewed: set[int] = set()
+        self._versions: dict[int, Any] = {}
         self._images_lock = threading.Lock()
 
     def _release_dead_claims(self) -> None:
@@ -169,6 +176,13 @@ class Syndicator:
             return list(self._config.destinations)
         return [self._config.destination(name) for name in names]
 
+    def _content_hash(self, story: Story, destination: DestinationConfig) -> str:
+        """What a destination's copy must match: the editor's version where there is one."""
+        version = self._versions.get(story.id)
+        if version is not None and destination.name != self._hub:
+            return str(version.version_hash)
+        return story.content_hash
+
     def _plan(self, destination: DestinationConfig, now: datetime,
               story_ids: set[int] | None = None) -> list[_Work]:
         records = self._storage.syndications.for_destination(destination.name)
@@ -181,11 +195,13 @@ class Syndicator:
             due = row is None or row.next_attempt_at is None or row.next_attempt_at <= now
             if not due or not passes_filter(story, destination, themes_for(story.text, self._config.themes)):
                 continue
+            if destination.name == self._hub and story.id in self._reviewed:
+                continue  # on the hub the editor's own post is the publication
             state = SyndicationState(row.state) if row is not None else None
             if state in (None, SyndicationState.PENDING, SyndicationState.FAILED):
                 work.append(_Work(story, SyndicationAction.PUBLISH, row.remote_id if row else None))
             elif state is SyndicationState.PUBLISHED and destination.update_on_change \
-                    and row.content_hash != story.content_hash:
+                    and row.content_hash != self._content_hash(story, destination):
                 work.append(_Work(story, SyndicationAction.UPDATE, row.remote_id))
         # when erasing, posts already in a site's trash are deleted for good too
         retracted = [r for sid, r in records.items()
@@ -209,6 +225,9 @@ class Syndicator:
         retractions delete the remote posts for good instead of trashing them.
         """
         self._erase = erase
+        if self._hub:
+            self._reviewed = set(self._storage.hub.all())
+            self._versions = self._storage.hub.versions()
         now = utcnow()
         destinations = self._destinations(destination_names)
         self._release_dead_claims()
@@ -301,7 +320,8 @@ class Syndicator:
             return self._failed(item, destination, str(e))
         self._remember_image(destination, item.story, post, remote)
         self._finish(item, destination, SyndicationState(row.state), SyndicationState.PUBLISHED,
-                     remote_id=remote.id, remote_url=remote.url, content_hash=item.story.content_hash,
+                     remote_id=remote.id, remote_url=remote.url,
+                     content_hash=self._content_hash(item.story, destination),
                      last_error=None, next_attempt_at=None)
         warnings = ((image_problem,) if image_problem else ()) + remote.warnings
         for warning in warnings:
@@ -340,21 +360,36 @@ class Syndicator:
 
     # -- what to send ------------------------------------------------------------------
 
+    def post_for(self, story: Story, destination: DestinationConfig, now: datetime, *,
+                 status: str | None = None) -> tuple[Post, str | None]:
+        """What ``destination`` would receive for ``story`` (``status`` overrides its post status)."""
+        post, problem = self._post(story, destination, now)
+        return (replace(post, status=status) if status else post), problem
+
     def _post(self, story: Story, destination: DestinationConfig, now: datetime,
               with_image: bool = True, download: bool = True) -> tuple[Post, str | None]:
         """The post for ``story`` on ``destination``, and why its image was left out, if it was."""
         marker = marker_for(story, destination.name)
         municipality = municipalities().get(story.municipality or "")
-        body = render(
-            destination.template, self._template_folder(), story=story,
-            source_title=story.source_title or story.organisation or story.url,
-            organisation=story.organisation, ambassador=story.ambassador,
-            municipality=municipality.name if municipality else None,
-        )
+        version = self._versions.get(story.id) if destination.name != self._hub else None
+        if version is not None:
+            # the editor's version as published on the hub: attribution included, terms as chosen
+            story = replace(story, title=version.title, image_url=version.image_url or None)
+            body = MARKER_COMMENT.sub("", version.content_html)
+            categories = tuple(filter(None, (version.categories or "").split("\t")))
+            tags = tuple(filter(None, (version.tags or "").split("\t")))
+        else:
+            body = render(
+                destination.template, self._template_folder(), story=story,
+                source_title=story.source_title or story.organisation or story.url,
+                organisation=story.organisation, ambassador=story.ambassador,
+                municipality=municipality.name if municipality else None,
+            )
+            categories, tags = self._terms(story, destination, municipality.name if municipality else None)
         # the marker is added here, not in the template, so a custom template cannot lose it
         content = f"{body.rstrip()}\n<!-- {marker} -->\n"
-        categories, tags = self._terms(story, destination, municipality.name if municipality else None)
-        image, image_id, problem = self._image(story, destination, download) if with_image else (None, None, None)
+        image, image_id, problem = (self._image(story, destination, download, trusted=version is not None)
+                                    if with_image else (None, None, None))
         return Post(
             title=story.title, content_html=content, excerpt=story.excerpt,
             slug=f"{slugify(story.title)}-{marker[4:12]}", marker=marker, status=destination.status,
@@ -381,8 +416,9 @@ class Syndicator:
             (categories if target == "category" else tags if target == "tag" else []).extend(values)
         return tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(tags))
 
-    def _image(self, story: Story, destination: DestinationConfig,
-               download: bool) -> tuple[Image | None, str | None, str | None]:
+    def _image(self, story: Story, destination: DestinationConfig, download: bool,
+               trusted: bool = False) -> tuple[Image | None, str | None, str | None]:
+        """The featured image; ``trusted`` for images from our own hub (no address check)."""
         if not story.image_url:
             return None, None, None
         known = self._storage.syndications.media_id(destination.name, story.image_url)
@@ -394,7 +430,8 @@ class Syndicator:
             cached = self._images.get(story.image_url)
         if cached is None:
             try:
-                cached = download_image(self._image_retriever, story.image_url)
+                retriever = self._retrievers if trusted else self._image_retriever
+                cached = download_image(retriever, story.image_url)
             except FetchError as e:
                 cached = f"featured image left out: {e}"
             with self._images_lock:

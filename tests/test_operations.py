@@ -197,7 +197,7 @@ def test_cron_and_daemon_share_the_lock(demo: Path) -> None:
             scheduler.run_all()
         assert done == []  # every job saw the lock and waits for its next slot
         scheduler.run_all()
-        assert "fetch+approve" in done and "syndicate" in done
+        assert "fetch+hub+approve" in done and "syndicate" in done
 
 
 def test_the_crontab_line_is_valid() -> None:

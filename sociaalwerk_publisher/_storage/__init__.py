@@ -20,6 +20,7 @@ from . import _schema
 from ._schema import LATEST_VERSION, MIGRATIONS
 from .coverage import CoverageStore
 from .decisions import DecisionStore
+from .hub import HubStore
 from .operations import OperationsStore
 from .sources import SourceStore
 from .stories import StoryStore
@@ -41,6 +42,7 @@ class Storage:
         self.syndications = SyndicationStore(self)
         self.coverage = CoverageStore(self)
         self.operations = OperationsStore(self)
+        self.hub = HubStore(self)
 
     @property
     def is_sqlite(self) -> bool:

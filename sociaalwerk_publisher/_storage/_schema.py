@@ -224,6 +224,29 @@ outbox = Table(
     Column("claim_expires_at", UTCDateTime),
 )
 
+# Review in WordPress: a new story waits on the hub as a pending post; what the
+# editor publishes there (possibly edited) is the version members receive.
+hub_reviews = Table(
+    "hub_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("remote_id", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | approved | rejected
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("story_hash", String(64), nullable=False),  # the original's content when last pushed
+    Column("pushed_hash", String(64), nullable=False),  # the hub post right after our last push
+    Column("conflict", Text),  # the original changed after an editor edited the pending post
+    Column("decided_at", UTCDateTime),
+    Column("title", Text),  # the editor's version, once published on the hub
+    Column("content_html", Text),
+    Column("categories", Text),  # tab-separated names
+    Column("tags", Text),
+    Column("image_url", Text),
+    Column("version_hash", String(64)),
+    Column("checked_at", UTCDateTime),
+)
+
 runs = Table(
     "runs",
     metadata,

@@ -56,6 +56,22 @@ class RemotePost:
 
 
 @dataclass(frozen=True)
+class RemoteState:
+    """A post as an editor left it on a site (read back for review in WordPress)."""
+
+    id: str
+    status: str  #: publish | future | draft | pending | private | trash
+    title: str  #: plain text
+    content_html: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    image_url: str | None  #: the featured image's address on the site
+    modified: datetime | None  #: last change, by anyone
+    modified_by: str | None  #: who made the last change, where the site says
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """What a credentials-and-rights check found; ``problems`` empty means fine."""
 
@@ -81,6 +97,9 @@ class Adapter(Protocol):
     An adapter that only passes the image's address on (a file export) may set
     ``needs_image_data = False``; the image is then not downloaded for it and
     ``Post.image.data`` is empty.
+
+    An adapter that can serve as the review hub (``[review] mode = "wordpress"``)
+    also has :class:`HubAdapter`'s ``read`` and ``set_status``.
     """
 
     name: str
@@ -107,4 +126,17 @@ class Adapter(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class HubAdapter(Adapter, Protocol):
+    """A destination whose editors review stories in their own CMS."""
+
+    def read(self, remote_id: str) -> RemoteState | None:
+        """The post as it is now, or ``None`` when it was deleted for good."""
+        ...
+
+    def set_status(self, remote_id: str, status: str) -> None:
+        """Change only the post's status (publish, pending, ...), keeping an editor's edits."""
         ...

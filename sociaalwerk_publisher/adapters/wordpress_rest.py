@@ -2,23 +2,24 @@
 
 The REST root is discovered from the site (the ``Link: rel="https://api.w.org/"``
 header) rather than assumed: with plain permalinks ``/wp-json/`` answers 200
-with the HTML home page. Redirects are never followed, so credentials never
-travel to another address and a write is never replayed.
+with the HTML home page. Redirects are never followed, and a REST root announced
+on another origin (scheme, host, port) is refused, so credentials never travel
+to another address and a write is never replayed.
 """
 
 from __future__ import annotations
 
 import html
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
-from .base import CheckResult, Image, Post, RemotePost
+from .base import CheckResult, Image, Post, RemotePost, RemoteState
 
 API_REL = "https://api.w.org/"
 #: Every state in which an earlier attempt's post still counts as existing.
@@ -60,7 +61,13 @@ class WordPressRestAdapter:
                 self.name,
             )
         link = response.links.get(API_REL, {}).get("url")
-        return link or urljoin(self._site, "?rest_route=/")
+        root = urljoin(self._site, link) if link else urljoin(self._site, "?rest_route=/")
+        if _origin(root) != _origin(self._site):
+            # our credentials go to the configured address only, never to one a page names
+            raise AdapterError(
+                f"{self._site} announces its REST API at {root}, another address:"
+                " set url to that site if it is the same one", self.name)
+        return root
 
     def _url(self, route: str) -> str:
         if self._root is None:
@@ -219,6 +226,49 @@ class WordPressRestAdapter:
                     return self._remote(found, {})
         return None
 
+    def read(self, remote_id: str) -> RemoteState | None:
+        try:
+            post = self._request("GET", f"wp/v2/posts/{int(remote_id)}", params={"context": "edit"})
+        except RemoteRejectedError as e:
+            if e.status in (404, 410):
+                return None
+            raise
+        names = {}
+        for taxonomy in ("categories", "tags"):
+            ids = post.get(taxonomy) or []
+            found = self._request("GET", f"wp/v2/{taxonomy}", params={
+                "include": ",".join(map(str, ids)), "per_page": 100}) if ids else []
+            names[taxonomy] = tuple(html.unescape(t["name"]) for t in found)
+        image_url = None
+        if post.get("featured_media"):
+            try:
+                image_url = self._request("GET", f"wp/v2/media/{post['featured_media']}").get("source_url")
+            except RemoteRejectedError:
+                image_url = None  # the image was deleted from the media library
+        modified = post.get("modified_gmt")
+        return RemoteState(
+            id=str(post["id"]), status=post["status"], title=html.unescape(post["title"]["raw"]),
+            content_html=post["content"]["raw"], categories=names["categories"], tags=names["tags"],
+            image_url=image_url,
+            modified=datetime.fromisoformat(modified).replace(tzinfo=timezone.utc) if modified else None,
+            modified_by=self._last_editor(post["id"]), url=post.get("link"),
+        )
+
+    def _last_editor(self, post_id: int) -> str | None:
+        # the post only names its author; the newest revision names who changed it last
+        try:
+            revisions = self._request("GET", f"wp/v2/posts/{post_id}/revisions",
+                                      params={"per_page": 1, "context": "edit"})
+            if revisions:
+                user = self._request("GET", f"wp/v2/users/{revisions[0]['author']}", params={"context": "edit"})
+                return str(user.get("username") or user.get("name"))
+        except AdapterError:
+            return None
+        return None
+
+    def set_status(self, remote_id: str, status: str) -> None:
+        self._request("POST", f"wp/v2/posts/{int(remote_id)}", json={"status": status})
+
     def check(self) -> CheckResult:
         try:
             me = self._request("GET", "wp/v2/users/me", params={"context": "edit"})
@@ -234,6 +284,12 @@ class WordPressRestAdapter:
 
     def close(self) -> None:
         self._session.close()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or ""), parts.port or {"http": 80, "https": 443}.get(scheme)
 
 
 def _reason(e: BaseException) -> str:
