@@ -5,13 +5,13 @@ Two texts are near-duplicates when the Jaccard similarity of their sets of word 
 transitively into clusters, and a cluster is named by its smallest item id.
 
 Comparing every pair is quadratic, so candidate pairs come from prefix filtering, the exact
-method of set-similarity joins (Chaudhuri et al. 2006; Bayardo et al., "All pairs", 2007):
-order all shingles from rarest to commonest across the items; a set of n shingles can only
-reach similarity t with another if the two share one of their first n - ceil(t * n) + 1
-shingles. Only those prefixes are indexed, and only texts sharing a prefix shingle are
-compared, exactly. Unlike MinHash with LSH banding this misses no pair and has no tuning, and
-because the prefixes hold the rarest shingles, stock phrases ("zo blijkt uit een rapport")
-rarely make two unrelated texts candidates.
+method of set-similarity joins (Chaudhuri et al. 2006; Bayardo et al., "All pairs", 2007;
+Xiao et al., PPJoin, 2008): order all shingles from rarest to commonest across the items; a set
+of n shingles can only reach similarity t with another if the two share one of their first
+n - ceil(t * n) + 1 shingles. Only those prefixes are looked up (and shorter ones indexed),
+and only texts sharing a prefix shingle are compared, exactly. Unlike MinHash with LSH banding
+this misses no pair and needs no tuning, and because the prefixes hold the rarest shingles,
+stock phrases ("zo blijkt uit een rapport") rarely make two unrelated texts candidates.
 
 The result is a function of the input alone: exact similarities, ids compared as numbers, and
 no salted ``hash()`` value (nor the order of the items) can change which pairs are joined.
@@ -108,24 +108,31 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
             sets[k] = shingled
 
     frequency = Counter(chain.from_iterable(sets.values()))
-    # Shingles no other text has come first in the order and can never be shared: leaving them
-    # out of every prefix leaves most texts with nothing to look up.
+    # The global order, rarest first, as a rank per shingle. Only shingles that more than one
+    # text has are ranked: the others come first in every prefix and can never be shared, so
+    # leaving them out leaves most texts with nothing to look up. (Any fixed order would give
+    # the same, exact, result; rarest first keeps the candidates few.)
     repeated = frozenset(s for s, count in frequency.items() if count > 1)
-    index: dict[str, list[int]] = {}
-    # Smallest sets first, so every set already indexed is at most as large as the current one.
+    rank = {s: r for r, s in enumerate(sorted(repeated, key=lambda s: (frequency[s], s)))}
+    index: dict[int, list[int]] = {}
+    # Smallest sets first: every set already indexed is at most as large as the current one,
+    # which is what lets a set index a shorter prefix than it probes with (PPJoin's "mid-prefix").
     for k in sorted(sets, key=lambda k: (len(sets[k]), k)):
         shingled = sets[k]
         size = len(shingled)
-        prefix = size - math.ceil(threshold * size - _EPSILON) + 1
-        shared = shingled & repeated
-        prefix -= size - len(shared)
-        if prefix <= 0:
+        shared = sorted(map(rank.__getitem__, shingled & repeated))
+        unique = size - len(shared)
+        probe = size - math.ceil(threshold * size - _EPSILON) + 1 - unique
+        if probe <= 0:
             continue
+        indexed = size - math.ceil(2 * threshold / (1 + threshold) * size - _EPSILON) + 1 - unique
         candidates: set[int] = set()
-        for s in sorted(shared, key=lambda s: (frequency[s], s))[:prefix]:
-            indexed = index.setdefault(s, [])
-            candidates.update(indexed)
-            indexed.append(k)
+        for r in shared[:probe]:
+            others = index.get(r)
+            if others is not None:
+                candidates.update(others)
+        for r in shared[:max(indexed, 0)]:
+            index.setdefault(r, []).append(k)
         smallest = threshold * size - _EPSILON  # no smaller set can be similar enough
         for other in candidates:
             if len(sets[other]) < smallest or find(other) == find(k):

@@ -19,8 +19,11 @@ Some names need more care; ``data/SOURCE.md`` explains why:
   with villages elsewhere; they are confident only in a place context or the preferred province,
   and a province marker for another province ("Hengelo (Gld)") rules them out.
 - Bare "Bergen" is Bergen (NH.) or Bergen (L.) only if the text says which (Alkmaar, Egmond,
-  Schoorl, Bergen aan Zee; Venlo, Well, Nieuw-Bergen, Limburg) or the caller's preference does;
-  otherwise, or when the text is about Norway or Belgium, it is not attributed.
+  Schoorl; Venlo, Well, Nieuw-Bergen, Limburg) or the caller's preference does; otherwise, or
+  when the text is about Norway or Belgium, it is not attributed. The villages Bergen aan Zee
+  and Beek en Donk are matched as such (Bergen (NH.) and Laarbeek).
+- A province in brackets after a name must be the municipality's: "Hengelo (Gld)" and
+  "Katwijk (NB)" are villages elsewhere, not Hengelo (O.) or Katwijk.
 - Groningen and Utrecht are also provinces: "provincie Utrecht" and "Groningen en Drenthe" are
   not the municipality, and a bare "Groningen" without place context is not confident.
 """
@@ -54,8 +57,9 @@ CAPITALISED_NAMES = frozenset({"Berg en Dal", "Delft", "Gouda", "Leiden"})
 LOW_PRECISION_ALIASES = frozenset({"Beek", "Capelle", "Hengelo", "Laren", "Middelburg", "Rijswijk", "Stein"})
 #: Municipalities named like their province.
 PROVINCE_NAMES = frozenset({"Groningen", "Utrecht"})
-#: Villages not in the alias file that belong to one municipality and settle a bare "Bergen".
-_EXTRA_NAMES = {"Bergen aan Zee": BERGEN_NH}
+#: Villages not in the alias file whose names start with an ambiguous municipality's name;
+#: matched as a whole they are unambiguous (longest match wins).
+_EXTRA_NAMES = {"Bergen aan Zee": BERGEN_NH, "Beek en Donk": "GM1659"}
 
 # Words right before a name that make it a place: "in Best", "gemeente Huizen", "te Putten".
 _BEFORE = frozenset({
@@ -94,7 +98,7 @@ _PROVINCE_MARKERS = {
     **dict.fromkeys(("dr", "dre", "drenthe"), "drenthe"),
     **dict.fromkeys(("fl", "fla", "flevoland"), "flevoland"),
 }
-_BERGEN_NH_HINTS = frozenset({"alkmaar", "egmond", "schoorl", "groet", "camperduin", "noord holland"})
+_BERGEN_NH_HINTS = frozenset({"alkmaar", "egmond", "schoorl", "camperduin", "noord holland"})
 _BERGEN_L_HINTS = frozenset({"venlo", "afferden", "siebengewald", "wellerlooi", "nieuw bergen", "limburg"})
 _BERGEN_ABROAD = frozenset({
     "noorwegen", "noorse", "noors", "norway", "norwegian", "vestland", "hordaland", "fjord",
@@ -106,6 +110,7 @@ _WORD = re.compile(r"[^\W_]+")
 _SENTENCE_BREAK = re.compile(r"[.!?:;\n\"“”„«»•|–—]|\s-\s")
 _DATELINE = re.compile(r"\s*(?:[-–—]\s|[–—])")
 _APOSTROPHES = "'’‘"
+_CLOSING = re.compile(r"\.?\)")
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ def _table() -> tuple[dict[str, _Entry], frozenset[str]]:
     for name, code in _EXTRA_NAMES.items():
         add(name, code)
     add("Bergen", None, _Kind.BERGEN)
-    prefixes = set()
+    prefixes: set[str] = set()
     for key in table:
         parts = key.split(" ")
         prefixes.update(" ".join(parts[:end]) for end in range(1, len(parts)))
@@ -244,7 +249,8 @@ class _Scan:
         before = self.word_before(i)
         if before in _BEFORE:
             return True
-        if before == "van" and self.word_before(i, 2) in _ROLE_OF:
+        # "wethouder van Buren" is the place, "wethouder Van Buren" a person
+        if before == "van" and self.written(i - 1) == "van" and self.word_before(i, 2) in _ROLE_OF:
             return True
         after = self.gap_after(j)
         if after.lstrip().startswith("("):
@@ -338,8 +344,9 @@ def find_municipalities(
     if text.isascii():
         keys = _WORD.findall(text.lower())
     else:
-        # NFC first, so that a decomposed "u" + accent stays inside its word
-        text = unicodedata.normalize("NFC", text)
+        # NFC first, so that a decomposed "u" + accent stays inside its word; the modifier
+        # letter apostrophe would otherwise be part of a word ("ʼs-Gravenhage")
+        text = unicodedata.normalize("NFC", text).replace("ʼ", "'")
         keys = [strip_diacritics(word).casefold() for word in _WORD.findall(text)]
     table, prefixes = _table()
     scan: _Scan | None = None
@@ -370,6 +377,9 @@ def find_municipalities(
             start, end = scan.spans[i][0], scan.spans[j - 1][1]
             if start and keys[i] == "s" and text[start - 1] in _APOSTROPHES:
                 start -= 1  # keep the apostrophe of "'s-Gravenhage"
+            if "(" in text[start:end]:
+                closing = _CLOSING.match(text, end)
+                end = closing.end() if closing else end  # keep the bracket of "Bergen (NH.)"
             found.append(PlaceMatch(code, municipalities()[code].name, text[start:end], confident))
             previous_match_end = j
         i = j
