@@ -98,7 +98,11 @@ class Publisher:
         made (tests use it to put a recording fake in place of a site)."""
         self.config = config
         self._storage = storage
-        self._retrievers = Retrievers(config.fetch)
+        self._retrievers = Retrievers(config.fetch,
+                                      allow_private_networks=config.security.allow_private_networks)
+        if config.security.allow_private_networks:
+            log.warning("[security] allow_private_networks is on: URLs from feed content may reach"
+                        " private and loopback addresses")
         self._adapter_for = adapter_for
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

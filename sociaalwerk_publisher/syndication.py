@@ -430,7 +430,8 @@ class Syndicator:
             cached = self._images.get(story.image_url)
         if cached is None:
             try:
-                retriever = self._retrievers if trusted else self._image_retriever
+                # the hub's own media is fetched like a configured URL; feed images are guarded
+                retriever = self._retrievers.http if trusted else self._image_retriever
                 cached = download_image(retriever, story.image_url)
             except FetchError as e:
                 cached = f"featured image left out: {e}"

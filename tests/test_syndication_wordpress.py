@@ -28,6 +28,9 @@ def write_config(tmp_path: Path, hub: WordPressSite, member: WordPressSite, memb
 [fetch]
 parse_processes = 1
 
+[security]
+allow_private_networks = true   # the test images are served on 127.0.0.1
+
 [[destinations]]
 name = "landelijk"
 adapter = "wordpress-rest"
