@@ -925,3 +925,25 @@ def db_upgrade(ctx: _Context) -> None:
         click.echo(f"database schema at version {storage.schema_version()}")
     finally:
         storage.close()
+
+
+@db.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_ctx
+def db_export(ctx: _Context, path: str) -> None:
+    """Write the whole database to PATH (JSON Lines; gzipped when PATH ends in .gz)."""
+    counts = ctx.publisher.export_store(path)
+    click.echo(f"wrote {path}: {_rows(counts)}")
+
+
+@db.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def db_import(ctx: _Context, path: str) -> None:
+    """Load an export into this new, empty database (for PostgreSQL: `db upgrade` first)."""
+    counts = ctx.publisher.import_store(path)
+    click.echo(f"imported {path}: {_rows(counts)}")
+
+
+def _rows(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {table}" for table, n in counts.items() if n) or "no rows"

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from . import transfer
 from ._storage import Storage, open_storage
 from .adapters.base import Adapter, CheckResult
 from ._storage.coverage import check_domain
@@ -25,6 +26,7 @@ from .coverage.figures import build_report_data, mention_rows
 from .coverage.model import MentionRow, Outlet, OutletType, Period, ReportData
 from .exceptions import (
     ConfigError,
+    InvalidTransitionError,
     NotAFeedError,
     PublisherError,
     SourceError,
@@ -217,8 +219,9 @@ class Publisher:
             )
             existing = self._storage.sources.find_by_url(outline.url)
             if existing is None:
-                added.append(self._storage.sources.add(
-                    {**values, "created_at": utcnow(), "active": True}))
+                source = self._storage.sources.add_missing({**values, "created_at": utcnow(), "active": True})
+                if source is not None:  # None: another host added it this very moment
+                    added.append(source)
             else:
                 changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
                 if changed:
@@ -331,8 +334,14 @@ class Publisher:
             return []
         waiting = self._storage.stories.list(
             StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, trusted=True, limit=0))
-        return self._decide([s.id for s in waiting], StoryStatus.APPROVED, AUTO,
-                            "bron is vertrouwd (automatisch goedgekeurd)")
+        decided: list[Decision] = []
+        for story in waiting:
+            try:
+                decided += self._decide([story.id], StoryStatus.APPROVED, AUTO,
+                                        "bron is vertrouwd (automatisch goedgekeurd)")
+            except InvalidTransitionError:
+                pass  # another host's run decided it a moment ago
+        return decided
 
     def syndications(self, story_id: int) -> list[Syndication]:
         """Where a story stands on each destination."""
@@ -621,6 +630,29 @@ class Publisher:
         months = older_than_months if older_than_months is not None else self.config.retention.prune_after_months
         cutoff = utcnow() - timedelta(days=round(months * 30.44))
         return self._storage.operations.prune_text(cutoff)
+
+    # -- the store ---------------------------------------------------------------------
+
+    def export_store(self, path: str | os.PathLike[str]) -> dict[str, int]:
+        """Write the whole store to a file (JSON Lines, gzipped when ``path`` ends in ``.gz``),
+        from one consistent snapshot, ids kept; returns the rows written per table.
+
+        Raises:
+            UsageError: the file cannot be written.
+            StorageError: the database cannot be read.
+        """
+        return transfer.export_store(self._storage, path)
+
+    def import_store(self, path: str | os.PathLike[str]) -> dict[str, int]:
+        """Load a file written by :meth:`export_store` into this empty store, all or nothing;
+        returns the rows imported per table.
+
+        Raises:
+            UsageError: the store already holds data, or the file is not a complete export
+                of this schema version.
+            StorageError: the database refused a row.
+        """
+        return transfer.import_store(self._storage, path)
 
     # -- health ------------------------------------------------------------------------
 

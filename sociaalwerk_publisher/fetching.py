@@ -11,6 +11,9 @@ import logging
 import multiprocessing
 import os
 import random
+import socket
+import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait, FIRST_COMPLETED
 from datetime import datetime, timedelta, timezone
@@ -26,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: Below this many feeds to parse, starting worker processes costs more than it saves.
 PARALLEL_PARSE_MIN_FEEDS = 4
+#: How long a claimed source is kept from other workers; a killed worker's claim expires.
+SOURCE_CLAIM_SECONDS = 600
+#: What recording a poll's outcome does to the source's claim.
+_UNCLAIMED: dict[str, object] = {"claimed_by": None, "claim_expires_at": None}
 
 
 def utcnow() -> datetime:
@@ -69,24 +76,46 @@ class Fetcher:
         self._retrievers = retrievers
         self._config = config
         self._now = now
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def fetch(self, sources: Sequence[Source]) -> Iterator[FetchResult]:
         """Poll ``sources``; yields one result per source as each finishes.
 
-        A failing source never stops the others: its error is in its result.
+        A failing source never stops the others: its error is in its result. Each
+        source is claimed (and the claim committed) just before its download, a few
+        at a time, so workers on other hosts share the list: a source another worker
+        claimed or polled since ``sources`` was read is left out without a result.
         """
         if not sources:
             return
-        validators = self._storage.sources.validators([s.id for s in sources])
+        waiting = deque(sources)
+        claimed: set[int] = set()  # claimed by this worker and not yet recorded
         by_future: dict[Future[object], tuple[str, Source, Retrieved | None]] = {}
         downloads = ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="fetch")
         parsing = _parse_executor(self._config, len(sources))
         finished = False
+
+        def start_downloads() -> None:
+            # keep every download slot busy, with one batch queued behind them
+            in_flight = sum(stage == "download" for stage, _, _ in by_future.values())
+            while waiting and in_flight < 2 * self._config.concurrency:
+                batch = [waiting.popleft() for _ in range(min(len(waiting), 2 * self._config.concurrency - in_flight))]
+                now = self._now()
+                validators = self._storage.sources.claim(
+                    {s.id: s.next_poll_at for s in batch}, self._worker, now,
+                    now + timedelta(seconds=SOURCE_CLAIM_SECONDS))
+                for source in batch:
+                    if source.id not in validators:
+                        log.debug("%s: polled or being polled by another worker", source.url)
+                        continue
+                    claimed.add(source.id)
+                    etag, modified = validators[source.id]
+                    future = downloads.submit(self._retrievers.retrieve, source.url, etag, modified)
+                    by_future[future] = ("download", source, None)
+                    in_flight += 1
+
         try:
-            for source in sources:
-                etag, modified = validators.get(source.id, (None, None))
-                future = downloads.submit(self._retrievers.retrieve, source.url, etag, modified)
-                by_future[future] = ("download", source, None)
+            start_downloads()
             while by_future:
                 done, _ = wait(by_future, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -113,19 +142,23 @@ class Fetcher:
                     else:
                         assert isinstance(value, ParsedFeed) and retrieved is not None
                         yield self._record_success(source, retrieved, value)
+                start_downloads()
             finished = True
         finally:
             # abandoned (the caller stopped early): do not wait for downloads in flight;
             # their sources keep their poll time and are fetched on the next run
             downloads.shutdown(wait=finished, cancel_futures=True)
             parsing.shutdown(wait=finished, cancel_futures=True)
+            if not finished:  # recording a result releases its claim; free the rest now
+                self._storage.sources.release(claimed, self._worker)
 
     def _next_poll(self, now: datetime) -> datetime:
         return now + timedelta(minutes=self._config.poll_interval_minutes)
 
     def _record_not_modified(self, source: Source, retrieved: Retrieved) -> FetchResult:
         now = self._now()
-        values = {"last_polled_at": now, "last_success_at": now, "next_poll_at": self._next_poll(now)}
+        values: dict[str, object] = {"last_polled_at": now, "last_success_at": now,
+                                     "next_poll_at": self._next_poll(now), **_UNCLAIMED}
         if source.consecutive_failures or source.last_error:
             values.update(consecutive_failures=0, last_error=None)
         moved = self._moved_values(source, retrieved, values)
@@ -134,10 +167,10 @@ class Fetcher:
 
     def _record_success(self, source: Source, retrieved: Retrieved, feed: ParsedFeed) -> FetchResult:
         now = self._now()
-        values = {
+        values: dict[str, object] = {
             "etag": retrieved.etag, "last_modified": retrieved.last_modified,
             "last_polled_at": now, "last_success_at": now, "next_poll_at": self._next_poll(now),
-            "consecutive_failures": 0, "last_error": None, "last_problem": feed.problem,
+            "consecutive_failures": 0, "last_error": None, "last_problem": feed.problem, **_UNCLAIMED,
         }
         if not source.title and feed.title:
             values["title"] = feed.title
@@ -172,7 +205,7 @@ class Fetcher:
             next_poll = now + backoff_delay(self._config, failures)
         values: dict[str, object] = {
             "last_polled_at": now, "last_error": str(error),
-            "consecutive_failures": failures, "next_poll_at": next_poll,
+            "consecutive_failures": failures, "next_poll_at": next_poll, **_UNCLAIMED,
         }
         if error.gone:
             values.update(active=False, deactivated_reason=str(error))

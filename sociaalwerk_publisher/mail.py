@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from ._storage import Storage
 from ._storage._schema import outbox
@@ -115,17 +115,14 @@ class Outbox:
 
     def add(self, key: str, kind: str, message: EmailMessage, recipients: Sequence[str], now: datetime) -> bool:
         """Store a message under ``key``; false if that key is already in the outbox."""
+        # several hosts may build the same report at once: the unique key keeps the first
         with self._storage.begin() as conn:
-            exists = conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first()
-            if exists:
-                return False
-            conn.execute(insert(outbox).values(
+            added = conn.execute(self._storage.insert_ignoring_conflicts(outbox).values(
                 key=key, kind=kind, message_id=message["Message-ID"], subject=message["Subject"],
                 recipients="\t".join(recipients), message=message.as_bytes(policy=email.policy.SMTP),
-                state="pending", attempts=0,
-                created_at=now,
-            ))
-        return True
+                state="pending", attempts=0, created_at=now,
+            )).rowcount
+        return bool(added)
 
     def items(self) -> list[OutboxItem]:
         with self._storage.connect() as conn:

@@ -91,9 +91,12 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def config(tmp_path: Path, smtp: SmtpServer) -> Path:
+def config(tmp_path: Path, smtp: SmtpServer, database_url: str) -> Path:
     path = tmp_path / "sociaalwerk-publisher.toml"
     path.write_text(f"""
+[database]
+url = "{database_url}"
+
 [fetch]
 parse_processes = 1
 

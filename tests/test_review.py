@@ -80,12 +80,12 @@ def test_unknown_story_ids_are_reported(publisher: Publisher) -> None:
         publisher.approve_story(12345)
 
 
-def test_trusted_sources_are_auto_approved_only_when_switched_on(tmp_path: Path) -> None:
+def test_trusted_sources_are_auto_approved_only_when_switched_on(tmp_path: Path, database_url: str) -> None:
     from sociaalwerk_publisher import make_publisher
 
     from .conftest import make_config
 
-    base = make_config(tmp_path)
+    base = make_config(tmp_path, database_url)
     with make_publisher(base) as off:
         seed(off, tmp_path, ITEMS[:1], trusted=True)
         assert off.auto_approve() == []

@@ -23,8 +23,8 @@ def test_a_new_sqlite_store_is_created_at_the_latest_version_in_wal_mode(tmp_pat
         storage.close()
 
 
-def test_a_store_from_a_newer_program_is_refused(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def test_a_store_from_a_newer_program_is_refused(database_url: str) -> None:
+    url = database_url
     storage = open_storage(url)
     with storage.begin() as conn:
         conn.execute(text("UPDATE schema_version SET version = :v"), {"v": LATEST_VERSION + 1})
@@ -33,8 +33,8 @@ def test_a_store_from_a_newer_program_is_refused(tmp_path: Path) -> None:
         open_storage(url)
 
 
-def test_an_outdated_store_is_not_upgraded_without_permission(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def test_an_outdated_store_is_not_upgraded_without_permission(database_url: str) -> None:
+    url = database_url
     open_storage(url).close()
     storage = open_storage(url)
     with storage.begin() as conn:

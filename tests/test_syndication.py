@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -43,8 +43,8 @@ def sites() -> Sites:
     return Sites()
 
 
-def make(tmp_path: Path, sites: Sites, *destinations: DestinationConfig) -> Publisher:
-    config = replace(make_config(tmp_path), destinations=destinations or (
+def make(tmp_path: Path, sites: Sites, *destinations: DestinationConfig, database_url: str | None = None) -> Publisher:
+    config = replace(make_config(tmp_path, database_url), destinations=destinations or (
         DestinationConfig(name="landelijk", adapter="wxr", path="x.xml"),
         DestinationConfig(name="amsterdam", adapter="wxr", path="y.xml",
                           filter=DestinationFilter(municipalities=("GM0363",))),
@@ -53,8 +53,8 @@ def make(tmp_path: Path, sites: Sites, *destinations: DestinationConfig) -> Publ
 
 
 @pytest.fixture
-def publisher(tmp_path: Path, sites: Sites) -> Iterator[Publisher]:
-    with make(tmp_path, sites) as p:
+def publisher(tmp_path: Path, sites: Sites, database_url: str) -> Iterator[Publisher]:
+    with make(tmp_path, sites, database_url=database_url) as p:
         yield p
 
 
@@ -110,8 +110,9 @@ def test_a_changed_original_updates_the_remote_post(publisher: Publisher, sites:
     assert list(publisher.syndicate()) == []
 
 
-def test_updates_can_be_switched_off_per_destination(tmp_path: Path, sites: Sites) -> None:
-    with make(tmp_path, sites, DestinationConfig(name="vast", adapter="wxr", path="x", update_on_change=False)) as publisher:
+def test_updates_can_be_switched_off_per_destination(tmp_path: Path, sites: Sites, database_url: str) -> None:
+    with make(tmp_path, sites, DestinationConfig(name="vast", adapter="wxr", path="x", update_on_change=False),
+              database_url=database_url) as publisher:
         source = seed(publisher, tmp_path, ITEMS[:1])
         publisher.approve_story(*story_ids(publisher).values())
         list(publisher.syndicate())
@@ -219,10 +220,11 @@ COMMANDS = st.lists(st.tuples(st.sampled_from(["approve", "reject", "retract", "
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(commands=COMMANDS)
 def test_whatever_the_sequence_nothing_unapproved_is_ever_published(tmp_path_factory: pytest.TempPathFactory,
+                                                                   make_database_url: Callable[[], str],
                                                                    commands: list[tuple[str, int]]) -> None:
     tmp_path = tmp_path_factory.mktemp("property")
     sites = Sites()
-    with make(tmp_path, sites) as publisher:
+    with make(tmp_path, sites, database_url=make_database_url()) as publisher:
         seed(publisher, tmp_path, [{"guid": str(i), "title": f"Verhaal {i}", "html": "<p>x</p>"} for i in range(3)],
              municipality="GM0363")
         by_title = {s.title: s.id for s in publisher.list_stories()}

@@ -6,11 +6,12 @@ is a short transaction: callers never hold one open across network calls.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -78,9 +79,32 @@ class Storage:
                 return 0
             return conn.execute(select(func.max(_schema.schema_version.c.version))).scalar() or 0
 
+    def serialise(self, conn: Connection, *names: str) -> None:
+        """Make transactions that call this with a common name run one after the other.
+
+        Transaction-scoped advisory locks on PostgreSQL, for writes whose rows other
+        workers may be writing at the same moment; taken in one order, so two
+        transactions never wait for each other in a circle. SQLite has one writer at a
+        time anyway.
+        """
+        if self.is_sqlite or not names:
+            return
+        keys = sorted({int.from_bytes(hashlib.sha256(n.encode()).digest()[:8], "big", signed=True)
+                       for n in names})
+        conn.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM"
+                          " (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"),
+                     {"keys": keys})
+
+    def has_tables(self) -> bool:
+        """Whether the schema has been created here at all."""
+        with self.connect() as conn:
+            return bool(self.engine.dialect.has_table(conn, "schema_version"))
+
     def upgrade(self) -> int:
         """Bring the schema to the latest version; returns the version reached."""
         with self.begin() as conn:
+            # two hosts running `db upgrade` at once: the second waits, then finds it done
+            self.serialise(conn, "schema upgrade")
             has_table = self.engine.dialect.has_table(conn, "schema_version")
             current = (
                 conn.execute(select(func.max(_schema.schema_version.c.version))).scalar() or 0
@@ -143,7 +167,13 @@ def open_storage(url: str, *, auto_upgrade: bool | None = None) -> Storage:
         if auto_upgrade:
             storage.upgrade()
         else:
+            empty = version == 0 and not storage.has_tables()
             engine.dispose()
+            if empty:
+                raise SchemaOutdatedError(
+                    f"database {_redact(url)} has no tables yet: run `sociaalwerk-publisher db upgrade`"
+                    f" to create them (schema version {LATEST_VERSION})"
+                )
             raise SchemaOutdatedError(
                 f"database schema is at version {version}, this program needs {LATEST_VERSION}:"
                 " run `sociaalwerk-publisher db upgrade`"

@@ -24,25 +24,44 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
+    text,
 )
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in Python, naive UTC in the database (SQLite keeps no zone)."""
+    """Timezone-aware UTC in Python.
+
+    PostgreSQL stores ``timestamp with time zone``, so other tools reading the data
+    (and sessions in any ``TimeZone``) see the right instant; SQLite keeps no zone,
+    so there it is naive UTC text.
+    """
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(timezone.utc)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 metadata = MetaData()
@@ -75,6 +94,9 @@ sources = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("next_poll_at", UTCDateTime),
     Column("deactivated_reason", Text),
+    # a worker polling this source now, and until when the claim holds
+    Column("claimed_by", Text),
+    Column("claim_expires_at", UTCDateTime),
 )
 
 stories = Table(
@@ -270,10 +292,38 @@ suppressions = Table(
     Column("reason", Text),
 )
 
+def _add_columns(conn: Connection, table: Table, *names: str) -> None:
+    """ALTER TABLE ... ADD COLUMN for columns of ``table`` the database lacks (nullable ones)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+def _to_version_2(conn: Connection) -> None:
+    """Tables added since version 1, source claims, and zoned timestamps on PostgreSQL."""
+    metadata.create_all(conn)  # only the tables that do not exist yet
+    _add_columns(conn, sources, "claimed_by", "claim_expires_at")
+    if conn.dialect.name == "postgresql":
+        # version 1 stored naive UTC in `timestamp without time zone`
+        naive = {(row.table_name, row.column_name) for row in conn.execute(text(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND data_type = 'timestamp without time zone'"))}
+        for table in metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, UTCDateTime) and (table.name, column.name) in naive:
+                    conn.execute(text(
+                        f"ALTER TABLE {table.name} ALTER COLUMN {column.name}"
+                        f" TYPE timestamp with time zone USING {column.name} AT TIME ZONE 'UTC'"))
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     lambda conn: metadata.create_all(conn),
+    _to_version_2,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

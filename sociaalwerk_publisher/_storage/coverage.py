@@ -99,6 +99,9 @@ class CoverageStore:
         if not rows:
             return
         with self._storage.begin() as conn:
+            # two hosts matching the same new items at once: one after the other, so the
+            # second replaces the first's mentions instead of colliding with them
+            self._storage.serialise(conn, "mentions")
             story_ids = [r["story_id"] for r in rows]
             for chunk in _chunks(story_ids, 500):
                 conn.execute(delete(mentions).where(mentions.c.story_id.in_(chunk)))

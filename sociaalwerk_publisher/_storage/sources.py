@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import SourceNotFoundError, UsageError
@@ -46,6 +47,14 @@ class SourceStore:
             raise
         return self.get(new_id)
 
+    def add_missing(self, values: dict[str, Any]) -> Source | None:
+        """Add a source unless one has its URL already (perhaps added by another worker this
+        very moment, as when several hosts import the same OPML file); ``None`` then."""
+        with self._storage.begin() as conn:
+            new_id = conn.execute(self._storage.insert_ignoring_conflicts(sources).values(**values)
+                                  .returning(sources.c.id)).scalar()
+        return self.get(new_id) if new_id is not None else None
+
     def get(self, source_id: int) -> Source:
         with self._storage.connect() as conn:
             row = conn.execute(select(sources).where(sources.c.id == source_id)).first()
@@ -59,12 +68,14 @@ class SourceStore:
         return _to_source(row) if row is not None else None
 
     def list(self, *, active_only: bool = False, due_before: datetime | None = None) -> list[Source]:
+        """Sources by id; ``due_before``: active ones due by then that no other worker is polling."""
         query = select(sources).order_by(sources.c.id)
         if active_only or due_before is not None:
             query = query.where(sources.c.active.is_(True))
         if due_before is not None:
             query = query.where(
-                or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= due_before)
+                or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= due_before),
+                _unclaimed(due_before),
             )
         with self._storage.connect() as conn:
             return [_to_source(row) for row in conn.execute(query)]
@@ -83,6 +94,53 @@ class SourceStore:
             if conn.execute(delete(sources).where(sources.c.id == source_id)).rowcount == 0:
                 raise SourceNotFoundError(f"no source with id {source_id}")
 
+    def claim(self, wanted: Mapping[int, datetime | None], worker: str, now: datetime,
+              expires: datetime) -> dict[int, tuple[str | None, str | None]]:
+        """Take sources for polling; returns the ETag and Last-Modified of each one taken.
+
+        ``wanted`` maps source ids to the next poll time the caller read. A source is
+        taken only if no other worker holds an unexpired claim on it and its next poll
+        time is unchanged: a source another worker polled meanwhile has moved on, so one
+        cycle never polls it twice (and a claim from a killed worker simply expires).
+        On PostgreSQL the rows are first locked with ``FOR UPDATE SKIP LOCKED``, so
+        workers claiming at the same moment pass each other by instead of queueing; on
+        SQLite, with one writer at a time, the conditional UPDATE alone decides.
+        The claim is committed before the caller goes to the network.
+        """
+        if not wanted:
+            return {}
+        taken: set[int] = set()
+        with self._storage.begin() as conn:
+            candidates = sorted(wanted)
+            if not self._storage.is_sqlite:
+                candidates = list(conn.execute(
+                    select(sources.c.id).where(sources.c.id.in_(candidates), _unclaimed(now))
+                    .order_by(sources.c.id).with_for_update(skip_locked=True)
+                ).scalars())
+            for source_id in candidates:
+                expected = wanted[source_id]
+                unchanged = (sources.c.next_poll_at.is_(None) if expected is None
+                             else sources.c.next_poll_at == expected)
+                if conn.execute(
+                    update(sources).where(sources.c.id == source_id, unchanged, _unclaimed(now))
+                    .values(claimed_by=worker, claim_expires_at=expires)
+                ).rowcount:
+                    taken.add(source_id)
+            if not taken:
+                return {}
+            rows = conn.execute(select(sources.c.id, sources.c.etag, sources.c.last_modified)
+                                .where(sources.c.id.in_(taken)))
+            return {row.id: (row.etag, row.last_modified) for row in rows}
+
+    def release(self, source_ids: Iterable[int], worker: str) -> None:
+        """Drop ``worker``'s claims on sources it did not get to poll."""
+        ids = list(source_ids)
+        if not ids:
+            return
+        with self._storage.begin() as conn:
+            conn.execute(update(sources).where(sources.c.id.in_(ids), sources.c.claimed_by == worker)
+                         .values(claimed_by=None, claim_expires_at=None))
+
     def validators(self, source_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
         """The ETag and Last-Modified last seen per source, for conditional GETs."""
         query = select(sources.c.id, sources.c.etag, sources.c.last_modified)
@@ -91,3 +149,8 @@ class SourceStore:
                 row.id: (row.etag, row.last_modified)
                 for row in conn.execute(query.where(sources.c.id.in_(source_ids)))
             }
+
+
+def _unclaimed(now: datetime) -> ColumnElement[bool]:
+    """No worker holds a claim on the source, or the claim has expired by ``now``."""
+    return or_(sources.c.claimed_by.is_(None), sources.c.claim_expires_at <= now)

@@ -142,6 +142,9 @@ class StoryStore:
                     del by_key[entry.key]
             fresh = [e for e in fresh if e.canonical_url not in erased]
         urls = [e.canonical_url for e in fresh if e.canonical_url]
+        # another worker may be storing the same URLs from another feed right now: wait for
+        # it (in one order, so never in a circle), then find what it stored
+        self._storage.serialise(conn, *(f"story {url}" for url in urls))
         known_urls = {
             row.canonical_url: row.id
             for row in conn.execute(
@@ -153,18 +156,25 @@ class StoryStore:
             if previous is None:
                 story_id = known_urls.get(entry.canonical_url) if entry.canonical_url else None
                 if story_id is None:
+                    # another worker may store the same URL from another feed at this moment:
+                    # the unique URL decides, and the loser adds a sighting to the winner's story
                     story_id = conn.execute(
-                        insert(stories).values(
+                        self._storage.insert_ignoring_conflicts(stories).values(
                             **_story_values(entry, now),
                             kind=kind.value,
                             source_id=source_id,
                             status=StoryStatus.NEW.value,
                             first_seen_at=now,
-                        )
-                    ).inserted_primary_key[0]
+                        ).returning(stories.c.id)
+                    ).scalar()
+                    if story_id is None:
+                        story_id = conn.execute(select(stories.c.id).where(
+                            stories.c.canonical_url == entry.canonical_url)).scalar_one()
+                        unchanged += 1
+                    else:
+                        new += 1
                     if entry.canonical_url:
                         known_urls[entry.canonical_url] = story_id
-                    new += 1
                 else:
                     unchanged += 1
                 conn.execute(

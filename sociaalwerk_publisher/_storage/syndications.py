@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, case, exists, insert, or_, select, update
+from sqlalchemy import Row, and_, case, exists, or_, select, update
 
 from ..types import StoryStatus, Syndication, SyndicationState
 from ._schema import remote_media, stories, syndications
@@ -44,7 +44,9 @@ class SyndicationStore:
         when another worker holds an unexpired claim, the record is no longer in
         one of ``states`` or the story no longer has ``story_status`` (so a story
         retracted a moment ago is never published). The claim is committed before the caller goes to
-        the network; a failed record becomes pending again.
+        the network; a failed record becomes pending again. On PostgreSQL the row is first
+        locked with ``FOR UPDATE SKIP LOCKED``: a record another worker is claiming at this
+        moment is passed by at once instead of waited for.
         """
         where = and_(syndications.c.story_id == story_id, syndications.c.destination == destination)
         with self._storage.begin() as conn:
@@ -54,6 +56,9 @@ class SyndicationStore:
                     attempts=0, created_at=now, updated_at=now,
                 )
             )
+            if not self._storage.is_sqlite and conn.execute(
+                    select(syndications.c.id).where(where).with_for_update(skip_locked=True)).first() is None:
+                return None
             failed_or_pending = syndications.c.state.in_(
                 [SyndicationState.FAILED.value, SyndicationState.PENDING.value])
             claimed = conn.execute(
@@ -103,12 +108,10 @@ class SyndicationStore:
             return conn.execute(query).scalar()
 
     def remember_media(self, destination: str, image_url: str, remote_id: str, now: datetime) -> None:
+        """Remember an upload; one another worker remembered first is kept."""
         with self._storage.begin() as conn:
-            known = conn.execute(select(remote_media.c.id).where(and_(
-                remote_media.c.destination == destination, remote_media.c.image_url == image_url))).first()
-            if known is None:
-                conn.execute(insert(remote_media).values(
-                    destination=destination, image_url=image_url, remote_id=remote_id, created_at=now))
+            conn.execute(self._storage.insert_ignoring_conflicts(remote_media).values(
+                destination=destination, image_url=image_url, remote_id=remote_id, created_at=now))
 
     def forget_media(self, destination: str, image_url: str) -> None:
         """A remembered upload the destination no longer has."""

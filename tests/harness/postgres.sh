@@ -55,6 +55,19 @@ if [[ ! -f "$conf" ]] || [[ "$(cat "$conf")" != "$want" ]]; then
   printf '%s\n' "$want" > "$conf"; changed=1
 fi
 
+# A throwaway test cluster: durability is not worth its cost here. Creating a store's
+# tables is mostly file creation and fsync; tests create and empty many stores.
+# (All reloadable settings: changing them needs no restart under running tests.)
+tuning="/etc/postgresql/$VER/$CLUSTER/conf.d/swp-harness-speed.conf"
+want_tuning="# Managed by tests/harness/postgres.sh: a test cluster, never for real data
+fsync = off
+synchronous_commit = off
+full_page_writes = off"
+reload=0
+if [[ ! -f "$tuning" ]] || [[ "$(cat "$tuning")" != "$want_tuning" ]]; then
+  printf '%s\n' "$want_tuning" > "$tuning"; reload=1
+fi
+
 status="$(pg_lsclusters -h | awk -v v="$VER" -v c="$CLUSTER" '$1 == v && $2 == c {print $4}')"
 if [[ "$status" != online* ]]; then
   log "starting cluster $VER/$CLUSTER"
@@ -62,6 +75,9 @@ if [[ "$status" != online* ]]; then
 elif ((changed)); then
   log "restarting cluster $VER/$CLUSTER (config changed)"
   pg_ctlcluster "$VER" "$CLUSTER" restart 9>&-
+elif ((reload)); then
+  log "reloading cluster $VER/$CLUSTER (tuning changed)"
+  pg_ctlcluster "$VER" "$CLUSTER" reload 9>&-
 fi
 for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p "$PORT" && break; sleep 0.2; done
 pg_isready -q -h 127.0.0.1 -p "$PORT" || { log "postgres not ready on 127.0.0.1:$PORT"; exit 1; }

@@ -1,0 +1,152 @@
+"""The schema on PostgreSQL: created on purpose with `db upgrade`, brought forward, zoned times."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, insert, inspect, select, text
+
+from sociaalwerk_publisher import SchemaOutdatedError
+from sociaalwerk_publisher._storage import open_storage
+from sociaalwerk_publisher._storage._schema import LATEST_VERSION, sources
+from sociaalwerk_publisher.cli import cli
+
+from .conftest import PostgresServer
+
+WHEN = datetime(2026, 3, 29, 0, 30, 15, 250000, tzinfo=timezone.utc)  # the night the clocks go forward
+
+
+def test_an_empty_postgresql_database_is_not_set_up_behind_the_office_s_back(postgres: PostgresServer) -> None:
+    url = postgres.new_schema(upgraded=False)
+    for auto_upgrade in (None, False):  # None: the default, automatic for SQLite only
+        with pytest.raises(SchemaOutdatedError, match=r"has no tables yet: run `sociaalwerk-publisher db upgrade`"):
+            open_storage(url, auto_upgrade=auto_upgrade)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert inspect(conn).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_creates_the_schema_and_then_the_store_opens(postgres: PostgresServer, tmp_path: Path) -> None:
+    url = postgres.new_schema(upgraded=False)
+    config = tmp_path / "sociaalwerk-publisher.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["--config", str(config), "sources", "list"])
+    assert refused.exit_code == 2 and "db upgrade" in refused.output
+    result = CliRunner().invoke(cli, ["--config", str(config), "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"database schema at version {LATEST_VERSION}"
+    storage = open_storage(url)
+    try:
+        assert storage.schema_version() == LATEST_VERSION
+        with storage.connect() as conn:
+            assert {"sources", "stories", "syndications", "outbox"} <= set(inspect(conn).get_table_names())
+    finally:
+        storage.close()
+    again = CliRunner().invoke(cli, ["--config", str(config), "db", "upgrade"])  # idempotent
+    assert again.exit_code == 0, again.output
+
+
+def test_hosts_upgrading_at_the_same_moment_both_succeed(postgres: PostgresServer) -> None:
+    url = postgres.new_schema(upgraded=False)
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def upgrade() -> None:
+        start.wait()
+        try:
+            open_storage(url, auto_upgrade=True).close()
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=upgrade) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    storage = open_storage(url)
+    assert storage.schema_version() == LATEST_VERSION
+    storage.close()
+
+
+def _make_version_1(url: str) -> None:
+    """Turn a fresh store into what version 1 looked like (no source claims, naive times on PostgreSQL)."""
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        with storage.begin() as conn:
+            conn.execute(text("ALTER TABLE sources DROP COLUMN claimed_by"))
+            conn.execute(text("ALTER TABLE sources DROP COLUMN claim_expires_at"))
+            conn.execute(text("DROP TABLE suppressions"))  # a table added after version 1
+            if not storage.is_sqlite:
+                naive = WHEN.replace(tzinfo=None)
+                conn.execute(text("ALTER TABLE sources ALTER COLUMN created_at TYPE timestamp without time zone"
+                                  " USING created_at AT TIME ZONE 'UTC'"))
+                conn.execute(text("INSERT INTO sources (url, kind, trusted, active, created_at,"
+                                  " consecutive_failures) VALUES ('https://oud.example.nl/feed', 'blog', false,"
+                                  " true, :t, 0)"), {"t": naive})
+            else:
+                conn.execute(text("INSERT INTO sources (url, kind, trusted, active, created_at,"
+                                  " consecutive_failures) VALUES ('https://oud.example.nl/feed', 'blog', 0, 1, :t, 0)"),
+                             {"t": WHEN.replace(tzinfo=None).isoformat(sep=" ")})
+            conn.execute(text("UPDATE schema_version SET version = 1"))
+    finally:
+        storage.close()
+
+
+@pytest.fixture
+def own_database_url(database_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh store that is not handed to other tests afterwards: these tests change its tables."""
+    if database_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'eigen.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_schema()
+
+
+def test_a_version_1_store_is_brought_forward_keeping_its_data(own_database_url: str) -> None:
+    url = own_database_url
+    _make_version_1(url)
+    if not url.startswith("sqlite"):
+        with pytest.raises(SchemaOutdatedError, match="version 1, this program needs"):
+            open_storage(url)
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        assert storage.schema_version() == LATEST_VERSION
+        (old,) = storage.sources.list()
+        assert old.url == "https://oud.example.nl/feed" and old.created_at == WHEN
+        with storage.connect() as conn:
+            columns = {c["name"]: c for c in inspect(conn).get_columns("sources")}
+            assert "suppressions" in inspect(conn).get_table_names()
+        assert {"claimed_by", "claim_expires_at"} <= set(columns)
+        if not storage.is_sqlite:
+            assert getattr(columns["created_at"]["type"], "timezone", False) is True
+        storage.sources.claim({old.id: None}, "host:1:a", WHEN, WHEN)  # the new columns work
+    finally:
+        storage.close()
+
+
+def test_times_are_the_same_instant_whatever_the_session_time_zone(postgres: PostgresServer) -> None:
+    url = postgres.new_schema()
+    elsewhere = open_storage(url.replace("options=-csearch_path", "options=-cTimeZone%3DAmerica/New_York%20-csearch_path"))
+    try:
+        with elsewhere.begin() as conn:
+            conn.execute(insert(sources).values(url="https://a.example.nl/feed", kind="blog", trusted=False,
+                                                 active=True, created_at=WHEN, consecutive_failures=0))
+            assert conn.execute(text("SHOW TimeZone")).scalar() == "America/New_York"
+    finally:
+        elsewhere.close()
+    storage = open_storage(url)
+    try:
+        with storage.connect() as conn:
+            stored = conn.execute(select(sources.c.created_at)).scalar()
+            as_text = conn.execute(text("SELECT to_char(created_at AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM sources")).scalar()
+        assert stored == WHEN and stored.tzinfo == timezone.utc
+        assert as_text == "00:30:15"  # what another tool reading the table sees, in UTC
+    finally:
+        storage.close()
