@@ -340,9 +340,10 @@ def _check_review(config: Config) -> None:
         if not review.hub:
             raise ConfigError("names the destination whose WordPress is the approval queue", "review.hub")
         hub = config.destination(review.hub)
-        if hub.adapter not in ("wordpress-rest", "wordpress-xmlrpc"):
-            raise ConfigError(f"destination {hub.name!r} uses {hub.adapter}; the hub must be a wordpress-rest"
-                              " or wordpress-xmlrpc destination", "review.hub")
+        if hub.adapter != "wordpress-rest":
+            # reading an editor's decision back needs the REST API (revisions name the editor)
+            raise ConfigError(f"destination {hub.name!r} uses {hub.adapter}; the hub must be a"
+                              " wordpress-rest destination", "review.hub")
     for address in review.digest_recipients:
         if "@" not in address or "\r" in address or "\n" in address:
             raise ConfigError(f"{address!r} is not an e-mail address", "review.digest_recipients")
