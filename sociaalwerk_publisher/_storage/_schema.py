@@ -292,6 +292,7 @@ suppressions = Table(
     Column("reason", Text),
 )
 
+
 def _add_columns(conn: Connection, table: Table, *names: str) -> None:
     """ALTER TABLE ... ADD COLUMN for columns of ``table`` the database lacks (nullable ones)."""
     present = {c["name"] for c in inspect(conn).get_columns(table.name)}
