@@ -1,0 +1,1769 @@
+#!/usr/bin/env python3
+"""Coverage benchmark: watchlist matching and the month report on a year of mentions.
+
+Set-up (timed apart, not part of any figure): a SQLite store made with ``open_storage``, filled
+with SQLAlchemy Core ``insert(table)`` executemany in batches of 20,000 rows: a few sources,
+2,000 outlets over the 342 CBS municipalities and every outlet type, 1,000,000 media/alert
+stories with as many mentions over the past year (about 80% counted, pickup clusters, own
+channels, excluded ones), about 2 mention_facts per mention, 3,000 blog stories with
+syndications, and 10,000 new candidate items (stories without a mention) from the last 3 days.
+Everything is seeded: every run sees the same data.
+
+Then, each in a fresh subprocess (so peak RSS is its own, not the set-up's):
+
+  match   ``match_mentions(storage, config)`` end to end on the 10,000 new items with a
+          500-term watchlist (+ 40 organisations, 10 ambassadors), with a breakdown by phase
+          (candidate query, matching, saving, re-clustering the last 60 days), then the pure
+          ``Matcher.match`` throughput on the same 10,000 texts (best of --repeat).
+  report  ``Publisher.build_report(period)`` for the last complete month, interleaved with the
+          floor: the bare SQL aggregate queries the report needs, written as plain
+          ``conn.execute(text(...))`` (best of --repeat each). Then one instrumented build: time
+          per store call, every SQL statement replayed raw on sqlite3 (its own SQL time) and its
+          EXPLAIN QUERY PLAN.
+  render  ``Publisher.render_report(data)``: HTML, text, CSV, chart; sizes and times.
+  fixes   (unless --no-fixes) the same work with suggested fixes in subclasses / copies, so the
+          effect of each is measured, not guessed.
+
+A benchmark, not a test: it prints a table (or --json) and exits 0.
+
+    python bench/coverage.py                       # 1,000,000 mentions (about 6-8 min on 2 cores)
+    python bench/coverage.py --mentions 100000     # quick check
+    python bench/coverage.py --keep /tmp/cov       # keep the database; --reuse /tmp/cov skips set-up
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import multiprocessing
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+TARGET_MATCH = 5000  # items/s
+TARGET_RATIO = 2.0  # build / floor
+TARGET_BUILD_S = 5.0
+TARGET_RSS_MB = 300
+
+UTC = timezone.utc
+BATCH = 20_000
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def hwm_mb() -> float:
+    """Peak RSS of this process image (VmHWM): unlike ru_maxrss, not carried over from the
+    parent across fork + exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def rss_now_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic Dutch data
+# ---------------------------------------------------------------------------------------------
+
+_ROOTS = (
+    "buurt", "wijk", "jongeren", "ouderen", "welzijns", "zorg", "schuld", "armoede", "mantelzorg",
+    "vrijwilligers", "gezins", "opvoed", "dorps", "straat", "school", "thuis", "huiskamer",
+    "inloop", "taal", "sport", "cultuur", "migranten", "statushouders", "eenzaamheids",
+    "participatie", "kinder", "tiener", "meiden", "jongens", "wijkteam", "mantelzorgers",
+    "ontmoetings", "budget", "administratie", "formulieren", "opvang",
+)
+_ENDS = (
+    "werk", "werker", "coach", "consulent", "team", "steunpunt", "centrum", "project",
+    "netwerk", "loket", "hulp", "begeleiding", "ondersteuning", "aanpak", "maatje", "spreekuur",
+)
+_FIRST = ("Anne", "Fatima", "Jeroen", "Mohamed", "Sanne", "Pieter", "Noor", "Daan", "Lieke", "Yusuf",
+          "Ingrid", "Kees", "Samira", "Bram", "Esther", "Hakan", "Marloes", "Ruud", "Wendy", "Joost")
+_LAST = ("de Vries", "Jansen", "El Amrani", "van Dijk", "Bakker", "Yilmaz", "Visser", "Smit", "de Boer",
+         "Mulder", "de Graaf", "Bos", "Hendriks", "Dekker", "van Leeuwen", "Brouwer", "Kaya")
+_WHO = (
+    "de gemeente {place}", "wethouder {person}", "het college van {place}", "de gemeenteraad",
+    "een groep bewoners", "de bibliotheek", "de voedselbank", "het buurthuis", "een vrijwilliger",
+    "de provincie", "de woningcorporatie", "ondernemers uit {place}", "de huisarts", "ouders",
+    "de politie", "de school", "{org}", "een woordvoerder van {org}", "{person}", "het wijkteam",
+    "de GGD", "de raad van {place}", "buurtbewoners", "de kerk", "de scouting", "de sportclub",
+    "de werkgever", "een zorgaanbieder", "de ouderenbond", "jongeren uit {place}",
+)
+_DO = (
+    "trekt extra geld uit voor", "maakt zich zorgen over", "start een proef met", "begint met",
+    "vraagt geld voor", "organiseert", "stopt met", "zoekt vrijwilligers voor", "opent",
+    "praat over", "krijgt subsidie voor", "evalueert", "is blij met", "waarschuwt voor",
+    "breidt uit met", "houdt een enquête over", "steunt", "presenteert", "kreeg een prijs voor",
+    "schrapt", "verlengt", "onderzoekt", "denkt na over", "investeert in", "wil meer doen aan",
+    "bezuinigt op", "viert", "lanceert", "verhuist", "sluit", "heropent", "neemt afscheid van",
+    "pleit voor", "protesteert tegen", "stemt in met", "zet vraagtekens bij", "betaalt mee aan",
+    "kijkt kritisch naar", "werkt samen aan", "geeft uitleg over", "komt met", "bouwt aan",
+    "rondt af", "verbetert", "vernieuwt", "test", "bespreekt", "sponsort", "tekent voor",
+    "is ontevreden over", "reageert op", "doet onderzoek naar", "trekt zich terug uit",
+    "krijgt kritiek op", "zet in op", "wacht op", "houdt vast aan", "overweegt", "deelt zorgen over",
+    "kondigt aan", "verdubbelt", "halveert", "zoekt een oplossing voor", "maakt haast met",
+)
+_ADJ = ("nieuwe", "extra", "gratis", "tijdelijke", "vaste", "kleine", "grote", "lokale", "eerste",
+        "jaarlijkse", "wekelijkse", "digitale", "betaalbare", "bijzondere", "populaire", "laatste",
+        "omstreden", "vernieuwde", "duurzame", "groene", "drukbezochte", "oude", "uitgebreide",
+        "regionale", "gezamenlijke", "aangepaste", "verplichte", "vrijwillige", "maandelijkse", "feestelijke",
+        "", "", "", "", "", "", "", "")
+_WHAT = (
+    "inloopspreekuur", "dorpshuis", "repaircafé", "taalcursus", "zwembad", "speeltuin",
+    "woningen", "wachtlijst", "energietoeslag", "buurtmaaltijd", "spreekuur", "subsidieregeling",
+    "huiskamer", "bibliotheek", "markt", "festival", "onderzoek", "voorlichting", "cursus",
+    "informatieavond", "moestuin", "fietsroute", "parkeerplaatsen", "sporthal", "zorgboerderij",
+    "wijkagenda", "bewonersavond", "inzamelingsactie", "kledingbank", "computerles", "jongerencentrum",
+    "skatebaan", "huurtoeslag", "schoolplein", "voetpad", "kinderopvang", "wijkcentrum", "begroting",
+    "bouwplannen", "speelweek", "kerstmarkt", "buurtbus", "dagbesteding", "woonvoorziening", "ijsbaan",
+    "kunstroute", "gezondheidscentrum", "seniorenwoningen", "tiny houses", "warmtenet", "zonnepanelen",
+    "jeugdzorg", "wijkvisie", "ontmoetingsplek", "koffieochtend", "beweegtuin", "kringloopwinkel",
+    "fietsenstalling", "voedseltuin", "rouwcafé", "buurtfeest", "sportdag", "watertappunt",
+    "verkeersplan", "jongerenraad", "muziekschool", "opvanglocatie", "wijkbudget", "hondenuitlaatplek",
+)
+_FOR = ("voor ouderen", "voor jongeren", "voor nieuwkomers", "voor mantelzorgers", "voor gezinnen",
+        "voor mensen met schulden", "in de wijk", "in het centrum", "bij de kerk", "op het plein",
+        "in {place}", "aan de rand van {place}", "voor statushouders", "voor eenzame ouderen",
+        "voor kinderen", "in de {street}", "aan de {street}", "bij {org}", "voor {count} huishoudens",
+        "in {place}-{compass}", "voor inwoners van {place}", "bij basisschool De {tree}",
+        "", "", "", "", "", "")
+_WHEN = ("", "", "", "", "", "volgende week", "op {day} {date} {month}", "sinds {year}", "vanaf {month}",
+         "na de zomer", "deze maand", "in het voorjaar", "vorig jaar", "tot eind {year}", "vanaf {day}",
+         "op {date} {month}", "in {month} {year}", "binnen {count} dagen", "voor {date} {month}")
+_TAIL = ("", "", "", "", "", "", "", "", "", "", ", zegt {person}", ", meldt {org}",
+         ", met {count} deelnemers", ", voor {count} euro", ", aldus de {who}", ", laat {person} weten",
+         ", schrijft {org}", ", volgens {person}", ", tot ongenoegen van {org}", ", na {count} klachten",
+         ", zo blijkt uit een rapport")
+_STREETS = ("Dorpsstraat", "Kerkstraat", "Stationsweg", "Molenweg", "Schoolstraat", "Beatrixlaan",
+            "Julianastraat", "Wilhelminaweg", "Industrieweg", "Markt", "Nieuwstraat", "Hoofdstraat",
+            "Eikenlaan", "Parallelweg", "Sportlaan", "Burgemeester de Vlugtlaan", "Kastanjelaan")
+_TREES = ("Eik", "Linde", "Wilg", "Berk", "Esdoorn", "Kastanje", "Populier", "Beuk")
+_TOPICAL = ("een sociaal werker uit {place}", "het {term} van {place}", "een {term}", "{member}",
+            "het {term} in {place}", "{ambassador}, ambassadeur van het sociaal werk,",
+            "medewerkers van {member}", "de {term}")
+_DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+           "september", "oktober", "november", "december")
+_OTHER_ORGS = ("Dorpsbelangen", "Woonstichting", "Voetbalclub", "Rabobank", "Humanitas", "Zonnebloem")
+_EXCLUSIONS = ("sociale werkplaats", "sociale werkvoorziening")
+
+THEME_WEIGHTS = {"zorg": 30, "onderwijs": 12, "wonen": 18, "welzijn": 35, "werk": 15,
+                 "armoede en schulden": 14, "jeugd": 22, "veiligheid": 8}
+
+# outlet type -> (share of outlets, relative mentions per outlet, local to one municipality?)
+OUTLET_MIX = {
+    "huis-aan-huisblad": (0.33, 1.0, True), "lokale omroep": (0.20, 1.2, True),
+    "kabelkrant": (0.04, 0.4, True), "nieuwssite": (0.15, 2.0, True),
+    "regionaal dagblad": (0.05, 8.0, False), "landelijk dagblad": (0.01, 25.0, False),
+    "blog": (0.08, 0.3, False), "vakmedia": (0.04, 3.0, False), "overig": (0.05, 0.6, False),
+    "unclassified": (0.05, 0.5, False),
+}
+_OUTLET_NAMES = {
+    "huis-aan-huisblad": ("Weekblad {place}", "{place} Huis aan Huis", "De {place}se Courant", "Stadskrant {place}"),
+    "lokale omroep": ("RTV {place}", "Omroep {place}", "{place} FM", "Lokale Omroep {place}"),
+    "kabelkrant": ("Kabelkrant {place}", "Infokanaal {place}"),
+    "nieuwssite": ("{place}Nieuws", "Hart van {place}", "{place} Actueel", "Dichtbij {place}"),
+    "regionaal dagblad": ("Dagblad van {province}", "{province}s Dagblad", "De {province}er Courant"),
+    "landelijk dagblad": ("Het Nederlands Dagblad {n}", "Dagblad Nederland {n}", "De Landelijke Krant {n}"),
+    "blog": ("Blog van {person}", "{person} schrijft", "Wijkblog {place}"),
+    "vakmedia": ("Vakblad Sociaal {n}", "Zorg en Welzijn Vak {n}", "Sociaal Domein Magazine {n}"),
+    "overig": ("Nieuwsbrief {place}", "Podcast {person}", "Kerkblad {place}"),
+    "unclassified": ("{place} Online", "Nieuws uit {place}", "{place} Vandaag"),
+}
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str) -> str:
+    return _SLUG.sub("-", text[:60].lower()).strip("-")
+
+
+def make_watchlist(seed: int) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """500 watch terms, 40 member organisations with an alias each, 10 ambassadors."""
+    from sociaalwerk_publisher.coverage.matching import DEFAULT_TERMS
+    from sociaalwerk_publisher.municipalities import municipalities
+
+    rng = random.Random(seed)
+    terms = list(DEFAULT_TERMS)
+    compounds = [root + end for root in _ROOTS for end in _ENDS]
+    rng.shuffle(compounds)
+    for word in compounds:
+        if len(terms) == 500:
+            break
+        term = f"sociaal {word}" if len(terms) % 5 == 0 else word
+        if term not in terms:
+            terms.append(term)
+    places = sorted(m.name for m in municipalities().values())
+    organisations = {f"Welzijn {p}": (f"SW {p}",) for p in rng.sample(places, 40)}
+    ambassadors = tuple(dict.fromkeys(f"{rng.choice(_FIRST)} {rng.choice(_LAST)}" for _ in range(30)))[:10]
+    return tuple(terms), organisations, ambassadors
+
+
+class TextMaker:
+    """Titles and snippets of Dutch local news, fast enough for a million of them.
+
+    Sentences are put together from slot pools (who, does, what, for whom, when, tail) whose
+    place, person and organisation fills are done once, up front: every text is a fresh
+    combination, and as in real news unrelated items share words and the odd stock phrase but
+    rarely four words in a row.
+    """
+
+    def __init__(self, rng: random.Random, terms: tuple[str, ...], organisations: list[str],
+                 ambassadors: tuple[str, ...], places: list[str]) -> None:
+        self.rng = rng
+        self.random = rng.random
+        # the campaign's own terms are the common ones in real coverage
+        self.terms = list(terms)
+        self.term_cum = list(_cumulative([12 if i < 41 else 1 for i in range(len(terms))]))
+        self.members = organisations
+        self.ambassadors = ambassadors
+        self.places = places
+        self.people = [f"{a} {b}" for a in _FIRST for b in _LAST]
+        self.orgs = [f"{kind} {p}" for kind in _OTHER_ORGS for p in places[::3]]
+        c = rng.choice
+
+        def fill(template: str) -> str:
+            return template.format(
+                place=c(places), person=c(self.people), org=c(self.orgs), day=c(_DAYS), date=rng.randint(1, 28),
+                month=c(_MONTHS), year=rng.randint(2019, 2027), count=rng.randint(12, 4000),
+                who=c(("wethouder", "raad", "directeur", "woordvoerder")), street=c(_STREETS), tree=c(_TREES),
+                compass=c(("Noord", "Zuid", "Oost", "West", "Centrum")))
+
+        def spaced(pool: tuple[str, ...], n: int) -> list[str]:
+            return [(" " + x) if x else "" for x in (fill(c(pool)) for _ in range(n))]
+
+        self.who = [_capital(fill(c(_WHO))) for _ in range(6000)]
+        self.do = spaced(_DO, len(_DO) * 3)
+        self.adj = spaced(_ADJ, len(_ADJ) * 3)
+        self.what = spaced(_WHAT, len(_WHAT) * 3)
+        self.for_ = spaced(_FOR, 6000)
+        self.when = spaced(_WHEN, 6000)
+        self.tail = [fill(c(_TAIL)) for _ in range(8000)]
+
+    def term(self) -> str:
+        return self.terms[bisect.bisect(self.term_cum, self.random() * self.term_cum[-1])]
+
+    def sentence(self, who: str | None = None) -> str:
+        r = self.random
+        if who is None:
+            who = self.who[int(r() * len(self.who))]
+        return (who + self.do[int(r() * len(self.do))] + self.adj[int(r() * len(self.adj))]
+                + self.what[int(r() * len(self.what))] + self.for_[int(r() * len(self.for_))]
+                + self.when[int(r() * len(self.when))] + self.tail[int(r() * len(self.tail))] + ".")
+
+    def story(self, *, topical: bool, excluded: bool) -> tuple[str, str, dict[str, Any]]:
+        """(title, body, what it mentions: term, member, ambassador)."""
+        rng, r = self.rng, self.random
+        sentence = self.sentence
+        found: dict[str, Any] = {}
+        sentences = [sentence(), sentence(), sentence(), sentence()]
+        title = sentence()[:-1]
+        if topical:
+            term = self.term()
+            member = self.members[int(r() * len(self.members))]
+            ambassador = self.ambassadors[int(r() * len(self.ambassadors))]
+            who = _TOPICAL[int(r() * len(_TOPICAL))]
+            place = self.places[int(r() * len(self.places))]
+            if "{term}" in who:
+                found["term"] = term
+            elif "sociaal werker" in who:
+                found["term"] = "sociaal werker"
+            if "{member}" in who:
+                found["member"] = member
+            if "{ambassador}" in who:
+                found["ambassador"] = ambassador
+                found["term"] = "sociaal werk"
+            topical_sentence = sentence(_capital(who.format(place=place, term=term, member=member,
+                                                            ambassador=ambassador)))
+            if r() < 0.5:
+                title = topical_sentence[:-1]
+            else:
+                sentences[int(r() * 4)] = topical_sentence
+        if excluded:
+            sentences[int(r() * 4)] = f"Het gaat om de {rng.choice(_EXCLUSIONS)} in {rng.choice(self.places)}."
+        return title, " ".join(sentences), found
+
+
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+def _cumulative(weights: list[float]):
+    total = 0.0
+    for w in weights:
+        total += w
+        yield total
+
+
+def sqlts(dt: datetime) -> str:
+    """A datetime as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up
+# ---------------------------------------------------------------------------------------------
+
+def setup(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from sqlalchemy import insert, text
+
+    from sociaalwerk_publisher._storage import open_storage
+    from sociaalwerk_publisher._storage._schema import (
+        mention_facts, mentions, outlets, sources, stories, syndications,
+    )
+    from sociaalwerk_publisher.municipalities import municipalities
+
+    rng = random.Random(args.seed)
+    url = f"sqlite:///{folder / 'coverage.db'}"
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    storage = open_storage(url)
+    engine = storage.engine
+    # one connection for the whole set-up, tuned for bulk loading (the measured runs open their
+    # own with the package's settings): a big page cache, no fsync, no WAL copy, and the
+    # secondary indexes of the big tables dropped now and built once at the end
+    setup_conn = engine.connect()
+    setup_conn.exec_driver_sql("PRAGMA journal_mode=MEMORY")
+    setup_conn.exec_driver_sql("PRAGMA synchronous=OFF")
+    setup_conn.exec_driver_sql("PRAGMA cache_size=-262144")
+    big_indexes = [ix for table in (stories, mentions, mention_facts) for ix in sorted(table.indexes, key=lambda i: i.name)]
+    for ix in big_indexes:
+        ix.drop(setup_conn)
+    setup_conn.commit()
+
+    @contextmanager
+    def committing():
+        yield setup_conn
+        setup_conn.commit()
+
+    rnd = rng.random
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    year_ago = now - timedelta(days=365)
+
+    terms, organisations, ambassadors = make_watchlist(args.seed)
+    munis = sorted(municipalities().values(), key=lambda m: m.code)
+    places = [m.name for m in munis]
+    texts = TextMaker(rng, terms, list(organisations), ambassadors, places)
+
+    # -- sources -----------------------------------------------------------------------------
+    member_sites = [slug(name) + ".nl" for name in list(organisations)[:3]]
+    source_rows = []
+    kinds = (["media"] * 6) + (["alert"] * 4) + (["blog"] * 3)
+    for i, kind in enumerate(kinds, start=1):
+        muni = munis[(i * 37) % len(munis)].code if kind == "alert" and i % 2 else None
+        blog = kind == "blog"
+        source_rows.append({
+            "id": i, "url": (f"https://{member_sites[i - 11]}/feed/" if blog else
+                             f"https://www.google.com/alerts/feeds/{i}/{1000 + i}" if kind == "alert" else
+                             f"https://media{i}.example.nl/rss"),
+            "kind": kind, "title": f"{kind} bron {i}",
+            "organisation": list(organisations)[i - 11] if blog else None,
+            "municipality": muni, "ambassador": None, "trusted": False, "active": True,
+            "created_at": year_ago, "etag": None, "last_modified": None, "last_polled_at": now,
+            "last_success_at": now - (timedelta(days=9) if i == 5 else timedelta(0)),
+            "last_error": "HTTP 404" if i == 5 else None, "last_problem": None,
+            "consecutive_failures": 14 if i == 5 else 0, "next_poll_at": now, "deactivated_reason": None,
+        })
+    media_sources = [r["id"] for r in source_rows if r["kind"] == "media"]
+    alert_sources = [r["id"] for r in source_rows if r["kind"] == "alert"]
+    blog_sources = [r["id"] for r in source_rows if r["kind"] == "blog"]
+    source_muni = {r["id"]: r["municipality"] for r in source_rows}
+    with committing() as conn:
+        conn.execute(insert(sources), source_rows)
+
+    # -- outlets -----------------------------------------------------------------------------
+    outlet_rows = []
+    used_domains: set[str] = set()
+    types = list(OUTLET_MIX)
+    counts = {t: max(1, round(OUTLET_MIX[t][0] * args.outlets)) for t in types}
+    counts["huis-aan-huisblad"] += args.outlets - sum(counts.values())
+    local_cycle = 0
+    provinces = sorted({m.province for m in munis})
+    for t in types:
+        for n in range(counts[t]):
+            muni = None
+            province = None
+            if OUTLET_MIX[t][2]:
+                muni = munis[local_cycle % len(munis)]
+                local_cycle += 1
+                province = muni.province
+            elif t == "regionaal dagblad":
+                province = provinces[n % len(provinces)]
+            place = muni.name if muni else rng.choice(places)
+            name = rng.choice(_OUTLET_NAMES[t]).format(place=place, province=province or "Nederland",
+                                                       person=rng.choice(texts.people), n=n + 1)
+            domain = slug(name).replace("-", "") + ".nl"
+            k = 2
+            while domain in used_domains:
+                domain = f"{slug(name).replace('-', '')}{k}.nl"
+                k += 1
+            used_domains.add(domain)
+            weight = OUTLET_MIX[t][1] * rng.lognormvariate(0, 0.8)
+            outlet_rows.append({
+                "domain": domain, "name": name, "type": t, "municipality": muni.code if muni else None,
+                "province": province, "reach": rng.randint(2000, 400000) if rng.random() < 0.3 else None,
+                # a few outlets were first seen during the last two months
+                "created_at": (now - timedelta(days=rng.uniform(1, 60)) if rng.random() < 0.02
+                               else year_ago - timedelta(days=rng.uniform(0, 700))),
+                "_weight": weight,
+            })
+    for site in member_sites:  # members' own blogs: own channels, never counted
+        outlet_rows.append({"domain": site, "name": site, "type": "blog", "municipality": None, "province": None,
+                            "reach": None, "created_at": year_ago, "_weight": 0.0})
+    for i, row in enumerate(outlet_rows, start=1):
+        row["id"] = i
+    outlet_cum = list(_cumulative([r["_weight"] for r in outlet_rows]))
+    outlet_total = outlet_cum[-1]
+    own_outlets = outlet_rows[-len(member_sites):]
+    with committing() as conn:
+        conn.execute(insert(outlets), [{k: v for k, v in r.items() if k != "_weight"} for r in outlet_rows])
+    muni_cum = list(_cumulative([rng.paretovariate(1.2) for _ in munis]))
+    theme_names, theme_cum = list(THEME_WEIGHTS), list(_cumulative(list(THEME_WEIGHTS.values())))
+    timings["sources+outlets"] = time.perf_counter() - started
+
+    # -- blog stories (own channels) and syndications ---------------------------------------------
+    t0 = time.perf_counter()
+    story_id = 0
+    blog_rows, synd_rows = [], []
+    for i in range(args.blog_stories):
+        story_id += 1
+        src = blog_sources[i % len(blog_sources)]
+        published = year_ago + timedelta(seconds=rng.uniform(0, 365 * 86400))
+        title, body, _ = texts.story(topical=True, excluded=False)
+        blog_rows.append(_story_row(story_id, f"https://{member_sites[src - blog_sources[0]]}/blog/{story_id}-{slug(title)[:50]}",
+                                    title, body, "blog", src, published, None, None, rng))
+        if rng.random() < 0.6:
+            for dest in ("wordpress-landelijk", "wxr-archief")[: rng.randint(1, 2)]:
+                synd_rows.append({"story_id": story_id, "destination": dest, "state": "published",
+                                  "remote_id": str(story_id), "remote_url": None, "content_hash": None,
+                                  "attempts": 1, "last_error": None, "next_attempt_at": None,
+                                  "created_at": published + timedelta(hours=2),
+                                  "updated_at": published + timedelta(hours=2),
+                                  "claimed_by": None, "claim_expires_at": None})
+    with committing() as conn:
+        conn.execute(insert(stories), blog_rows)
+        if synd_rows:
+            conn.execute(insert(syndications), synd_rows)
+    timings["blog stories"] = time.perf_counter() - t0
+
+    # -- a year of mentions ----------------------------------------------------------------------
+    t0 = time.perf_counter()
+    n = args.mentions
+    # arrival order is time order (a feed reader stores what it sees), weekdays busier
+    day_w = [1.0 if (year_ago + timedelta(days=d)).weekday() < 5 else 0.45 for d in range(365)]
+    days = rng.choices(range(365), cum_weights=list(_cumulative(day_w)), k=n)
+    stamps = sorted(d * 86400 + rng.uniform(5 * 3600, 23 * 3600) for d in days)
+    del days
+    # the big tables go in through the driver's executemany with values already in the form
+    # SQLAlchemy stores them (naive UTC text with microseconds, booleans as 0/1): the same rows,
+    # without SQLAlchemy's per-row parameter processing, which would double the set-up time
+    story_sql = _insert_sql(stories, STORY_COLS)
+    mention_sql = _insert_sql(mentions, MENTION_COLS)
+    fact_sql = _insert_sql(mention_facts, ("mention_id", "kind", "value"))
+    first_story_id = story_id
+
+    def produce(put: Callable[[Any], None]) -> None:
+        """Generate the rows, batch by batch (run in a forked child, so that generating
+        and inserting overlap on two cores)."""
+        story_id = first_story_id
+        releases: dict[int, list[tuple[int, str, str, dict[str, Any]]]] = defaultdict(list)
+        gen_s = 0.0
+        story_rows: list[tuple[Any, ...]] = []
+        mention_rows: list[tuple[Any, ...]] = []
+        fact_rows: list[tuple[Any, ...]] = []
+        stats = Counter()
+        base = year_ago.replace(tzinfo=None)
+        prune_before = (now - timedelta(days=90)).replace(tzinfo=None)
+        detail_from = (now - timedelta(days=75)).replace(tzinfo=None)
+        body_pool = [texts.story(topical=k % 5 != 0, excluded=False)[1] for k in range(min(n, 20_000))]
+        minute = timedelta(minutes=1)
+        for i in range(n):
+            g0 = time.perf_counter()
+            story_id += 1
+            mention_id = i + 1
+            published = base + timedelta(seconds=stamps[i])
+            outlet = outlet_rows[bisect.bisect(outlet_cum, rnd() * outlet_total)]
+            own = False
+            cluster_id = None
+            pending = releases.pop(i, None)
+            if pending:
+                # a pickup of a press release: the same text, a dateline and a line of its own
+                cluster_id, title, body, found = pending.pop()
+                if pending:
+                    releases[i + 1].extend(pending)
+                body = f"{places[int(rnd() * len(places))].upper()} - {body} Lees meer op {outlet['name']}."
+                counted, excluded = True, False
+            else:
+                r = rnd()
+                counted = r < 0.80
+                excluded = 0.80 <= r < 0.83
+                own = r >= 0.995
+                if published < detail_from:
+                    # older than the clustering window and the report month: only sizes and counts
+                    # matter there, so the body comes from a pool (the title is still fresh)
+                    title, body, found = texts.sentence()[:-1], body_pool[int(rnd() * len(body_pool))], {}
+                else:
+                    title, body, found = texts.story(topical=counted or excluded or own, excluded=excluded)
+                if counted and rnd() < 0.035:
+                    cluster_id = mention_id
+                    for _ in range(min(12, 1 + int(rng.expovariate(1 / 3.0)))):
+                        releases[i + rng.randint(1, 4000)].append((mention_id, title, body, found))
+            if own:
+                outlet = own_outlets[int(rnd() * len(own_outlets))]
+                counted = False
+            if not counted and not own and not excluded and published < prune_before:
+                body = ""  # prune_unmatched empties the text of old unmatched candidates
+            alert = rnd() < 0.35
+            src = alert_sources[int(rnd() * len(alert_sources))] if alert else media_sources[int(rnd() * len(media_sources))]
+            domain = outlet["domain"]
+            canonical = f"https://{domain}/nieuws/{story_id}-{slug(title)}"
+            pub_s = published.isoformat(" ", "microseconds")
+            seen_s = (published + minute * int(5 + rnd() * 175)).isoformat(" ", "microseconds")
+            story_rows.append((
+                story_id, canonical, title, f"<p>{body}</p>" if body else "", body, body[:200],
+                "alert" if alert else "media", src, "new", seen_s, pub_s, None, seen_s, None, None,
+                f"{story_id:064x}", outlet["name"] if alert else None, f"https://{domain}/" if alert else None,
+            ))
+            muni = outlet["municipality"] or source_muni.get(src)
+            if muni is None and rnd() < 0.5:
+                muni = munis[bisect.bisect(muni_cum, rnd() * muni_cum[-1])].code
+            mention_rows.append((
+                mention_id, story_id, outlet["id"], canonical, pub_s, muni,
+                _EXCLUSIONS[int(rnd() * 2)] if excluded else None, int(counted), int(own), cluster_id,
+                (published + 40 * minute).isoformat(" ", "microseconds"),
+            ))
+            facts = set()
+            if counted or excluded or own:
+                facts.add(("term", found.get("term") or texts.term()))
+                if rnd() < 0.1:
+                    facts.add(("term", texts.term()))
+                if found.get("member") or rnd() < 0.2:
+                    facts.add(("organisation", found.get("member") or texts.members[int(rnd() * len(texts.members))]))
+                if found.get("ambassador"):
+                    facts.add(("ambassador", found["ambassador"]))
+            for _ in range(1 if rnd() < 0.75 else 2):
+                facts.add(("theme", theme_names[bisect.bisect(theme_cum, rnd() * theme_cum[-1])]))
+            fact_rows.extend((mention_id, k, v) for k, v in facts)
+            stats["counted"] += counted
+            stats["facts"] += len(facts)
+            gen_s += time.perf_counter() - g0
+            if len(story_rows) == BATCH or i == n - 1:
+                put((story_rows, mention_rows, fact_rows))
+                story_rows, mention_rows, fact_rows = [], [], []
+        put(("done", stats["counted"], stats["facts"], gen_s))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue(maxsize=3)
+    child = ctx.Process(target=produce, args=(queue.put,), daemon=True)
+    child.start()
+    ins_s, inserted = 0.0, 0
+    while True:
+        item = queue.get()
+        if item[0] == "done":
+            _, counted_total, facts_total, gen_s = item
+            break
+        story_rows, mention_rows, fact_rows = item
+        i0 = time.perf_counter()
+        with committing() as conn:
+            conn.exec_driver_sql(story_sql, story_rows)
+            conn.exec_driver_sql(mention_sql, mention_rows)
+            conn.exec_driver_sql(fact_sql, fact_rows)
+        ins_s += time.perf_counter() - i0
+        inserted += len(story_rows)
+        if inserted % 200_000 == 0 or inserted == n:
+            log(f"set-up: {inserted:,} mentions inserted ({ins_s:.0f} s inserting)")
+    child.join()
+    story_id = first_story_id + n
+    del stamps
+    with committing() as conn:
+        # a press release whose pickups fell after the end is no cluster
+        conn.execute(text("UPDATE mentions SET cluster_id = NULL WHERE cluster_id IS NOT NULL AND cluster_id IN "
+                          "(SELECT cluster_id FROM mentions WHERE cluster_id IS NOT NULL "
+                          "GROUP BY cluster_id HAVING count(*) = 1)"))
+    timings["mentions: generate (child)"] = gen_s
+    timings["mentions: insert"] = ins_s
+    timings["mentions: total"] = time.perf_counter() - t0
+
+    # -- new candidates: stories without a mention, the last 3 days ------------------------------------
+    t0 = time.perf_counter()
+    first_new = story_id + 1
+    new_rows = []
+    recent: list[tuple[str, str]] = []
+    for j in range(args.new_items):
+        story_id += 1
+        published = now - timedelta(seconds=rng.uniform(600, 3 * 86400))
+        if recent and rng.random() < 0.1:
+            title, body = rng.choice(recent)
+            body = f"{rng.choice(places).upper()} - {body} Lees meer."
+        else:
+            r = rng.random()
+            title, body, _ = texts.story(topical=r < 0.83, excluded=0.80 <= r < 0.83)
+            if r < 0.05:
+                recent.append((title, body))
+        if rng.random() < 0.01:
+            domain, name = f"nieuwemedia{j}.nl", f"Nieuw Medium {j}"
+        else:
+            o = outlet_rows[rng.choices(range(len(outlet_rows) - len(own_outlets)), cum_weights=outlet_cum[:-len(own_outlets)])[0]]
+            domain, name = o["domain"], o["name"]
+        kind = "alert" if rng.random() < 0.35 else "media"
+        src = rng.choice(alert_sources if kind == "alert" else media_sources)
+        row = _story_row(story_id, f"https://{domain}/nieuws/{story_id}-{slug(title)[:60]}", title, body, kind,
+                         src, published, name if kind == "alert" else None,
+                         f"https://{domain}/" if kind == "alert" else None, rng)
+        row["first_seen_at"] = row["changed_at"] = min(row["first_seen_at"], now - timedelta(seconds=60))
+        new_rows.append(row)
+    with committing() as conn:
+        for k in range(0, len(new_rows), BATCH):
+            conn.execute(insert(stories), new_rows[k:k + BATCH])
+    timings["new candidates"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for ix in big_indexes:
+        ix.create(setup_conn)
+    setup_conn.commit()
+    timings["indexes"] = time.perf_counter() - t0
+    setup_conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    setup_conn.close()
+    size = storage.size_bytes() or 0
+    storage.close()
+    timings["total"] = time.perf_counter() - started
+    return {
+        "url": url, "now": now.isoformat(), "seed": args.seed, "new_story_ids": [first_new, story_id],
+        "mentions": n, "counted": counted_total, "facts": facts_total, "outlets": len(outlet_rows),
+        "stories": story_id, "blog_stories": args.blog_stories, "syndications": len(synd_rows),
+        "db_mb": round(size / 2**20), "setup_s": {k: round(v, 1) for k, v in timings.items()},
+    }
+
+
+STORY_COLS = ("id", "canonical_url", "title", "content_html", "text", "excerpt", "kind", "source_id", "status",
+              "first_seen_at", "published_at", "updated_at", "changed_at", "author", "image_url", "content_hash",
+              "publisher", "publisher_url")
+MENTION_COLS = ("id", "story_id", "outlet_id", "url", "published_at", "municipality", "excluded_by", "counted",
+                "own_channel", "cluster_id", "matched_at")
+
+
+def _insert_sql(table: Any, columns: tuple[str, ...]) -> str:
+    assert set(columns) == {c.name for c in table.columns}, table.name
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _story_row(story_id: int, url: str, title: str, body: str, kind: str, source_id: int,
+               published: datetime, publisher: str | None, publisher_url: str | None,
+               rng: random.Random) -> dict[str, Any]:
+    seen = published + timedelta(minutes=rng.uniform(5, 180))
+    return {
+        "id": story_id, "canonical_url": url, "title": title,
+        "content_html": f"<p>{body}</p>" if body else "", "text": body, "excerpt": body[:200],
+        "kind": kind, "source_id": source_id, "status": "new", "first_seen_at": seen,
+        "published_at": published, "updated_at": None, "changed_at": seen, "author": None,
+        "image_url": None, "content_hash": f"{story_id:064x}", "publisher": publisher,
+        "publisher_url": publisher_url,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the workers
+# ---------------------------------------------------------------------------------------------
+
+class Probe:
+    """Wall time per label, wrapped around functions and methods without changing them."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
+        self.label: str | None = None  # the innermost label running now, for SQL statements
+        self.active: set[str] = set()
+
+    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if label in self.active:  # a recursive call: timed by the outermost one
+                return fn(*args, **kwargs)
+            outer = self.label
+            self.label = label
+            self.active.add(label)
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - started
+                self.calls[label] += 1
+                self.label = outer
+                self.active.discard(label)
+        return timed
+
+    def patch(self, owner: Any, name: str, label: str | None = None) -> None:
+        setattr(owner, name, self.wrap(label or name, getattr(owner, name)))
+
+
+def make_config(meta: dict[str, Any]):
+    from sociaalwerk_publisher.config import Config, CoverageConfig, DatabaseConfig
+
+    terms, organisations, ambassadors = make_watchlist(meta["seed"])
+    return Config(database=DatabaseConfig(url=meta["url"]),
+                  coverage=CoverageConfig(terms=terms, organisations=organisations, ambassadors=ambassadors))
+
+
+class SqlLog(list):
+    """Statements recorded by :func:`capture_sql`; ``stop()`` ends the recording."""
+
+    stop: Callable[[], None]
+
+
+def capture_sql(engine, probe: Probe) -> SqlLog:
+    """Record every statement with its parameters and the probe label running it."""
+    from sqlalchemy import event
+
+    records = SqlLog()
+
+    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        records.append({"label": probe.label, "sql": statement, "params": parameters, "many": executemany})
+
+    event.listen(engine, "before_cursor_execute", before)
+    records.stop = lambda: event.remove(engine, "before_cursor_execute", before)
+    return records
+
+
+def replay(engine, records: list[dict[str, Any]], explain: bool = True) -> list[dict[str, Any]]:
+    """Run each recorded SELECT again on the raw sqlite3 connection: its own SQL time and plan."""
+    raw = engine.raw_connection()
+    try:
+        out = []
+        for r in records:
+            sql = r["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cur = raw.cursor()
+            started = time.perf_counter()
+            rows = cur.execute(sql, r["params"]).fetchall()
+            took = time.perf_counter() - started
+            plan = [row[3] for row in cur.execute("EXPLAIN QUERY PLAN " + sql, r["params"]).fetchall()] if explain else []
+            out.append({"label": r["label"], "sql_s": took, "rows": len(rows), "plan": plan,
+                        "sql": " ".join(sql.split())[:160]})
+        return out
+    finally:
+        raw.close()
+
+
+def reset_new(storage, meta: dict[str, Any], *, outlets: bool = True) -> None:
+    """Forget what a previous match run made of the new items, so a run starts from set-up
+    (``outlets``: also the outlets it created)."""
+    from sqlalchemy import text
+
+    lo, hi = meta["new_story_ids"]
+    with storage.engine.begin() as conn:
+        conn.execute(text("DELETE FROM mention_facts WHERE mention_id IN "
+                          "(SELECT id FROM mentions WHERE story_id BETWEEN :lo AND :hi)"), {"lo": lo, "hi": hi})
+        conn.execute(text("DELETE FROM mentions WHERE story_id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi})
+        if outlets:
+            conn.execute(text("DELETE FROM outlets WHERE created_at >= :now"),
+                         {"now": sqlts(datetime.fromisoformat(meta["now"]))})
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker: matching
+# ---------------------------------------------------------------------------------------------
+
+def run_match(storage, config, meta: dict[str, Any], probe: Probe,
+              captured: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One instrumented ``match_mentions`` over the new items; phases in seconds.
+
+    ``captured["groups"]`` gets what ``cluster()`` returned."""
+    if captured is None:
+        captured = {}
+    import sociaalwerk_publisher.coverage.engine as engine_mod
+
+    store = storage.coverage
+    for name in ("candidates", "outlets", "add_outlets", "save_mentions", "texts_for_clustering",
+                 "set_clusters", "blog_story_urls"):
+        probe.patch(store, name)
+    sizes: dict[str, int] = {}
+    for name in ("candidates", "texts_for_clustering"):
+        inner = getattr(store, name)
+
+        def counted(*a: Any, _inner: Callable[..., Any] = inner, _name: str = name, **k: Any) -> Any:
+            rows = _inner(*a, **k)
+            sizes[_name] = len(rows)
+            return rows
+
+        setattr(store, name, counted)
+    saved = {name: getattr(engine_mod, name) for name in ("cluster", "attribute", "themes_for", "Matcher",
+                                                          "watchlist", "own_domains", "recluster")}
+    base_matcher = saved["Matcher"]
+
+    class TimedMatcher(base_matcher):  # type: ignore[misc, valid-type]
+        def __init__(self, *a: Any, **k: Any) -> None:
+            started = time.perf_counter()
+            super().__init__(*a, **k)
+            probe.seconds["Matcher() compile"] += time.perf_counter() - started
+
+        match = probe.wrap("Matcher.match", base_matcher.match)
+
+    try:
+        for name in ("cluster", "attribute", "themes_for", "watchlist", "own_domains", "recluster"):
+            probe.patch(engine_mod, name, {"cluster": "cluster()", "attribute": "attribute()",
+                                           "themes_for": "themes_for()"}.get(name, name + "()"))
+        engine_mod.Matcher = TimedMatcher
+        timed_cluster = engine_mod.cluster
+
+        def keep_groups(items: Any, *a: Any, **k: Any) -> dict[int, int]:
+            groups = timed_cluster(items, *a, **k)
+            captured["groups"] = groups
+            return groups
+
+        engine_mod.cluster = keep_groups
+        records = capture_sql(storage.engine, probe)
+        now = datetime.fromisoformat(meta["now"])
+        started = time.perf_counter()
+        summary = engine_mod.match_mentions(storage, config, now=now)
+        total = time.perf_counter() - started
+        records.stop()
+    finally:
+        for name, fn in saved.items():
+            setattr(engine_mod, name, fn)
+        for name in list(vars(store)):
+            if name != "_storage":
+                delattr(store, name)
+    statements = Counter(r["label"] for r in records)
+    return {"total_s": total, "items": summary.items, "counted": summary.counted,
+            "new_outlets": summary.new_outlets, "phases": dict(probe.seconds), "calls": dict(probe.calls),
+            "statements": dict(statements), "statements_total": len(records),
+            "candidates": sizes.get("candidates", 0), "cluster_texts": sizes.get("texts_for_clustering", 0)}
+
+
+def cluster_state(storage) -> tuple[int, int]:
+    """A checksum of every mention's cluster: equal state, equal numbers."""
+    from sqlalchemy import text
+
+    with storage.connect() as conn:
+        row = conn.execute(text("SELECT count(cluster_id), coalesce(sum((id * 1000003 + cluster_id) % 998244353), 0) "
+                                "FROM mentions")).one()
+    return int(row[0]), int(row[1])
+
+
+def new_mention_rows(storage, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows ``match_mentions`` handed to ``save_mentions``, read back from the store."""
+    from sqlalchemy import select
+
+    from sociaalwerk_publisher._storage._schema import mention_facts, mentions
+
+    lo, hi = meta["new_story_ids"]
+    with storage.connect() as conn:
+        found = list(conn.execute(select(mentions).where(mentions.c.story_id.between(lo, hi)).order_by(mentions.c.id)))
+        facts: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for f in conn.execute(select(mention_facts).where(mention_facts.c.mention_id.in_(
+                select(mentions.c.id).where(mentions.c.story_id.between(lo, hi))))):
+            facts[f.mention_id].append((f.kind, f.value))
+    keys = ("story_id", "outlet_id", "url", "published_at", "municipality", "excluded_by", "counted",
+            "own_channel", "matched_at")
+    return [{**{k: getattr(m, k) for k in keys}, "facts": facts[m.id]} for m in found]
+
+
+def saved_state(storage, meta: dict[str, Any]) -> tuple[int, int, int]:
+    from sqlalchemy import text
+
+    lo, hi = meta["new_story_ids"]
+    with storage.connect() as conn:
+        row = conn.execute(text(
+            "SELECT count(DISTINCT m.id), count(f.mention_id), coalesce(sum(length(f.value) * (m.story_id % 1009) "
+            "+ m.counted + 2 * m.outlet_id), 0) FROM mentions m LEFT JOIN mention_facts f ON f.mention_id = m.id "
+            "WHERE m.story_id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi}).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _trie_pattern(words: Any) -> str:
+    """A regex matching any of ``words``, longest first, with shared prefixes merged."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        alternatives = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(root)
+
+
+def fast_themes_copy():
+    """A copy of ``themes.themes_for`` with the same result from one regex scan instead of one per
+    theme, its keywords merged into a trie-shaped pattern (``zorg(?:boerderij)?`` rather than
+    ``zorg|zorgboerderij``; Python's re does not merge alternatives itself): a zero-width match
+    at every word start captures the longest keyword there, and each
+    keyword stands for its own themes and those of every keyword that is a prefix of it (so
+    "buurthuis" still gives wonen, for "buurt", as well as welzijn)."""
+    from functools import lru_cache
+
+    @lru_cache(maxsize=16)
+    def compiled(themes: tuple[tuple[str, tuple[str, ...]], ...]):  # type: ignore[no-untyped-def]
+        keywords: dict[str, set[str]] = defaultdict(set)
+        for name, words_ in themes:
+            for word in words_:
+                keywords[word.casefold()].add(name)
+        owners = {k: frozenset(t for other, names in keywords.items() if k.startswith(other) for t in names)
+                  for k in keywords}
+        pattern = re.compile(r"\b(?=(" + _trie_pattern(keywords) + "))")
+        return pattern, owners, tuple(name for name, words_ in themes if words_)
+
+    def themes_for(text: str, themes: Any) -> tuple[str, ...]:
+        pattern, owners, order = compiled(tuple((name, tuple(words_)) for name, words_ in themes.items()))
+        found: set[str] = set()
+        for m in pattern.finditer(text.casefold()):
+            found |= owners[m.group(1)]
+        return tuple(name for name in order if name in found)
+
+    return themes_for
+
+
+def worker_match(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from sociaalwerk_publisher._storage import open_storage
+    from sociaalwerk_publisher.coverage.clustering import cluster
+    from sociaalwerk_publisher.coverage.matching import Matcher, Watchlist
+
+    config = make_config(meta)
+    storage = open_storage(meta["url"])
+    reset_new(storage, meta)
+    rss_before = max_rss_mb()
+    probe = Probe()
+    captured: dict[str, Any] = {}
+    result = run_match(storage, config, meta, probe, captured)
+    result["peak_rss_mb"] = max_rss_mb()
+    result["peak_hwm_mb"] = hwm_mb()
+    result["rss_before_mb"] = rss_before
+    log(f"match: {result['items']:,} items end to end in {result['total_s']:.1f} s "
+        f"(recluster {result['phases'].get('recluster()', 0):.1f} s)")
+
+    # set_clusters fixed (a subclass), on the same groups: same end state, fewer statements
+    groups = captured.get("groups", {})
+    before = cluster_state(storage)
+    fixed = fixed_store_class()(storage)
+    records = capture_sql(storage.engine, Probe())
+    started = time.perf_counter()
+    fixed.set_clusters(groups)
+    result["fix_set_clusters_s"] = time.perf_counter() - started
+    records.stop()
+    result["fix_set_clusters_statements"] = len(records)
+    result["fix_set_clusters_same_state"] = cluster_state(storage) == before
+    result["clusters"] = len(set(groups.values()))
+    result["clusters_multi"] = sum(1 for n in Counter(groups.values()).values() if n > 1)
+    log(f"match: set_clusters fixed {result['fix_set_clusters_s']:.1f} s "
+        f"vs {result['phases'].get('set_clusters', 0):.1f} s as is")
+
+    # the pure matcher on the same texts
+    lo, hi = meta["new_story_ids"]
+    with storage.connect() as conn:
+        items = [(i, f"{t}\n{b}") for i, t, b in conn.execute(
+            text("SELECT id, title, text FROM stories WHERE id BETWEEN :lo AND :hi ORDER BY id"), {"lo": lo, "hi": hi})]
+    texts = [t for _, t in items]
+    wl = Watchlist(terms=config.coverage.terms, organisations=config.coverage.organisations,
+                   ambassadors=config.coverage.ambassadors)
+    started = time.perf_counter()
+    matcher = Matcher(wl)
+    compile_s = time.perf_counter() - started
+    match_best = math.inf
+    for _ in range(max(3, args.repeat)):
+        started = time.perf_counter()
+        found = [matcher.match(t) for t in texts]
+        match_best = min(match_best, time.perf_counter() - started)
+    started = time.perf_counter()
+    cluster(items, threshold=config.coverage.cluster_threshold)
+    result["cluster_new_only_s"] = time.perf_counter() - started
+    from sociaalwerk_publisher.themes import themes_for
+    fast_themes = fast_themes_copy()
+    for label, fn in (("as is", themes_for), ("fixed", fast_themes)):
+        best = math.inf
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            got = [fn(t, config.themes) for t in texts]
+            best = min(best, time.perf_counter() - started)
+        result[f"themes_{label}_s"] = best
+        result[f"themes_{label}_out"] = got
+    result["themes_same"] = result.pop("themes_as is_out") == result.pop("themes_fixed_out")
+    result.update({
+        "pure_items": len(texts), "pure_s": match_best, "pure_items_per_s": len(texts) / match_best,
+        "pure_counted": sum(m.counts for m in found), "compile_s": compile_s,
+        "entries": len(wl.terms) + len(wl.organisations) + len(wl.ambassadors),
+        "mean_words": sum(len(t.split()) for t in texts) / max(1, len(texts)),
+    })
+    log(f"match: Matcher.match {result['pure_items_per_s']:,.0f} items/s")
+
+    # save_mentions fixed, on the rows this run saved, from the same start (the new items not
+    # saved yet) as in the run; it must leave the same rows
+    rows = new_mention_rows(storage, meta)
+    reference = saved_state(storage, meta)
+    result["save_mentions_as is_s"] = result["phases"].get("save_mentions", 0.0)
+    result["save_mentions_as is_statements"] = result["statements"].get("save_mentions", 0)
+    reset_new(storage, meta, outlets=False)
+    records = capture_sql(storage.engine, Probe())
+    started = time.perf_counter()
+    for k in range(0, len(rows), 2000):
+        fixed.save_mentions(rows[k:k + 2000])
+    result["save_mentions_fixed_s"] = time.perf_counter() - started
+    records.stop()
+    result["save_mentions_fixed_statements"] = len(records)
+    result["save_mentions_fixed_same_state"] = saved_state(storage, meta) == reference
+    log(f"match: save_mentions fixed {result['save_mentions_fixed_s']:.2f} s vs {result['save_mentions_as is_s']:.2f} s")
+    storage.close()
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker: report
+# ---------------------------------------------------------------------------------------------
+
+def floor_queries(start: datetime, end: datetime, prev_start: datetime, prev_end: datetime,
+                  offset_minutes: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """The bare SQL aggregates the report needs, both periods: (label, sql, params)."""
+    cur = {"s": sqlts(start), "e": sqlts(end)}
+    prev = {"s": sqlts(prev_start), "e": sqlts(prev_end)}
+    counted = "m.counted = 1 AND m.published_at >= :s AND m.published_at < :e"
+    queries = []
+    for tag, p in (("", cur), (" (prev)", prev)):
+        queries += [
+            ("headline" + tag, "SELECT count(*), count(DISTINCT coalesce(m.cluster_id, -m.id)), "
+             "count(DISTINCT m.outlet_id), count(DISTINCT m.municipality) FROM mentions m WHERE " + counted, p),
+            ("own stories" + tag, "SELECT count(*) FROM stories WHERE kind = 'blog' "
+             "AND published_at >= :s AND published_at < :e", p),
+            ("syndicated" + tag, "SELECT count(*) FROM syndications WHERE state = 'published' "
+             "AND created_at >= :s AND created_at < :e", p),
+            ("own mentions" + tag, "SELECT count(*) FROM mentions m WHERE m.own_channel = 1 "
+             "AND m.published_at >= :s AND m.published_at < :e", p),
+            ("per outlet type" + tag, "SELECT o.type, count(*) FROM mentions m JOIN outlets o ON o.id = m.outlet_id "
+             "WHERE " + counted + " GROUP BY o.type", p),
+            ("per municipality" + tag, "SELECT m.municipality, count(*) FROM mentions m WHERE " + counted +
+             " AND m.municipality IS NOT NULL GROUP BY m.municipality", p),
+            ("per organisation" + tag, "SELECT f.value, count(*) FROM mentions m CROSS JOIN mention_facts f "
+             "ON f.mention_id = m.id WHERE f.kind = 'organisation' AND " + counted + " GROUP BY f.value", p),
+            ("per theme" + tag, "SELECT f.value, count(*) FROM mentions m CROSS JOIN mention_facts f "
+             "ON f.mention_id = m.id WHERE f.kind = 'theme' AND " + counted + " GROUP BY f.value", p),
+        ]
+    queries += [
+        ("trend per day", f"SELECT date(m.published_at, '{offset_minutes:+d} minutes') AS d, count(*) "
+         "FROM mentions m WHERE " + counted + " GROUP BY d", cur),
+        ("top clusters", "SELECT m.cluster_id, count(*) AS n FROM mentions m WHERE " + counted +
+         " AND m.cluster_id IS NOT NULL GROUP BY m.cluster_id HAVING count(*) > 1 "
+         "ORDER BY n DESC, m.cluster_id LIMIT 10", cur),
+        ("new outlets", "SELECT domain, name, type FROM outlets WHERE created_at >= :s AND created_at < :e", cur),
+    ]
+    return queries
+
+
+CLUSTER_MEMBERS = ("SELECT m.cluster_id, m.published_at, s.title, s.canonical_url, o.name FROM mentions m "
+                   "JOIN stories s ON s.id = m.story_id JOIN outlets o ON o.id = m.outlet_id "
+                   "WHERE m.cluster_id IN ({ids}) AND m.counted = 1 AND m.published_at >= :s "
+                   "AND m.published_at < :e ORDER BY m.published_at")
+MENTION_LIST = ("SELECT m.id, m.published_at, m.municipality, m.cluster_id, m.url, s.title, s.canonical_url, "
+                "o.name, o.type, (SELECT group_concat(f.kind || ':' || f.value, char(9)) FROM mention_facts f "
+                "WHERE f.mention_id = m.id) FROM mentions m JOIN stories s ON s.id = m.story_id "
+                "JOIN outlets o ON o.id = m.outlet_id WHERE m.counted = 1 AND m.published_at >= :s "
+                "AND m.published_at < :e ORDER BY m.published_at DESC, m.id DESC")
+
+
+def run_floor(engine, queries, times: dict[str, float] | None = None, *, with_list: bool = False) -> int:
+    """Every floor query, rows fetched; returns the rows of the mention list (0 without it)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        for label, sql, params in queries:
+            started = time.perf_counter()
+            rows = conn.execute(text(sql), params).fetchall()
+            if label == "top clusters":
+                ids = ",".join(str(int(r[0])) for r in rows) or "NULL"
+                conn.execute(text(CLUSTER_MEMBERS.format(ids=ids)), params).fetchall()
+            if times is not None:
+                times[label] = times.get(label, 0.0) + time.perf_counter() - started
+        listed = 0
+        if with_list:
+            params = queries[0][2]
+            started = time.perf_counter()
+            listed = len(conn.execute(text(MENTION_LIST), params).fetchall())
+            if times is not None:
+                times["mention list"] = time.perf_counter() - started
+    return listed
+
+
+def period_bounds(publisher, meta: dict[str, Any]):
+    from sociaalwerk_publisher.coverage.periods import previous, utc_bounds
+
+    today = datetime.fromisoformat(meta["now"]).date()
+    period = publisher.report_period("month", today=today)
+    (start, end), (ps, pe) = utc_bounds(period), utc_bounds(previous(period))
+    return period, start, end, ps, pe
+
+
+def timed_build(publisher, period) -> tuple[float, Any]:
+    started = time.perf_counter()
+    data = publisher.build_report(period)
+    return time.perf_counter() - started, data
+
+
+def worker_report(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    import sociaalwerk_publisher.coverage.figures as figures
+    from sociaalwerk_publisher._storage import open_storage
+    from sociaalwerk_publisher.core import Publisher
+
+    config = make_config(meta)
+    storage = open_storage(meta["url"])
+    publisher = Publisher(config, storage)
+    period, start, end, ps, pe = period_bounds(publisher, meta)
+    offset = int(start.astimezone(figures.AMSTERDAM).utcoffset().total_seconds() // 60)
+    queries = floor_queries(start, end, ps, pe, offset)
+    rss_ready = max_rss_mb()
+
+    builds, floors, floors_list = [], [], []
+    per_query: dict[str, float] = {}
+    data = None
+    probe = Probe()
+    records = SqlLog()
+    for round_ in range(max(2, args.repeat)):
+        started = time.perf_counter()
+        run_floor(storage.engine, queries)
+        floors.append(time.perf_counter() - started)
+        times: dict[str, float] = {}
+        started = time.perf_counter()
+        listed = run_floor(storage.engine, queries, times, with_list=True)
+        floors_list.append(time.perf_counter() - started)
+        if floors_list[-1] == min(floors_list):
+            per_query = times
+        data = None
+        if round_ == 0:
+            # the first build is instrumented: time per store call, every statement recorded (to
+            # replay raw below). A dozen wrapped calls and a statement hook: no measurable overhead.
+            store = storage.coverage
+            for name in ("headline", "count_by", "count_facts", "published_times", "top_clusters",
+                         "cluster_members", "list_mentions", "new_outlets"):
+                probe.patch(store, name)
+            saved_rows = figures.mention_rows
+            figures.mention_rows = probe.wrap("mention_rows() total", saved_rows)
+            publisher.list_sources = probe.wrap("list_sources", Publisher.list_sources.__get__(publisher))
+            records = capture_sql(storage.engine, probe)
+            try:
+                took, data = timed_build(publisher, period)
+            finally:
+                figures.mention_rows = saved_rows
+                for name in list(vars(store)):
+                    if name != "_storage":
+                        delattr(store, name)
+                del publisher.list_sources
+                records.stop()
+        else:
+            took, data = timed_build(publisher, period)
+        builds.append(took)
+    peak = max_rss_mb()
+    result: dict[str, Any] = {
+        "peak_hwm_mb": hwm_mb(),
+        "period": period.label, "period_start": str(period.start), "period_end": str(period.end),
+        "mentions_listed": len(data.mentions), "floor_list_rows": listed,
+        "headline": {c.key: [c.current, c.previous] for c in data.headline},
+        "build_s": builds, "floor_s": floors, "floor_list_s": floors_list,
+        "rss_ready_mb": rss_ready, "peak_rss_mb": peak, "floor_per_query": per_query,
+        "instrumented_build_s": builds[0], "phases": dict(probe.seconds), "calls": dict(probe.calls),
+    }
+    del data
+    log(f"report: build {min(builds):.2f} s, floor {min(floors):.3f} s, floor+list {min(floors_list):.2f} s")
+    replayed = replay(storage.engine, records)
+    sql_by_label: dict[str, float] = defaultdict(float)
+    for r in replayed:
+        sql_by_label[r["label"] or "?"] += r["sql_s"]
+    result["package_sql_s"] = dict(sql_by_label)
+    result["package_sql_total_s"] = sum(sql_by_label.values())
+    result["plans"] = [{"label": r["label"], "sql_s": round(r["sql_s"], 4), "rows": r["rows"], "plan": r["plan"]}
+                       for r in replayed]
+    raw = storage.engine.raw_connection()
+    try:
+        floor_plans = []
+        for label, sql, params in queries + [("mention list", MENTION_LIST, queries[0][2])]:
+            plan = [row[3] for row in raw.cursor().execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+            floor_plans.append({"label": label, "plan": plan})
+        result["floor_plans"] = floor_plans
+    finally:
+        raw.close()
+    storage.close()
+    return result
+
+
+def fast_cleaned_copy():
+    """A copy of ``reports._cleaned`` with two shortcuts and the same result: a string that is
+    already one line of printable text is returned as is, and a dataclass or tuple in which
+    nothing changed is returned as is instead of rebuilt with ``dataclasses.replace``."""
+    import dataclasses
+    import enum
+
+    import sociaalwerk_publisher.reports as reports
+
+    plain = reports._plain
+    fields_of: dict[type, tuple[str, ...]] = {}
+
+    def cleaned(value: Any) -> Any:
+        if isinstance(value, enum.Enum):
+            return value
+        if isinstance(value, str):
+            if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+                return value
+            return plain(value)
+        if isinstance(value, tuple):
+            new = tuple(cleaned(v) for v in value)
+            return value if all(a is b for a, b in zip(new, value)) else new
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = fields_of.get(type(value))
+            if names is None:
+                names = fields_of[type(value)] = tuple(f.name for f in dataclasses.fields(value) if f.init)
+            changes = {}
+            for name in names:
+                old = getattr(value, name)
+                new = cleaned(old)
+                if new is not old:
+                    changes[name] = new
+            return dataclasses.replace(value, **changes) if changes else value
+        return value
+
+    return cleaned
+
+
+def worker_render(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    import dataclasses
+
+    import sociaalwerk_publisher.reports as reports
+    from sociaalwerk_publisher._storage import open_storage
+    from sociaalwerk_publisher.core import Publisher
+
+    config = make_config(meta)
+    storage = open_storage(meta["url"])
+    publisher = Publisher(config, storage)
+    period, *_ = period_bounds(publisher, meta)
+    build_s, data = timed_build(publisher, period)
+    rss_built = max_rss_mb()
+    # rendered once, with each step timed (a handful of wrapped calls: no measurable overhead)
+    probe = Probe()
+    saved = {n: getattr(reports, n) for n in ("_cleaned", "chart_png", "mentions_csv", "render", "_translated")}
+    real_render = saved["render"]
+
+    def render_named(name: str, *a: Any, **k: Any) -> str:
+        return probe.wrap(f"template {name}", real_render)(name, *a, **k)
+
+    result: dict[str, Any] = {}
+    try:
+        cleaned_as_is: dict[str, Any] = {}
+
+        def keep_cleaned(value: Any) -> Any:
+            # _cleaned recurses through the module global: point that at the original while
+            # it runs, so only the outermost call is timed and no wrapper slows the recursion
+            reports._cleaned = saved["_cleaned"]
+            started = time.perf_counter()
+            try:
+                out = saved["_cleaned"](value)
+            finally:
+                probe.seconds["_cleaned (sanitise every string)"] += time.perf_counter() - started
+                reports._cleaned = keep_cleaned
+            if value is data:
+                cleaned_as_is["value"] = out
+            return out
+
+        reports._cleaned = keep_cleaned
+        reports.chart_png = probe.wrap("chart_png (matplotlib)", saved["chart_png"])
+        reports.mentions_csv = probe.wrap("mentions_csv", saved["mentions_csv"])
+        reports._translated = probe.wrap("_translated", saved["_translated"])
+        reports.render = render_named
+        started = time.perf_counter()
+        reference = publisher.render_report(data)
+        render_s = time.perf_counter() - started
+        peak = max_rss_mb()
+        result["peak_hwm_mb"] = hwm_mb()
+        sizes = {"html": len(reference.html.encode()), "text": len(reference.text.encode()),
+                 "csv": len(reference.csv), "png": len(reference.chart_png)}
+        log(f"render: {render_s:.1f} s, HTML {sizes['html'] / 2**20:.1f} MB")
+        for n, fn in saved.items():
+            setattr(reports, n, fn)
+        # fix 1: the faster _cleaned (a copy) on the same data: same result, its own time
+        fast = fast_cleaned_copy()
+        started = time.perf_counter()
+        quick = fast(data)
+        result["fix_fast_cleaned_s"] = time.perf_counter() - started
+        result["fix_fast_cleaned_same"] = quick == cleaned_as_is["value"]
+        del quick
+        cleaned_as_is.clear()
+        # fix 2: list at most 200 mentions in the e-mail (HTML, text); every one stays in the CSV
+        capped = dataclasses.replace(data, mentions=data.mentions[:200])
+        started = time.perf_counter()
+        short = publisher.render_report(capped)
+        full_csv = reports.mentions_csv(data)
+        result["fix_capped_render_s"] = time.perf_counter() - started
+        result["fix_capped_sizes"] = {"html": len(short.html.encode()), "text": len(short.text.encode()),
+                                      "csv": len(full_csv)}
+    finally:
+        for n, fn in saved.items():
+            setattr(reports, n, fn)
+    storage.close()
+    result.update({"build_s": build_s, "render_s": render_s, "phases": dict(probe.seconds), "sizes": sizes,
+                   "rss_after_build_mb": rss_built, "peak_rss_mb": peak, "mentions": len(data.mentions)})
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker: suggested fixes, measured
+# ---------------------------------------------------------------------------------------------
+
+def fixed_store_class():
+    """CoverageStore with the suggested fixes, as a subclass (the package is not changed)."""
+    from sqlalchemy import bindparam, func, insert, select, text, update
+
+    from sociaalwerk_publisher._storage._schema import mention_facts, mentions, outlets, stories
+    from sociaalwerk_publisher._storage.coverage import CoverageStore, _chunks
+
+    class FixedCoverageStore(CoverageStore):
+        def set_clusters(self, clusters: dict[int, int]) -> None:
+            """Singletons cleared in chunks of 500 ids (only those that have a cluster); members
+            of real clusters set with one executemany, instead of one UPDATE per cluster."""
+            size = Counter(clusters.values())
+            singles = [m for m, c in clusters.items() if size[c] == 1]
+            members = [{"mid": m, "cid": c} for m, c in clusters.items() if size[c] > 1]
+            with self._storage.begin() as conn:
+                for chunk in _chunks(singles, 500):
+                    conn.execute(update(mentions).where(mentions.c.id.in_(chunk))
+                                 .where(mentions.c.cluster_id.is_not(None)).values(cluster_id=None))
+                if members:
+                    conn.execute(update(mentions).where(mentions.c.id == bindparam("mid"))
+                                 .values(cluster_id=bindparam("cid")), members)
+
+        def save_mentions(self, rows):  # type: ignore[no-untyped-def]
+            """Mentions with one executemany INSERT, their new ids read back by story_id (unique),
+            facts with one executemany: a few statements per batch instead of one INSERT built
+            and compiled per mention (``insert(mentions).values(**row)`` + inserted_primary_key)."""
+            if not rows:
+                return
+            with self._storage.begin() as conn:
+                story_ids = [r["story_id"] for r in rows]
+                for chunk in _chunks(story_ids, 500):
+                    conn.execute(mentions.delete().where(mentions.c.story_id.in_(chunk)))
+                conn.execute(insert(mentions), [{k: v for k, v in row.items() if k != "facts"} for row in rows])
+                ids: dict[int, int] = {}
+                for chunk in _chunks(story_ids, 500):
+                    ids.update((story_id, mention_id) for story_id, mention_id in conn.execute(
+                        select(mentions.c.story_id, mentions.c.id).where(mentions.c.story_id.in_(chunk))))
+                facts = [{"mention_id": ids[row["story_id"]], "kind": kind, "value": value}
+                         for row in rows for kind, value in row["facts"]]
+                if facts:
+                    conn.execute(insert(mention_facts), facts)
+
+        def list_mentions(self, start, end, *, counted=True, limit=0):  # type: ignore[no-untyped-def]
+            """Facts as a correlated subquery on ix_mention_facts_mention, not a GROUP BY over the
+            whole mention_facts table joined afterwards."""
+            facts = (select(func.group_concat(mention_facts.c.kind + ":" + mention_facts.c.value, "\t"))
+                     .where(mention_facts.c.mention_id == mentions.c.id).scalar_subquery().label("facts"))
+            query = (
+                select(mentions, stories.c.title, stories.c.canonical_url, outlets.c.name.label("outlet"),
+                       outlets.c.type.label("outlet_type"), outlets.c.domain, facts)
+                .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
+                             .join(outlets, mentions.c.outlet_id == outlets.c.id))
+                .order_by(mentions.c.published_at.desc(), mentions.c.id.desc())
+            )
+            if start is not None:
+                query = query.where(mentions.c.published_at >= start)
+            if end is not None:
+                query = query.where(mentions.c.published_at < end)
+            if counted is not None:
+                query = query.where(mentions.c.counted.is_(counted))
+            if limit:
+                query = query.limit(limit)
+            with self._storage.connect() as conn:
+                return list(conn.execute(query))
+
+        def count_facts(self, kind, start, end):  # type: ignore[no-untyped-def]
+            """The same query driven from the period's mentions: CROSS JOIN makes SQLite keep
+            that join order instead of walking every fact of the kind (the whole year) on
+            ix_mention_facts_kind_value and looking each mention up."""
+            sql = text("SELECT f.value, count(DISTINCT f.mention_id) FROM mentions m CROSS JOIN mention_facts f "
+                       "ON f.mention_id = m.id WHERE f.kind = :kind AND m.counted = 1 "
+                       "AND m.published_at >= :s AND m.published_at < :e GROUP BY f.value")
+            with self._storage.connect() as conn:
+                return {k: n for k, n in conn.execute(sql, {"kind": kind, "s": sqlts(start), "e": sqlts(end)})}
+
+    return FixedCoverageStore
+
+
+def same_report(a: Any, b: Any) -> bool:
+    import dataclasses
+
+    return dataclasses.replace(a, generated_at=b.generated_at) == b
+
+
+def worker_fixes(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The report's slow store calls as is and with the suggested fixes (subclass methods, an
+    index, ANALYZE), interleaved, best of --repeat, each checked to return the same thing; then
+    a whole build as is and with both method fixes."""
+    from sociaalwerk_publisher._storage import open_storage
+    from sociaalwerk_publisher._storage.coverage import CoverageStore
+    from sociaalwerk_publisher.core import Publisher
+
+    config = make_config(meta)
+    storage = open_storage(meta["url"])
+    publisher = Publisher(config, storage)
+    period, start, end, *_ = period_bounds(publisher, meta)
+    as_is, fixed = CoverageStore(storage), fixed_store_class()(storage)
+    repeat = max(2, args.repeat)
+    out: dict[str, Any] = {}
+
+    def best_of(fn: Callable[[], Any]) -> tuple[float, Any]:
+        best, value = math.inf, None
+        for _ in range(repeat):
+            value = None
+            started = time.perf_counter()
+            value = fn()
+            best = min(best, time.perf_counter() - started)
+        return best, value
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, list):
+            return [tuple(r) for r in a] == [tuple(r) for r in b]
+        return a == b
+
+    def compare(label: str, a: Callable[[], Any], b: Callable[[], Any]) -> None:
+        ta, va = best_of(a)
+        tb, vb = best_of(b)
+        out[label] = {"as_is_s": ta, "fixed_s": tb, "same": same(va, vb)}
+        log(f"fixes: {label}: {ta:.2f} s -> {tb:.2f} s")
+
+    compare("list_mentions: facts as a correlated subquery",
+            lambda: as_is.list_mentions(start, end), lambda: fixed.list_mentions(start, end))
+    for kind in ("organisation", "theme"):
+        compare(f"count_facts({kind}): driven from the period's mentions",
+                lambda: as_is.count_facts(kind, start, end), lambda: fixed.count_facts(kind, start, end))
+
+    def build_with(store: Any) -> Any:
+        storage.coverage = store
+        return timed_build(publisher, period)[1]
+
+    both = CoverageStore(storage)
+    both.list_mentions, both.count_facts = fixed.list_mentions, fixed.count_facts
+    ta, va = best_of(lambda: build_with(as_is))
+    tb, vb = best_of(lambda: build_with(both))
+    storage.coverage = as_is
+    out["build_report: both fixes"] = {"as_is_s": ta, "fixed_s": tb, "same": same_report(va, vb)}
+    log(f"fixes: build {ta:.2f} s -> {tb:.2f} s")
+    del va, vb
+
+    def with_ddl(label: str, create: str, drop: str, a: Callable[[], Any], b: Callable[[], Any]) -> None:
+        ta, va = best_of(a)
+        with storage.engine.begin() as conn:
+            started = time.perf_counter()
+            conn.exec_driver_sql(create)
+            made = time.perf_counter() - started
+        storage.engine.dispose()  # new connections, so the planner sees the change
+        tb, vb = best_of(b)
+        with storage.engine.begin() as conn:
+            for statement in drop.split(";"):
+                conn.exec_driver_sql(statement)
+        storage.engine.dispose()
+        out[label] = {"as_is_s": ta, "fixed_s": tb, "same": same(va, vb), "ddl_s": made}
+        log(f"fixes: {label}: {ta:.2f} s -> {tb:.2f} s")
+
+    def fixed_calls() -> Any:
+        # facts compared as sets: a covering index hands them to group_concat in another order
+        return (fixed.count_facts("theme", start, end), fixed.count_facts("organisation", start, end),
+                [tuple(r)[:-1] + (sorted((r.facts or "").split("\t")),) for r in fixed.list_mentions(start, end)])
+
+    with_ddl("index mention_facts(mention_id, kind, value), with the fixed count_facts + list_mentions",
+             "CREATE INDEX bench_ix_facts_cover ON mention_facts (mention_id, kind, value)",
+             "DROP INDEX bench_ix_facts_cover", fixed_calls, fixed_calls)
+    with_ddl("index stories(kind, published_at): blog_story_urls",
+             "CREATE INDEX bench_ix_stories_kind ON stories (kind, published_at)", "DROP INDEX bench_ix_stories_kind",
+             as_is.blog_story_urls, as_is.blog_story_urls)
+    with_ddl("index stories(kind, published_at): headline",
+             "CREATE INDEX bench_ix_stories_kind ON stories (kind, published_at)", "DROP INDEX bench_ix_stories_kind",
+             lambda: as_is.headline(start, end), lambda: as_is.headline(start, end))
+    with_ddl("index stories(kind, id): candidates",
+             "CREATE INDEX bench_ix_stories_kind_id ON stories (kind, id)", "DROP INDEX bench_ix_stories_kind_id",
+             lambda: as_is.candidates(since=None, only_new=True), lambda: as_is.candidates(since=None, only_new=True))
+    with_ddl("ANALYZE, the package's count_facts + list_mentions as is",
+             "ANALYZE", "DROP TABLE IF EXISTS sqlite_stat1;DROP TABLE IF EXISTS sqlite_stat4",
+             lambda: (as_is.count_facts("theme", start, end), as_is.count_facts("organisation", start, end),
+                      [tuple(r) for r in as_is.list_mentions(start, end)]),
+             lambda: (as_is.count_facts("theme", start, end), as_is.count_facts("organisation", start, end),
+                      [tuple(r) for r in as_is.list_mentions(start, end)]))
+    storage.close()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------------------------
+
+def run_worker(kind: str, meta_path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--worker", kind, "--meta", str(meta_path), "--repeat", str(args.repeat),
+               "--mentions", str(args.mentions), "--outlets", str(args.outlets), "--new-items", str(args.new_items),
+               "--blog-stories", str(args.blog_stories), "--seed", str(args.seed)]
+    started = time.perf_counter()
+    out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - started
+    return result
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def summarise(meta, match, report, render, fixes) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
+    rows: list[tuple[str, str, str]] = []
+    n_match = match["items"]
+    total = match["total_s"]
+    e2e = n_match / total if total else 0.0
+    ph = match["phases"]
+    recl = ph.get("recluster()", 0.0)
+    no_recl = n_match / max(1e-9, total - recl)
+    st = match["statements"]
+    rows += [
+        ("matching: Matcher.match alone", f"{match['pure_items_per_s']:,.0f} items/s "
+         f"({match['pure_items']:,} items of {match['mean_words']:.0f} words, {match['entries']} entries)",
+         f"{verdict(match['pure_items_per_s'] >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
+        ("matching: match_mentions end to end", f"{e2e:,.0f} items/s ({fmt_s(total)})",
+         f"{verdict(e2e >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
+        ("  .. the same without recluster()", f"{no_recl:,.0f} items/s ({fmt_s(total - recl)})",
+         f"{verdict(no_recl >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
+    ]
+
+    def share(value: float) -> str:
+        return f"{100 * value / total:.0f}% of end to end"
+
+    for label, value, extra in (
+        ("  watchlist + own_domains (blog_story_urls)", ph.get("watchlist()", 0) + ph.get("own_domains()", 0), ""),
+        ("  candidates query", ph.get("candidates", 0), f" ({match['candidates']:,} rows)"),
+        ("  Matcher.match in the loop", ph.get("Matcher.match", 0), ""),
+        ("  attribute() (places in the text)", ph.get("attribute()", 0), ""),
+        ("  themes_for()", ph.get("themes_for()", 0), ""),
+        ("  add_outlets + outlets", ph.get("add_outlets", 0) + ph.get("outlets", 0), f" ({match['new_outlets']} new)"),
+        ("  save_mentions", ph.get("save_mentions", 0), f" ({st.get('save_mentions', 0):,} statements)"),
+        ("  recluster: texts_for_clustering", ph.get("texts_for_clustering", 0), f" ({match['cluster_texts']:,} texts)"),
+        ("  recluster: cluster()", ph.get("cluster()", 0),
+         f" (new items alone: {fmt_s(match['cluster_new_only_s'])})"),
+        ("  recluster: set_clusters", ph.get("set_clusters", 0),
+         f" ({st.get('set_clusters', 0):,} UPDATEs, {match['clusters_multi']:,} pickup clusters)"),
+    ):
+        rows.append((label, fmt_s(value) + extra, share(value)))
+    rows.append(("matching: peak RSS (own subprocess)", f"{match['peak_rss_mb']:.0f} MB (VmHWM {match['peak_hwm_mb']:.0f} MB)",
+                 f"{verdict(match['peak_rss_mb'] <= TARGET_RSS_MB)} <= {TARGET_RSS_MB} MB"))
+    rows.append(("fix: set_clusters batched (subclass)",
+                 f"{fmt_s(match['fix_set_clusters_s'])} vs {fmt_s(ph.get('set_clusters', 0))} as is",
+                 f"{match['fix_set_clusters_statements']:,} statements, same state: "
+                 f"{match['fix_set_clusters_same_state']}"))
+    rows.append(("fix: themes_for one regex scan (copy)",
+                 f"{fmt_s(match['themes_fixed_s'])} vs {fmt_s(match['themes_as is_s'])} as is",
+                 f"{match['pure_items']:,} texts; same themes: {match['themes_same']}"))
+    rows.append(("fix: save_mentions executemany (subclass)",
+                 f"{fmt_s(match['save_mentions_fixed_s'])} vs {fmt_s(match['save_mentions_as is_s'])} as is",
+                 f"{match['save_mentions_fixed_statements']:,} vs {match['save_mentions_as is_statements']:,} "
+                 f"statements, same rows: {match['save_mentions_fixed_same_state']}"))
+
+    build, floor, floor_list = min(report["build_s"]), min(report["floor_s"]), min(report["floor_list_s"])
+    rows += [
+        (f"report: build_report ({report['period']})",
+         f"{fmt_s(build)} (runs: {', '.join(f'{t:.2f}' for t in report['build_s'])})",
+         f"{verdict(build < TARGET_BUILD_S)} < {TARGET_BUILD_S:.0f} s"),
+        ("floor: bare SQL aggregates", f"{fmt_s(floor)} (runs: {', '.join(f'{t:.3f}' for t in report['floor_s'])})", ""),
+        ("build / floor", f"{build / floor:.1f}x", f"{verdict(build / floor <= TARGET_RATIO)} <= {TARGET_RATIO:.0f}x"),
+        (f"floor + bare mention list ({report['floor_list_rows']:,} rows)", fmt_s(floor_list), ""),
+        ("build / (floor + list)", f"{build / floor_list:.1f}x",
+         f"{verdict(build / floor_list <= TARGET_RATIO)} <= {TARGET_RATIO:.0f}x"),
+        ("  package's own SQL, replayed raw", fmt_s(report["package_sql_total_s"]),
+         f"instrumented build {fmt_s(report['instrumented_build_s'])}"),
+    ]
+    rp, sql = report["phases"], report["package_sql_s"]
+    for label, keys in (("  list_mentions", ("list_mentions",)), ("  count_facts x4", ("count_facts",)),
+                        ("  headline x2", ("headline",)), ("  count_by x4", ("count_by",)),
+                        ("  published_times (trend)", ("published_times",)),
+                        ("  top_clusters + cluster_members", ("top_clusters", "cluster_members")),
+                        ("  new_outlets + list_sources", ("new_outlets", "list_sources"))):
+        value = sum(rp.get(k, 0.0) for k in keys)
+        rows.append((label, fmt_s(value), f"of which SQL {fmt_s(sum(sql.get(k, 0.0) for k in keys))}"))
+    rows.append(("  mention_rows: MentionRow objects", fmt_s(rp.get("mention_rows() total", 0) - rp.get("list_mentions", 0)),
+                 "Python"))
+    rows.append(("report: peak RSS of build (own subprocess)",
+                 f"{report['peak_rss_mb']:.0f} MB (VmHWM {report['peak_hwm_mb']:.0f} MB; "
+                 f"after imports {report['rss_ready_mb']:.0f} MB)",
+                 f"{verdict(report['peak_rss_mb'] <= TARGET_RSS_MB)} <= {TARGET_RSS_MB} MB"))
+    if fixes:
+        for label, r in fixes.items():
+            if not isinstance(r, dict):
+                continue
+            extra = f"; DDL {fmt_s(r['ddl_s'])}" if "ddl_s" in r else ""
+            rows.append((f"fix: {label}", f"{fmt_s(r['fixed_s'])} vs {fmt_s(r['as_is_s'])} as is",
+                         f"same result: {r['same']}{extra}"))
+
+    sizes = render["sizes"]
+    rows.append(("render_report: HTML, text, CSV, chart", fmt_s(render["render_s"]),
+                 f"{render['mentions']:,} mentions listed"))
+    for k, v in sorted(render["phases"].items(), key=lambda kv: -kv[1]):
+        rows.append((f"  {k}", fmt_s(v), ""))
+    rows += [
+        ("  sizes", f"HTML {sizes['html'] / 2**20:.1f} MB, text {sizes['text'] / 2**20:.1f} MB, "
+         f"CSV {sizes['csv'] / 2**20:.1f} MB, PNG {sizes['png'] / 1024:.0f} KB", ""),
+        ("report: peak RSS of build + render", f"{render['peak_rss_mb']:.0f} MB (VmHWM {render['peak_hwm_mb']:.0f} MB; "
+         f"after build {render['rss_after_build_mb']:.0f} MB)",
+         f"{verdict(render['peak_rss_mb'] <= TARGET_RSS_MB)} <= {TARGET_RSS_MB} MB"),
+        ("fix: _cleaned shortcuts (copy)",
+         f"{fmt_s(render['fix_fast_cleaned_s'])} vs {fmt_s(render['phases'].get('_cleaned (sanitise every string)', 0))} as is",
+         f"same result: {render['fix_fast_cleaned_same']}"),
+        ("fix: list 200 mentions in the mail, all in CSV",
+         f"render {fmt_s(render['fix_capped_render_s'])}; HTML {render['fix_capped_sizes']['html'] / 2**10:.0f} KB",
+         f"CSV {render['fix_capped_sizes']['csv'] / 2**20:.1f} MB"),
+    ]
+    figures = {
+        "matching_pure_items_per_s": round(match["pure_items_per_s"]), "matching_end_to_end_items_per_s": round(e2e),
+        "matching_without_recluster_items_per_s": round(no_recl), "build_s": round(build, 3),
+        "floor_s": round(floor, 4), "floor_with_list_s": round(floor_list, 3), "build_over_floor": round(build / floor, 2),
+        "build_over_floor_with_list": round(build / floor_list, 2), "render_s": round(render["render_s"], 2),
+        "peak_rss_build_mb": round(report["peak_rss_mb"]), "peak_rss_build_render_mb": round(render["peak_rss_mb"]),
+        "peak_rss_match_mb": round(match["peak_rss_mb"]),
+    }
+    return rows, figures
+
+
+def print_table(rows: list[tuple[str, str, str]], out: Any = sys.stdout) -> None:
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    print(f"| {'what'.ljust(w0)} | {'measured'.ljust(w1)} | target / note", file=out)
+    print(f"|-{'-' * w0}-|-{'-' * w1}-|-{'-' * 14}", file=out)
+    for a, b, c in rows:
+        print(f"| {a.ljust(w0)} | {b.ljust(w1)} | {c}", file=out)
+
+
+def print_plans(report: dict[str, Any], out: Any = sys.stdout) -> None:
+    print("\nEXPLAIN QUERY PLAN of the package's report queries (first of each kind):", file=out)
+    seen = set()
+    for p in report["plans"]:
+        if p["label"] in seen:
+            continue
+        seen.add(p["label"])
+        print(f"  {p['label']} ({p['sql_s'] * 1000:.0f} ms raw, {p['rows']:,} rows): " + " | ".join(p["plan"]), file=out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--mentions", type=int, default=1_000_000)
+    parser.add_argument("--outlets", type=int, default=2000)
+    parser.add_argument("--new-items", type=int, default=10_000)
+    parser.add_argument("--blog-stories", type=int, default=3000)
+    parser.add_argument("--repeat", type=int, default=2, help="best of N for the timed parts")
+    parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--fixes", action="store_true",
+                        help="also time the report's slow store calls with the suggested fixes (adds minutes)")
+    parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
+    parser.add_argument("--reuse", metavar="DIR", help="reuse the database a --keep run left in DIR")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--meta", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker == "setup":
+        # in a subprocess of its own, so that the driver stays small: ru_maxrss is carried over
+        # from parent to child across fork + exec, and would otherwise count the set-up's memory
+        meta_path = Path(args.meta)
+        meta = setup(meta_path.parent, args)
+        meta_path.write_text(json.dumps(meta))
+        print(json.dumps({"ok": True}))
+        return
+    if args.worker:
+        meta = json.loads(Path(args.meta).read_text())
+        fn = {"match": worker_match, "report": worker_report, "render": worker_render, "fixes": worker_fixes}[args.worker]
+        print(json.dumps(fn(meta, args), default=str))
+        return
+
+    load = os.getloadavg()
+    wall = time.perf_counter()
+    tmp = None
+    if args.reuse:
+        folder = Path(args.reuse)
+        meta = json.loads((folder / "meta.json").read_text())
+        log(f"reusing {folder} ({meta['mentions']:,} mentions)")
+    else:
+        if args.keep:
+            folder = Path(args.keep)
+            folder.mkdir(parents=True, exist_ok=True)
+            for leftover in folder.glob("coverage.db*"):
+                leftover.unlink()
+        else:
+            tmp = tempfile.TemporaryDirectory(prefix="bench-coverage-")
+            folder = Path(tmp.name)
+        log(f"set-up: {args.mentions:,} mentions, {args.outlets:,} outlets in {folder}")
+        setup_wall = run_worker("setup", folder / "meta.json", args)["wall_s"]
+        meta = json.loads((folder / "meta.json").read_text())
+        meta["setup_wall_s"] = round(setup_wall, 1)
+        log(f"set-up done in {meta['setup_s']['total']:.0f} s, database {meta['db_mb']} MB")
+    meta_path = folder / "meta.json"
+    try:
+        log("match worker ...")
+        match = run_worker("match", meta_path, args)
+        log("report worker ...")
+        report = run_worker("report", meta_path, args)
+        log("render worker ...")
+        render = run_worker("render", meta_path, args)
+        fixes = None
+        if args.fixes:
+            log("fixes worker ...")
+            fixes = run_worker("fixes", meta_path, args)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    rows, figures = summarise(meta, match, report, render, fixes)
+    # with --json the table goes to stderr and the JSON to stdout
+    out = sys.stderr if args.json else sys.stdout
+    print(f"coverage benchmark: {meta['mentions']:,} mentions ({meta['counted']:,} counted, {meta['facts']:,} facts), "
+          f"{meta['outlets']:,} outlets, {meta['stories']:,} stories, database {meta['db_mb']} MB; "
+          f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}; whole run "
+          f"{(time.perf_counter() - wall) / 60:.1f} min", file=out)
+    print("set-up (not timed in any figure): " + ", ".join(f"{k} {v} s" for k, v in meta["setup_s"].items()), file=out)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"CPU time of all subprocesses: {(children.ru_utime + children.ru_stime) / 60:.1f} min", file=out)
+    walls = [("set-up", meta.get("setup_wall_s"))] + [(name, w["wall_s"]) for name, w in
+                                                       (("match", match), ("report", report), ("render", render),
+                                                        ("fixes", fixes)) if w]
+    print("wall time per subprocess: " + ", ".join(f"{k} {v:.0f} s" for k, v in walls if v), file=out)
+    print(file=out)
+    print_table(rows, out)
+    print_plans(report, out)
+    if args.json:
+        print(json.dumps({"setup": meta, "figures": figures, "match": match, "report": report,
+                          "render": render, "fixes": fixes, "loadavg": [load[0], os.getloadavg()[0]]},
+                         indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,969 @@
+#!/usr/bin/env python3
+"""Syndication benchmark: our engine vs. bare REST POSTs, on the two real WordPress test sites.
+
+One run (each contender in its own fresh process, so peak RSS is its own):
+
+  floor         one requests.Session per site, Basic auth with the application password,
+                POST /wp/v2/posts (title + content of the same size as ours, status publish):
+                  seq    hub then member, posts sequential         (N + N posts)
+                  par    hub and member in two threads             (N + N posts)  <- the target's floor
+                  upd    POST /wp/v2/posts/<id> for each par post, two threads
+  ours          sociaalwerk_publisher the way users drive it: an RSS file of N items, add_source,
+                fetch_sources, approve_story(*all), then timed: syndicate() (2 destinations,
+                run in parallel by the engine -> 2N posts), syndicate() again (nothing to do),
+                and an update round (every item changed, refetched, syndicate() -> 2N updates)
+  ours-image    the same first syndicate() with one shared featured image (served by a local
+                http.server): it must be downloaded once and uploaded once per destination
+  ours-fresh    experiment, a Publisher/Syndicator subclass here (the package is untouched): skip
+                find_existing() when the claim just created the record (attempts == 1, no remote
+                id), since no earlier attempt can have made a post for it
+  profile       ours-image's syndicate() runs under cProfile (one profiler per destination thread
+                plus the main thread, merged; top entries by cumulative thread-seconds); with
+                --no-image a separate ours run is profiled instead. Order: floor, ours, ours-fresh,
+                floor (parallel again), ours-image; ratios use the faster of the two parallel floors.
+
+Requests are counted twice: in-process from urllib3's debug log records (exact, per class) and
+from Apache's per-site access logs (by User-Agent, within the timed window; lines with another
+User-Agent in that window are other people's traffic and are reported as noise).
+
+Other engineers' test sessions delete every post on these sites at any time. Each phase uses its
+own title token ("swpbench-<run>-<phase>"); posts are counted by that token after each timed part
+and a phase whose posts vanished or whose results failed is re-run once (and the report says so).
+Every post and media item this run made is deleted (force=true) at the end of its phase.
+
+    python bench/syndicate.py                 # default: 200 stories, ~4-5 minutes on 2 cores
+    python bench/syndicate.py --json          # the same, JSON on stdout (progress on stderr)
+    python bench/syndicate.py --posts 50 --no-profile --no-image --no-experiment
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import html
+import io
+import json
+import logging
+import os
+import pstats
+import random
+import re
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+TARGET_RATIO = 1.3
+ACCESS_LOGS = {"hub": Path("/var/log/apache2/swp-wp-hub-access.log"),
+               "member": Path("/var/log/apache2/swp-wp-member-access.log")}
+ENGINE_UA = "sociaalwerk-publisher (WordPress REST adapter)"
+FLOOR_UA = "swp-bench-floor"
+DESTINATIONS = {"landelijk": "hub", "amsterdam": "member"}  # destination name -> site
+
+
+def progress(message: str) -> None:
+    print(f"[syndicate.py {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- content
+
+SENTENCES = [
+    "In de wijk {wijk} gaan sociaal werkers elke week langs bij bewoners die het lastig hebben.",
+    "Het wijkteam werkt nauw samen met de huisarts, de woningcorporatie en de school.",
+    "Jongeren vinden bij het jongerenwerk een plek waar ze gehoord worden en kunnen meedoen.",
+    "Schulden ontstaan vaak ongemerkt; wie vroeg hulp vraagt, voorkomt veel stress.",
+    "Een budgetcoach helpt om overzicht te krijgen in rekeningen, toeslagen en afspraken.",
+    "Vrijwilligers zijn onmisbaar: zij openen de deuren van het buurthuis en zetten de koffie.",
+    "Volgens de gemeente {gemeente} is preventief sociaal werk goedkoper dan dure zorg achteraf.",
+    "Tijdens het spreekuur kunnen bewoners zonder afspraak binnenlopen met hun vragen.",
+    "Mantelzorgers krijgen een luisterend oor en praktische tips om het vol te houden.",
+    "De sociaal werker kent de buurt, de sleutelfiguren en de korte lijntjes naar hulp.",
+    "Ouders konden in de opvoedcursus ervaringen delen en van elkaar leren.",
+    "Met de inzet van ervaringsdeskundigen bereiken we mensen die anders buiten beeld blijven.",
+    "Het project loopt tot het einde van het jaar en wordt daarna geëvalueerd met de wijkraad.",
+    "‘Ik voelde me eindelijk serieus genomen,’ vertelt een bewoner na het eerste gesprek.",
+    "Eenzaamheid onder ouderen vraagt om aandacht, en om kleine ontmoetingen in de straat.",
+    "De straatcoaches en jongerenwerkers trekken samen op tijdens de zomermaanden.",
+]
+TITLES = ["Hoe het wijkteam samen met bewoners een nieuwe start maakte",
+          "Jongerenwerkers bouwen in de avonduren aan vertrouwen",
+          "Schuldhulp dichtbij: vroeg signaleren voorkomt grote problemen",
+          "Buurthuis weer open dankzij vrijwilligers",
+          "Mantelzorgers vertellen over hun week en wat hen helpt",
+          "Van zorgen naar perspectief: een jaar met de budgetcoach"]
+WIJKEN = ["Kanaleneiland", "Overvecht", "Schilderswijk", "Bijlmer", "Tarwewijk", "Woensel"]
+GEMEENTEN = ["Utrecht", "Den Haag", "Amsterdam", "Rotterdam", "Eindhoven", "Arnhem"]
+TOPICS = ["wijkteams", "jongerenwerk", "schuldhulp", "mantelzorg", "buurtwerk", "armoede"]
+SITE = "https://welzijn-bench.example.nl"
+
+
+def make_items(token: str, n: int, revision: int = 0) -> list[dict[str, str]]:
+    """``n`` stories: unique title (with ``token``) and link, ~1.5 KB of Dutch HTML, no images."""
+    items = []
+    start = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
+    for i in range(n):
+        rng = random.Random(i)
+        wijk, gemeente, topic = rng.choice(WIJKEN), rng.choice(GEMEENTEN), rng.choice(TOPICS)
+
+        def say(k: int) -> str:
+            return " ".join(rng.choice(SENTENCES).format(wijk=wijk, gemeente=gemeente) for _ in range(k))
+
+        title = f"{token} {i:03d} {rng.choice(TITLES)}"
+        link = f"{SITE}/{token}/verhaal-{i:03d}/"
+        body = "\n".join([
+            f"<p><strong>{say(1)}</strong></p>",
+            f'<p>{say(2)} Lees meer over <a href="{SITE}/thema/{topic}/">{topic}</a> bij ons.</p>',
+            f"<p>{say(2)} <strong>{say(1)}</strong></p>",
+            f'<p>{say(1)} Zie ook <a href="{SITE}/contact/">ons spreekuur</a> en de '
+            f'<a href="https://www.sociaalwerknederland.nl/{topic}">landelijke informatie</a>.</p>',
+            f"<p>{say(2)}</p>",
+        ])
+        if revision:
+            body += f"\n<p><em>Bijgewerkt (versie {revision}): {say(1)}</em></p>"
+        items.append({"title": title, "link": link, "guid": link, "html": body,
+                      "summary": say(1), "date": format_datetime(start - timedelta(hours=i))})
+    return items
+
+
+def write_feed(path: Path, items: list[dict[str, str]], image_url: str | None = None) -> None:
+    """An RSS 2.0 file shaped like WordPress's (content:encoded), optional enclosure per item."""
+    esc = html.escape
+    parts = []
+    for item in items:
+        enclosure = f'<enclosure url="{esc(image_url)}" type="image/png" length="1"/>' if image_url else ""
+        parts.append(
+            f"<item><title>{esc(item['title'])}</title><link>{esc(item['link'])}</link>"
+            f"<guid isPermaLink=\"true\">{esc(item['guid'])}</guid><pubDate>{item['date']}</pubDate>"
+            f"<dc:creator><![CDATA[Redactie]]></dc:creator>{enclosure}"
+            f"<description>{esc(item['summary'])}</description>"
+            f"<content:encoded><![CDATA[{item['html']}]]></content:encoded></item>")
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<channel><title>Welzijn Bench</title><link>{SITE}/</link><description>bench</description>"
+        f"{''.join(parts)}</channel></rss>", encoding="utf-8")
+
+
+def floor_content(item: dict[str, str], token: str, i: int) -> str:
+    """The floor's content: the same HTML plus an attribution block and marker of our size."""
+    return (f"{item['html']}\n\n<aside class=\"swp-attributie\">\n<p><em>Dit verhaal verscheen eerst op "
+            f"<a href=\"{item['link']}\" rel=\"noopener\">Welzijn Bench</a>.</em></p>\n</aside>\n"
+            f"<!-- swp-{token}-{i:03d}-floor -->\n")
+
+
+def png(width: int = 640, height: int = 360) -> bytes:
+    """A real (noisy, so not tiny) PNG for the featured image."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rng = random.Random(7)
+    rows = b"".join(b"\x00" + bytes(rng.randrange(256) if (x // 8 + y // 8) % 5 == 0 else (x + y) % 256
+                                    for x in range(width * 3)) for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+
+
+class ImageServer:
+    """Serves one PNG at /<name>.png on 127.0.0.1 and counts GETs."""
+
+    def __init__(self, name: str) -> None:
+        self.body = png()
+        self.gets = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                outer.gets += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{name}.png"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --------------------------------------------------------------------------- request classes
+
+def classify(method: str, url: str) -> str:
+    """A request's class, from its method and URL (absolute, or path?query as in access logs)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    route = unquote(query["rest_route"][0]) if "rest_route" in query else parts.path
+    route = route.replace("/wp-json", "", 1) if route.startswith("/wp-json") else route
+    if route.endswith(".png"):
+        return f"{method} image (origin server)"
+    if method == "HEAD":
+        return "HEAD / (REST root discovery)"
+    m = re.match(r"^/wp/v2/(posts|tags|categories|media)(/\d+)?/?$", route)
+    if not m:
+        return f"{method} {route or '/'}"
+    kind, one = m.group(1), m.group(2)
+    if kind == "posts":
+        if method == "GET" and "search" in query:
+            return "GET posts?search=marker (find_existing)"
+        if method == "GET" and "slug" in query:
+            return "GET posts?slug= (find_existing)"
+        if method == "POST":
+            return "POST posts/<id> (update)" if one else "POST posts (create)"
+        return f"{method} posts" + ("/<id>" if one else "")
+    if kind in ("tags", "categories"):
+        return f"{method} {kind} (term lookup/create)"
+    return f"{method} {kind}"
+
+
+class RequestCounter(logging.Handler):
+    """Counts this process's HTTP requests from urllib3's per-request debug record."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.counts: Counter[str] = Counter()
+        self.by_port: Counter[int] = Counter()
+        self._lock2 = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != 8 or not str(record.msg).startswith("%s://%s:%s"):
+            return
+        _scheme, _host, port, method, url, _version, _status, _length = args
+        with self._lock2:
+            self.counts[classify(str(method), str(url))] += 1
+            self.by_port[int(port or 0)] += 1
+
+    def take(self) -> dict[str, int]:
+        with self._lock2:
+            counts = dict(self.counts)
+            self.counts.clear()
+            self.by_port.clear()
+        return counts
+
+    @classmethod
+    def install(cls) -> RequestCounter:
+        handler = cls()
+        logger = logging.getLogger("urllib3.connectionpool")
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        logger.addHandler(handler)
+        return handler
+
+
+LOG_LINE = re.compile(r'^\S+ \S+ \S+ \[[^\]]+\] "(\S+) (\S+)[^"]*" (\d{3}) \S+ "[^"]*" "([^"]*)"')
+
+
+def log_mark() -> dict[str, int]:
+    marks = {}
+    for site, path in ACCESS_LOGS.items():
+        try:
+            marks[site] = path.stat().st_size
+        except OSError:
+            marks[site] = -1
+    return marks
+
+
+def log_since(mark: dict[str, int], own_agents: tuple[str, ...]) -> dict[str, Any] | None:
+    """Requests the access logs saw since ``mark``: ours by class, and everyone else's total."""
+    if any(v < 0 for v in mark.values()):
+        return None
+    time.sleep(0.3)  # Apache writes the line after the response: let the last ones land
+    ours: Counter[str] = Counter()
+    foreign = 0
+    for site, path in ACCESS_LOGS.items():
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(mark[site] if size >= mark[site] else 0)  # rotated: read it all
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                m = LOG_LINE.match(line)
+                if not m:
+                    continue
+                method, url, _status, agent = m.groups()
+                if any(agent.startswith(a) for a in own_agents):
+                    ours[classify(method, url)] += 1
+                else:
+                    foreign += 1
+    return {"ours": dict(ours), "total": sum(ours.values()), "foreign": foreign}
+
+
+# --------------------------------------------------------------------------- sites
+
+def sites() -> dict[str, Any]:
+    from tests.wordpress import load_sites
+
+    loaded = load_sites()
+    if isinstance(loaded, str):
+        raise SystemExit(loaded)
+    return loaded
+
+
+STATUSES = "publish,future,draft,pending,private,trash"
+
+
+def count_posts(site: Any, needle: str) -> int:
+    """Posts (any state, trash included) whose title/content contains ``needle``."""
+    r = site.admin_session().get(site.rest("wp/v2/posts"), timeout=60, params={
+        "search": needle, "status": STATUSES, "per_page": 1, "_fields": "id", "context": "edit"})
+    r.raise_for_status()
+    return int(r.headers.get("X-WP-Total", "0"))
+
+
+def find_ids(site: Any, route: str, needle: str, statuses: str | None = STATUSES) -> list[int]:
+    session, ids, page = site.admin_session(), [], 1
+    while True:
+        params: dict[str, Any] = {"search": needle, "per_page": 100, "page": page, "_fields": "id",
+                                  "context": "edit"}
+        if statuses:
+            params["status"] = statuses
+        r = session.get(site.rest(route), params=params, timeout=60)
+        if r.status_code == 400 and page > 1:
+            return ids
+        r.raise_for_status()
+        ids += [p["id"] for p in r.json()]
+        if page >= int(r.headers.get("X-WP-TotalPages", "1")):
+            return ids
+        page += 1
+
+
+def delete_ids(site: Any, route: str, ids: list[int]) -> int:
+    """Delete for good: posts 25 per request through /batch/v1, media (no batch support) one by one."""
+    session, deleted, single = site.admin_session(), 0, []
+    for start in range(0, len(ids) if route == "posts" else 0, 25):
+        chunk = ids[start:start + 25]
+        body = {"requests": [{"method": "DELETE", "path": f"/wp/v2/{route}/{i}?force=true"} for i in chunk]}
+        r = session.post(site.rest("batch/v1"), json=body, timeout=120)
+        responses = r.json().get("responses", []) if r.ok else []
+        if len(responses) != len(chunk):
+            single += chunk
+            continue
+        for i, resp in zip(chunk, responses):
+            if resp.get("status") == 200:
+                deleted += 1
+            elif resp.get("status") not in (404, 410):  # already gone: someone else deleted it
+                single.append(i)
+    for i in single if route == "posts" else ids:
+        if session.delete(site.rest(f"wp/v2/{route}/{i}"), params={"force": "true"}, timeout=60).ok:
+            deleted += 1
+    return deleted
+
+
+def clean_up(all_sites: dict[str, Any], token: str, known: dict[str, dict[str, list[int]]] | None = None) -> dict:
+    """Delete this phase's posts and media: the ids a worker reported, then a sweep by token."""
+    done: dict[str, int] = {}
+    for name, site in all_sites.items():
+        ids = set((known or {}).get(name, {}).get("posts", []))
+        try:
+            ids |= set(find_ids(site, "wp/v2/posts", token))
+        except Exception as e:  # noqa: BLE001 - a sweep must not stop the benchmark
+            progress(f"sweep of {name} failed: {e}")
+        media = set((known or {}).get(name, {}).get("media", []))
+        try:
+            media |= set(find_ids(site, "wp/v2/media", token, statuses=None))
+        except Exception as e:  # noqa: BLE001
+            progress(f"media sweep of {name} failed: {e}")
+        done[name] = delete_ids(site, "posts", sorted(ids)) + (delete_ids(site, "media", sorted(media)) if media else 0)
+    return done
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# --------------------------------------------------------------------------- floor worker
+
+def worker_floor(spec: dict) -> dict:
+    import requests
+
+    all_sites, n, token = sites(), spec["posts"], spec["token"]
+    counter = RequestCounter.install()
+    items = make_items(token, n)
+    out: dict[str, Any] = {"kind": "floor", "interference": [], "phases": {}, "ids": {}}
+
+    def session(site: Any) -> requests.Session:
+        s = requests.Session()
+        s.auth = (site.user, site.app_password)
+        s.headers["User-Agent"] = f"{FLOOR_UA}/{token}"
+        return s
+
+    def create(site: Any, tag: str, ids: list[int]) -> None:
+        s, url = session(site), site.rest("wp/v2/posts")
+        for i, item in enumerate(items):
+            r = s.post(url, json={"title": f"{tag} {item['title']}", "content": floor_content(item, token, i),
+                                  "status": "publish"}, timeout=60)
+            r.raise_for_status()
+            ids.append(r.json()["id"])
+        s.close()
+
+    def update(site: Any, tag: str, ids: list[int]) -> None:
+        s = session(site)
+        for i, (item, post_id) in enumerate(zip(items, ids)):
+            r = s.post(site.rest(f"wp/v2/posts/{post_id}"), timeout=60, json={
+                "title": f"{tag} {item['title']}", "content": floor_content(item, token, i) + "<p>Bijgewerkt.</p>"})
+            r.raise_for_status()
+        s.close()
+
+    def timed(name: str, tag: str, jobs: list[tuple[Any, Any, list[int]]], parallel: bool, posts: int) -> None:
+        counter.take()
+        mark = log_mark()
+        errors: list[str] = []
+
+        def run(fn: Any, site: Any, ids: list[int]) -> None:
+            try:
+                fn(site, tag, ids)
+            except Exception as e:  # noqa: BLE001 - reported, and counts as interference
+                errors.append(f"{site.name}: {type(e).__name__}: {e}"[:300])
+
+        t0 = time.perf_counter()
+        if parallel:
+            threads = [threading.Thread(target=run, args=job) for job in jobs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        else:
+            for job in jobs:
+                run(*job)
+        wall = time.perf_counter() - t0
+        out["phases"][name] = {"wall_s": round(wall, 3), "posts": posts, "requests": counter.take(),
+                               "access_log": log_since(mark, (f"{FLOOR_UA}/{token}",))}
+        if errors:
+            out["interference"].append(f"floor {name}: {'; '.join(errors)}")
+
+    def check(tag: str, expected: int) -> None:
+        for name, site in all_sites.items():
+            try:
+                found = count_posts(site, tag)
+            except Exception as e:  # noqa: BLE001 - e.g. the sites were reset meanwhile (new passwords)
+                out["interference"].append(f"floor {tag}: counting on {name} failed: {e}"[:300])
+                continue
+            if found != expected:
+                out["interference"].append(f"floor {tag}: {found} of {expected} posts on {name}")
+
+    hub, member = all_sites["hub"], all_sites["member"]
+    # sequential, one site after the other: per-site times from two separate timings
+    for site in (hub, member) if not spec.get("par_only") else ():
+        tag, ids = f"{token}-seq", []
+        timed(f"seq-{site.name}", tag, [(create, site, ids)], parallel=False, posts=n)
+        out["ids"].setdefault(site.name, {"posts": []})["posts"] += ids
+    if not spec.get("par_only"):
+        check(f"{token}-seq", n)
+        for name, site in all_sites.items():  # untimed: the parallel floor starts from the same state
+            delete_ids(site, "posts", out["ids"][name]["posts"])
+            out["ids"][name]["posts"] = []
+        progress("floor: sequential done")
+
+    par_ids: dict[str, list[int]] = {"hub": [], "member": []}
+    timed("par", f"{token}-par", [(create, hub, par_ids["hub"]), (create, member, par_ids["member"])],
+          parallel=True, posts=2 * n)
+    check(f"{token}-par", n)
+    for name in par_ids:
+        out["ids"].setdefault(name, {"posts": []})["posts"] = par_ids[name]
+    if spec.get("par_only"):
+        out["peak_rss_mb"] = peak_rss_mb()
+        return out
+    timed("par-update", f"{token}-par", [(update, hub, par_ids["hub"]), (update, member, par_ids["member"])],
+          parallel=True, posts=2 * n)
+    check(f"{token}-par", n)
+    out["content_bytes"] = len(floor_content(items[0], token, 0).encode())
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+# --------------------------------------------------------------------------- ours worker
+
+def write_config(folder: Path, all_sites: dict[str, Any]) -> Path:
+    hub, member = all_sites["hub"], all_sites["member"]
+    config = folder / "sociaalwerk-publisher.toml"
+    config.write_text(f"""
+[fetch]
+parse_processes = 1
+
+[security]
+allow_private_networks = true   # the featured image comes from a local http.server
+
+[[destinations]]
+name = "landelijk"
+adapter = "wordpress-rest"
+url = "{hub.url}"
+username = "{hub.user}"
+password_env = "SWP_BENCH_HUB_PASSWORD"
+status = "publish"
+[destinations.terms]
+categories = ["Lokale verhalen"]
+
+[[destinations]]
+name = "amsterdam"
+adapter = "wordpress-rest"
+url = "{member.url}"
+username = "{member.user}"
+password_env = "SWP_BENCH_MEMBER_PASSWORD"
+status = "publish"
+""", encoding="utf-8")
+    os.environ["SWP_BENCH_HUB_PASSWORD"] = hub.app_password
+    os.environ["SWP_BENCH_MEMBER_PASSWORD"] = member.app_password
+    return config
+
+
+def publisher_class(mode: str, profile: bool) -> tuple[type, list]:
+    """The Publisher to drive: the real one, or a subclass for the experiment / the profile."""
+    from sociaalwerk_publisher import Publisher
+    from sociaalwerk_publisher.syndication import Syndicator
+
+    profiles: list[cProfile.Profile] = []
+    base: type = Syndicator
+    if mode == "fresh":
+        local = threading.local()
+
+        class RecordingSyndications:
+            """Delegates to the real store; remembers the row each claim returned (per thread)."""
+
+            def __init__(self, real: Any) -> None:
+                self._real = real
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._real, name)
+
+            def claim(self, *args: Any, **kwargs: Any) -> Any:
+                local.row = self._real.claim(*args, **kwargs)
+                return local.row
+
+        class StorageView:
+            def __init__(self, real: Any) -> None:
+                self._real = real
+                self.syndications = RecordingSyndications(real.syndications)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._real, name)
+
+        class FreshSkipSyndicator(Syndicator):
+            """find_existing only for records an earlier attempt claimed (attempts > 1)."""
+
+            def __init__(self, storage: Any, *args: Any, **kwargs: Any) -> None:
+                super().__init__(StorageView(storage), *args, **kwargs)
+
+            def _send(self, adapter: Any, remote_id: Any, post: Any) -> Any:
+                row = getattr(local, "row", None)
+                if not remote_id and row is not None and row.attempts == 1 and not row.remote_id:
+                    return adapter.publish(post)
+                return super()._send(adapter, remote_id, post)
+
+        base = FreshSkipSyndicator
+    syndicator = base
+    if profile:
+        class ProfilingSyndicator(base):  # type: ignore[valid-type, misc]
+            def _run_destination(self, destination: Any, work: Any, results: Any) -> None:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                try:
+                    super()._run_destination(destination, work, results)
+                finally:
+                    profiler.disable()
+                    profiles.append(profiler)
+
+        syndicator = ProfilingSyndicator
+    if syndicator is Syndicator:
+        return Publisher, profiles
+
+    class BenchPublisher(Publisher):
+        def _syndicator(self) -> Any:
+            return syndicator(self._storage, self.config, self._retrievers, self._adapter_for)
+
+    return BenchPublisher, profiles
+
+
+def worker_ours(spec: dict) -> dict:
+    from sociaalwerk_publisher.config import load_config
+    from sociaalwerk_publisher.core import open_storage
+    from sociaalwerk_publisher.types import StoryFilter, SyndicationAction
+
+    all_sites, n, token, mode = sites(), spec["posts"], spec["token"], spec["mode"]
+    folder = Path(spec["tmp"])
+    counter = RequestCounter.install()
+    out: dict[str, Any] = {"kind": f"ours-{mode}", "interference": [], "phases": {}, "ids": {}}
+    image = ImageServer(f"{token}-uitgelicht") if mode == "image" else None
+    profile = bool(spec.get("profile"))
+    cls, profiles = publisher_class(mode, profile)
+    config = load_config(write_config(folder, all_sites))
+    feed = folder / "verhalen.xml"
+    write_feed(feed, make_items(token, n), image.url if image else None)
+
+    publisher = cls(config, open_storage(config.database_url))
+    try:
+        source = publisher.add_source(feed.as_uri(), "blog", discover=False)
+        list(publisher.fetch_sources())
+        stories = publisher.list_stories(StoryFilter(limit=0))
+        publisher.approve_story(*(s.id for s in stories))
+        if len(stories) != n:
+            raise RuntimeError(f"{len(stories)} stories from the feed, expected {n}")
+        progress(f"ours-{mode}: {n} stories approved; syndicating")
+
+        def timed(name: str, expect: int, action: SyndicationAction | None) -> list:
+            counter.take()
+            mark = log_mark()
+            main_profile = cProfile.Profile() if profile and action is SyndicationAction.PUBLISH else None
+            t0 = time.perf_counter()
+            if main_profile:
+                main_profile.enable()
+            results = list(publisher.syndicate())
+            if main_profile:
+                main_profile.disable()
+                profiles.append(main_profile)
+            wall = time.perf_counter() - t0
+            failed = [f"{r.destination}: {r.error}" for r in results if not r.ok]
+            out["phases"][name] = {"wall_s": round(wall, 3), "posts": expect, "results": len(results),
+                                   "failed": len(failed), "requests": counter.take(),
+                                   "access_log": log_since(mark, (ENGINE_UA,))}
+            if failed or len(results) != expect or any(r.action is not action for r in results):
+                out["interference"].append(
+                    f"ours-{mode} {name}: {len(results)} results (expected {expect}), {len(failed)} failed"
+                    + (f", e.g. {failed[0][:200]}" if failed else ""))
+            return results
+
+        def check(expected: int) -> None:
+            for name, site in all_sites.items():
+                try:
+                    found = count_posts(site, token)
+                except Exception as e:  # noqa: BLE001 - e.g. the sites were reset meanwhile
+                    out["interference"].append(f"ours-{mode}: counting on {name} failed: {e}"[:300])
+                    continue
+                if found != expected:
+                    out["interference"].append(f"ours-{mode}: {found} of {expected} posts on {name}")
+
+        results = timed("publish", 2 * n, SyndicationAction.PUBLISH)
+        for r in results:
+            if r.remote_id:
+                out["ids"].setdefault(DESTINATIONS[r.destination], {"posts": [], "media": []})["posts"].append(
+                    int(r.remote_id))
+        check(n)
+        for r in results[:5]:  # the size of what we sent: one post read back
+            site = all_sites[DESTINATIONS[r.destination]]
+            sample = site.admin_session().get(site.rest(f"wp/v2/posts/{r.remote_id}"),
+                                              params={"context": "edit"}, timeout=30)
+            if sample.ok:
+                out["content_bytes"] = len(sample.json()["content"]["raw"].encode())
+                break
+        if image:
+            out["image_gets"] = image.gets
+            for name, site in all_sites.items():
+                media = {p["featured_media"] for p in site.posts(search=token, _fields="featured_media")}
+                out["ids"].setdefault(name, {"posts": [], "media": []})["media"] = sorted(m for m in media if m)
+            out["media_per_site"] = {k: len(v.get("media", [])) for k, v in out["ids"].items()}
+        if mode == "plain" and not spec.get("no_update"):
+            timed("again", 0, None)
+            write_feed(feed, make_items(token, n, revision=1))
+            st = feed.stat()
+            os.utime(feed, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a new mtime is a new ETag
+            list(publisher.fetch_sources([source.id]))
+            timed("update", 2 * n, SyndicationAction.UPDATE)
+            check(n)
+        if profile:
+            deadline = time.time() + 10
+            while len(profiles) < 3 and time.time() < deadline:  # the threads append after their last result
+                time.sleep(0.05)
+            stats = pstats.Stats(profiles[0], stream=io.StringIO())
+            for p in profiles[1:]:
+                stats.add(p)
+            stream = io.StringIO()
+            stats.stream = stream  # type: ignore[attr-defined]
+            stats.sort_stats("cumulative").print_stats(spec.get("top", 15))
+            out["profile_text"] = stream.getvalue()
+            out["profile_focus"] = focus(stats)
+    finally:
+        publisher.close()
+        if image:
+            image.close()
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+FOCUS = [  # (label, file fragment, function): the parts of one post, cumulative thread-seconds
+    ("Syndicator._do (all work per post)", "syndication.py", "_do"),
+    ("  storage claim (SQLite, commit)", "syndications.py", "claim"),
+    ("  Syndicator._post (render, terms)", "syndication.py", "_post"),
+    ("  adapter.find_existing (2 GETs)", "wordpress_rest.py", "find_existing"),
+    ("  adapter.publish (POST)", "wordpress_rest.py", "publish"),
+    ("    term lookups (_term_ids)", "wordpress_rest.py", "_term_ids"),
+    ("    image upload (_upload)", "wordpress_rest.py", "_upload"),
+    ("  image download (download_image)", "images.py", "download_image"),
+    ("  storage finish (SQLite, commit)", "syndications.py", "finish"),
+    ("requests Session.request (all HTTP)", "sessions.py", "request"),
+    ("Syndicator._plan (main thread)", "syndication.py", "_plan"),
+]
+
+
+def focus(stats: pstats.Stats) -> list[dict[str, Any]]:
+    rows = []
+    raw = stats.stats  # type: ignore[attr-defined]
+    for label, file_part, function in FOCUS:
+        calls, cum = 0, 0.0
+        for (filename, _line, name), (_cc, nc, _tt, ct, _callers) in raw.items():
+            if name == function and filename.endswith(file_part):
+                calls += nc
+                cum += ct
+        rows.append({"what": label, "calls": calls, "cum_s": round(cum, 3)})
+    return rows
+
+
+# --------------------------------------------------------------------------- orchestration
+
+def run_worker(kind: str, spec: dict, timeout: float = 1200) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"swpbench-{kind}-") as tmp:
+        spec = {**spec, "tmp": tmp}
+        spec_path = Path(tmp) / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", kind, str(spec_path)],
+                              capture_output=True, text=True, cwd=REPO, timeout=timeout,
+                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        sys.stderr.write(proc.stderr if proc.returncode == 0 else "")
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            return {"kind": kind, "error": f"worker failed ({proc.returncode}): {proc.stderr[-1500:]}",
+                    "interference": ["worker failed"], "phases": {}, "ids": {}}
+        return json.loads(lines[-1])
+
+
+def ensure_sites() -> None:
+    """Start the sites if needed and (re)write tests/harness/wordpress.json (idempotent)."""
+    proc = subprocess.run(["bash", str(REPO / "tests/harness/wordpress.sh")], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"tests/harness/wordpress.sh failed:\n{proc.stderr[-2000:]}")
+
+
+def run_phase(kind: str, mode: str | None, run_id: str, n: int, notes: list[str],
+              keep: bool, top: int = 15, ensure: bool = True, **extra: Any) -> dict:
+    """Run a worker; clean up after it; re-run once if it saw interference."""
+    result: dict = {}
+    for attempt in (1, 2):
+        if attempt == 2 and ensure:  # another checkout may have reset the sites (new app passwords)
+            ensure_sites()
+        all_sites = sites()
+        token = f"swpbench-{run_id}-{mode or kind}{attempt}" + ("p" if extra.get("profile") else "")
+        spec = {"posts": n, "token": token, "mode": mode, "top": top, **extra}
+        progress(f"{kind}{'-' + mode if mode else ''}: run {attempt} (token {token})")
+        result = run_worker(kind, spec)
+        result["token"] = token
+        if not keep:
+            result["deleted"] = clean_up(sites(), token, result.get("ids"))
+        if not result.get("interference"):
+            break
+        what = "; ".join(result["interference"])[:400]
+        notes.append(f"{result.get('kind', kind)} run {attempt}: interference/failure: {what}"
+                     + (" -> re-ran" if attempt == 1 else " -> kept as is"))
+        progress(notes[-1])
+        result["rerun"] = attempt
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=200, help="stories (posts per site); default 200")
+    parser.add_argument("--json", action="store_true", help="JSON on stdout instead of the table")
+    parser.add_argument("--no-image", action="store_true", help="skip the featured-image variant")
+    parser.add_argument("--no-experiment", action="store_true", help="skip the skip-find_existing experiment")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
+    parser.add_argument("--top", type=int, default=15, help="profile entries to print; default 15")
+    parser.add_argument("--no-ensure", action="store_true", help="do not run tests/harness/wordpress.sh first")
+    parser.add_argument("--keep", action="store_true", help="leave the posts on the sites")
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        kind, spec_path = args.worker
+        spec = json.loads(Path(spec_path).read_text())
+        result = worker_floor(spec) if kind == "floor" else worker_ours(spec)
+        print(json.dumps(result))
+        return 0
+
+    started = time.perf_counter()
+    if not args.no_ensure:
+        progress("ensuring the WordPress sites run (tests/harness/wordpress.sh)")
+        ensure_sites()
+    all_sites = sites()
+    run_id = secrets.token_hex(3)
+    notes: list[str] = []
+    load_before = os.getloadavg()
+    posts_before = {name: count_posts(site, "") for name, site in all_sites.items()}
+
+    # floor, ours, [experiment], floor (parallel only) again, [image]: the floor's two runs
+    # bracket ours and the experiment, so both are compared with a floor measured next to them
+    plan: list[tuple[str, str, str | None, dict]] = [("floor", "floor", None, {}), ("plain", "ours", "plain", {})]
+    if not args.no_experiment:
+        plan.append(("fresh", "ours", "fresh", {}))
+    plan.append(("floor2", "floor", "floorpar", {"par_only": True}))
+    if not args.no_image:  # the profile rides on the image run (its ratio is not the target)
+        plan.append(("image", "ours", "image", {"profile": not args.no_profile}))
+    elif not args.no_profile:
+        plan.append(("profile", "ours", "plain", {"profile": True, "no_update": True}))
+    results = {}
+    for key, kind, mode, extra in plan:
+        results[key] = run_phase(kind, mode, run_id, args.posts, notes, args.keep, args.top,
+                                 not args.no_ensure, **extra)
+
+    report = build_report(results, args.posts, notes, load_before, posts_before,
+                          time.perf_counter() - started)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def build_report(results: dict, n: int, notes: list[str], load_before: tuple, posts_before: dict,
+                 elapsed: float) -> dict:
+    floor = results.get("floor", {}).get("phases", {})
+    floor2 = results.get("floor2", {}).get("phases", {})
+    pars = [w for w in (floor.get("par", {}).get("wall_s"), floor2.get("par", {}).get("wall_s")) if w]
+    par = min(pars) if pars else None  # the faster floor: noise only ever adds time
+    par_upd = floor.get("par-update", {}).get("wall_s")
+    rows = []
+
+    def row(name: str, phase: dict | None, posts: int, versus: float | None, rss: float | None,
+            versus_name: str = "floor par") -> None:
+        if not phase or "wall_s" not in phase:
+            rows.append({"measure": name, "missing": True})
+            return
+        wall = phase["wall_s"]
+        rows.append({
+            "measure": name, "wall_s": wall, "posts": posts,
+            "ms_per_post": round(1000 * wall / posts, 1) if posts else None,
+            "requests": sum(phase.get("requests", {}).values()),
+            "access_log": (phase.get("access_log") or {}).get("total"),
+            "foreign": (phase.get("access_log") or {}).get("foreign"),
+            "ratio": round(wall / versus, 2) if versus and posts else None, "versus": versus_name,
+            "peak_rss_mb": rss,
+        })
+
+    frss = results.get("floor", {}).get("peak_rss_mb")
+    row("floor seq: hub", floor.get("seq-hub"), n, None, frss)
+    row("floor seq: member", floor.get("seq-member"), n, None, frss)
+    seq = {"wall_s": round(floor.get("seq-hub", {}).get("wall_s", 0) + floor.get("seq-member", {}).get("wall_s", 0), 3),
+           "requests": {k: floor.get("seq-hub", {}).get("requests", {}).get(k, 0)
+                        + floor.get("seq-member", {}).get("requests", {}).get(k, 0)
+                        for k in set(floor.get("seq-hub", {}).get("requests", {}))
+                        | set(floor.get("seq-member", {}).get("requests", {}))}} if floor else None
+    row("floor seq: both (sum)", seq, 2 * n, None, frss)
+    row("floor par: 2 threads", floor.get("par"), 2 * n, None, frss)
+    row("floor par: again, after", floor2.get("par"), 2 * n, None, results.get("floor2", {}).get("peak_rss_mb"))
+    row("floor par: update", floor.get("par-update"), 2 * n, None, frss)
+    plain = results.get("plain", {})
+    p = plain.get("phases", {})
+    row("ours syndicate (new)", p.get("publish"), 2 * n, par, plain.get("peak_rss_mb"))
+    row("  ... vs floor seq sum", p.get("publish"), 2 * n, seq["wall_s"] if seq else None,
+        plain.get("peak_rss_mb"), "floor seq")
+    row("ours syndicate again (0)", p.get("again"), 0, None, plain.get("peak_rss_mb"))
+    row("ours update round", p.get("update"), 2 * n, par_upd, plain.get("peak_rss_mb"), "floor par update")
+    if "image" in results:
+        img = results["image"]
+        row("ours + image" + (" (cProfile)" if img.get("profile_text") else ""),
+            img.get("phases", {}).get("publish"), 2 * n, par, img.get("peak_rss_mb"))
+    if "fresh" in results:
+        fr = results["fresh"]
+        row("exp: skip find_existing", fr.get("phases", {}).get("publish"), 2 * n, par, fr.get("peak_rss_mb"))
+    if "profile" in results:
+        pr = results["profile"]
+        row("ours under cProfile", pr.get("phases", {}).get("publish"), 2 * n, par, pr.get("peak_rss_mb"))
+    profiled = next((r for r in results.values() if r.get("profile_text")), {})
+
+    return {
+        "posts_per_site": n, "target_ratio": TARGET_RATIO, "rows": rows,
+        "requests": {
+            "floor par": floor.get("par", {}).get("requests"),
+            "ours new": p.get("publish", {}).get("requests"),
+            "ours again": p.get("again", {}).get("requests"),
+            "ours update": p.get("update", {}).get("requests"),
+            "ours image": results.get("image", {}).get("phases", {}).get("publish", {}).get("requests"),
+            "exp fresh": results.get("fresh", {}).get("phases", {}).get("publish", {}).get("requests"),
+        },
+        "access_log_ours_new": p.get("publish", {}).get("access_log"),
+        "content_bytes": {"floor": results.get("floor", {}).get("content_bytes"),
+                          "ours": plain.get("content_bytes")},
+        "image": {"origin_gets": results.get("image", {}).get("image_gets"),
+                  "media_per_site": results.get("image", {}).get("media_per_site")},
+        "profile_of": profiled.get("kind"),
+        "profile_text": profiled.get("profile_text"),
+        "profile_focus": profiled.get("profile_focus"),
+        "floor_par_s": pars,
+        "notes": notes + [f"{k}: {v['error']}" for k, v in results.items() if v.get("error")],
+        "load_before": [round(x, 2) for x in load_before], "posts_on_sites_before": posts_before,
+        "elapsed_s": round(elapsed, 1),
+    }
+
+
+def print_report(report: dict) -> None:
+    n = report["posts_per_site"]
+    print(f"\nSyndication: {n} stories -> 2 WordPress sites ({2 * n} posts); load before "
+          f"{report['load_before']}; posts on sites before {report['posts_on_sites_before']}")
+    print(f"content bytes per post: floor {report['content_bytes']['floor']}, ours {report['content_bytes']['ours']}\n")
+    head = f"| {'measure':<26} | {'wall s':>7} | {'ms/post':>7} | {'requests':>8} | {'in log':>6} | " \
+           f"{'foreign':>7} | {'ratio':>16} | {'RSS MB':>6} |"
+    print(head)
+    print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
+    for r in report["rows"]:
+        if r.get("missing"):
+            print(f"| {r['measure']:<26} | {'(missing)':>7} |")
+            continue
+        ratio = ""
+        if r["ratio"] is not None:
+            if r["versus"] == "floor par":
+                ratio = f"{r['ratio']:.2f}x " + ("ok" if r["ratio"] <= report["target_ratio"] else "MISS")
+            else:
+                ratio = f"{r['ratio']:.2f}x vs {r['versus'].replace('floor ', '')}"
+        mspp = f"{r['ms_per_post']:.1f}" if r["ms_per_post"] is not None else "-"
+        print(f"| {r['measure']:<26} | {r['wall_s']:>7.2f} | {mspp:>7} | {r['requests']:>8} | "
+              f"{r['access_log'] if r['access_log'] is not None else '-':>6} | "
+              f"{r['foreign'] if r['foreign'] is not None else '-':>7} | {ratio:>16} | {r['peak_rss_mb'] or '-':>6} |")
+    print(f"\nratio = wall / floor par (2 sites in 2 threads, bare POSTs; the faster of the runs before and"
+          f" after ours: {report['floor_par_s']} s); target <= {report['target_ratio']}x."
+          " ms/post = wall / posts made on both sites. 'in log' = our requests in Apache's access"
+          " logs; 'foreign' = other clients' requests in the same window (noise).")
+    print("\nrequests by class (in-process, urllib3):")
+    for name, counts in report["requests"].items():
+        if counts is not None:
+            print(f"  {name:<12} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+    img = report["image"]
+    if img["origin_gets"] is not None:
+        print(f"\nfeatured image: {img['origin_gets']} download(s) from the origin, distinct media per site"
+              f" {img['media_per_site']}")
+    if report.get("profile_focus"):
+        print(f"\nwhere the time goes (cProfile of {report['profile_of']} syndicate(); cumulative"
+              " thread-seconds, summed over both destination threads):")
+        for f in report["profile_focus"]:
+            print(f"  {f['what']:<40} {f['calls']:>6} calls {f['cum_s']:>8.2f} s")
+    if report.get("profile_text"):
+        text = report["profile_text"]
+        start = text.find("   ncalls")
+        print("\ncProfile, top entries by cumulative time:\n" + (text[start:] if start >= 0 else text).rstrip())
+    for note in report["notes"]:
+        print(f"NOTE: {note}")
+    print(f"\ntotal benchmark time {report['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
