@@ -151,38 +151,50 @@ class StoryStore:
                 select(stories.c.id, stories.c.canonical_url).where(stories.c.canonical_url.in_(urls))
             )
         } if urls else {}
+        # new stories in one batched INSERT (a first poll of a big feed is thousands of rows);
+        # the same URL twice in one feed is one story with two sightings
+        to_create: list[NormalisedEntry] = []
+        for key, entry in by_key.items():
+            if key in seen or (entry.canonical_url and entry.canonical_url in known_urls):
+                continue
+            if entry.canonical_url:
+                known_urls[entry.canonical_url] = -1  # claimed by this batch; id below
+            to_create.append(entry)
+        created: dict[str, int] = {}
+        rows = {e.key: {**_story_values(e, now), "kind": kind.value, "source_id": source_id,
+                        "status": StoryStatus.NEW.value, "first_seen_at": now} for e in to_create}
+        with_url = [e for e in to_create if e.canonical_url]
+        if with_url:
+            # another worker may have stored one of these URLs a moment ago: the unique URL
+            # decides, and the loser adds a sighting to the winner's story
+            stored = dict(conn.execute(
+                self._storage.insert_ignoring_conflicts(stories)
+                .returning(stories.c.canonical_url, stories.c.id),
+                [rows[e.key] for e in with_url],
+            ).all())
+            missing = [e.canonical_url for e in with_url if e.canonical_url not in stored]
+            if missing:
+                known_urls.update(conn.execute(select(stories.c.canonical_url, stories.c.id)
+                                               .where(stories.c.canonical_url.in_(missing))).all())
+            created.update({e.key: stored[e.canonical_url] for e in with_url if e.canonical_url in stored})
+            known_urls.update(stored)
+        without_url = [e for e in to_create if not e.canonical_url]
+        if without_url:
+            ids = conn.execute(insert(stories).returning(stories.c.id, sort_by_parameter_order=True),
+                               [rows[e.key] for e in without_url]).scalars().all()
+            created.update({e.key: story_id for e, story_id in zip(without_url, ids)})
+        new = len(created)
+        fresh_sightings = []
         for key, entry in by_key.items():
             previous = seen.get(key)
             if previous is None:
-                story_id = known_urls.get(entry.canonical_url) if entry.canonical_url else None
-                if story_id is None:
-                    # another worker may store the same URL from another feed at this moment:
-                    # the unique URL decides, and the loser adds a sighting to the winner's story
-                    story_id = conn.execute(
-                        self._storage.insert_ignoring_conflicts(stories).values(
-                            **_story_values(entry, now),
-                            kind=kind.value,
-                            source_id=source_id,
-                            status=StoryStatus.NEW.value,
-                            first_seen_at=now,
-                        ).returning(stories.c.id)
-                    ).scalar()
-                    if story_id is None:
-                        story_id = conn.execute(select(stories.c.id).where(
-                            stories.c.canonical_url == entry.canonical_url)).scalar_one()
-                        unchanged += 1
-                    else:
-                        new += 1
-                    if entry.canonical_url:
-                        known_urls[entry.canonical_url] = story_id
-                else:
+                story_id = created.get(key) or known_urls[entry.canonical_url]  # type: ignore[index]
+                if key not in created:
                     unchanged += 1
-                conn.execute(
-                    insert(sightings).values(
-                        story_id=story_id, source_id=source_id, entry_key=key, link=entry.link,
-                        first_seen_at=now, content_hash=entry.content_hash,
-                    )
-                )
+                fresh_sightings.append({
+                    "story_id": story_id, "source_id": source_id, "entry_key": key, "link": entry.link,
+                    "first_seen_at": now, "content_hash": entry.content_hash,
+                })
             elif previous.content_hash != entry.content_hash:
                 conn.execute(
                     update(sightings).where(sightings.c.id == previous.id)
@@ -201,6 +213,8 @@ class StoryStore:
                 updated += 1
             else:
                 unchanged += 1
+        if fresh_sightings:
+            conn.execute(insert(sightings), fresh_sightings)
         return new, updated, unchanged
 
 
