@@ -468,16 +468,15 @@ def worker_floor(spec: dict) -> dict:
 
     hub, member = all_sites["hub"], all_sites["member"]
     # sequential, one site after the other: per-site times from two separate timings
-    for site in (hub, member) if not spec.get("par_only") else ():
+    for site in (hub, member):
         tag, ids = f"{token}-seq", []
         timed(f"seq-{site.name}", tag, [(create, site, ids)], parallel=False, posts=n)
         out["ids"].setdefault(site.name, {"posts": []})["posts"] += ids
-    if not spec.get("par_only"):
-        check(f"{token}-seq", n)
-        for name, site in all_sites.items():  # untimed: the parallel floor starts from the same state
-            delete_ids(site, "posts", out["ids"][name]["posts"])
-            out["ids"][name]["posts"] = []
-        progress("floor: sequential done")
+    check(f"{token}-seq", n)
+    for name, site in all_sites.items():  # untimed: the parallel floor starts from the same state
+        delete_ids(site, "posts", out["ids"][name]["posts"])
+        out["ids"][name]["posts"] = []
+    progress("floor: sequential done")
 
     par_ids: dict[str, list[int]] = {"hub": [], "member": []}
     timed("par", f"{token}-par", [(create, hub, par_ids["hub"]), (create, member, par_ids["member"])],
@@ -485,9 +484,6 @@ def worker_floor(spec: dict) -> dict:
     check(f"{token}-par", n)
     for name in par_ids:
         out["ids"].setdefault(name, {"posts": []})["posts"] = par_ids[name]
-    if spec.get("par_only"):
-        out["peak_rss_mb"] = peak_rss_mb()
-        return out
     timed("par-update", f"{token}-par", [(update, hub, par_ids["hub"]), (update, member, par_ids["member"])],
           parallel=True, posts=2 * n)
     check(f"{token}-par", n)
@@ -628,6 +624,7 @@ def worker_ours(spec: dict) -> dict:
             counter.take()
             mark = log_mark()
             main_profile = cProfile.Profile() if profile and action is SyndicationAction.PUBLISH else None
+            cpu0 = time.process_time()
             t0 = time.perf_counter()
             if main_profile:
                 main_profile.enable()
@@ -636,8 +633,10 @@ def worker_ours(spec: dict) -> dict:
                 main_profile.disable()
                 profiles.append(main_profile)
             wall = time.perf_counter() - t0
+            cpu = time.process_time() - cpu0
             failed = [f"{r.destination}: {r.error}" for r in results if not r.ok]
-            out["phases"][name] = {"wall_s": round(wall, 3), "posts": expect, "results": len(results),
+            out["phases"][name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 2), "posts": expect,
+                                   "results": len(results),
                                    "failed": len(failed), "requests": counter.take(),
                                    "access_log": log_since(mark, (ENGINE_UA,))}
             if failed or len(results) != expect or any(r.action is not action for r in results):
@@ -699,6 +698,122 @@ def worker_ours(spec: dict) -> dict:
         publisher.close()
         if image:
             image.close()
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def worker_paired(spec: dict) -> dict:
+    """Noise-robust comparison: rounds of (floor par, ours, experiment) blocks, order rotated.
+
+    Each round posts ``posts / rounds`` stories per site with each contender, so the three are
+    measured within the same minute; the machine is shared and its load swings by 2-3x.
+    Ours and the experiment each have their own store and feed of ``posts`` items; each round
+    approves the next block and calls syndicate() once (as the daemon would, every 15 minutes).
+    """
+    import requests
+
+    from sociaalwerk_publisher.config import load_config
+    from sociaalwerk_publisher.core import open_storage
+
+    all_sites, n, token, rounds = sites(), spec["posts"], spec["token"], spec["rounds"]
+    variants = ["floor", "ours"] + (["fresh"] if spec.get("experiment") else [])
+    block = -(-n // rounds)
+    counter = RequestCounter.install()
+    out: dict[str, Any] = {"kind": "paired", "interference": [], "rounds": [], "ids": {},
+                           "requests": {v: {} for v in variants}, "cpu_s": {v: 0.0 for v in variants}}
+
+    def add_ids(site_name: str, post_id: int) -> None:
+        out["ids"].setdefault(site_name, {"posts": [], "media": []})["posts"].append(post_id)
+
+    floor_items = make_items(f"{token}-floor", n)
+    publishers, story_ids = {}, {}
+    for variant in variants[1:]:
+        folder = Path(spec["tmp"]) / variant
+        folder.mkdir()
+        cls, _ = publisher_class("fresh" if variant == "fresh" else "plain", False)
+        config = load_config(write_config(folder, all_sites))
+        feed = folder / "verhalen.xml"
+        write_feed(feed, make_items(f"{token}-{variant}", n))
+        publisher = cls(config, open_storage(config.database_url))
+        publisher.add_source(feed.as_uri(), "blog", discover=False)
+        list(publisher.fetch_sources())
+        from sociaalwerk_publisher.types import StoryFilter
+        story_ids[variant] = [s.id for s in sorted(publisher.list_stories(StoryFilter(limit=0)),
+                                                   key=lambda s: s.title)]
+        publishers[variant] = publisher
+
+    def floor_block(items: list[tuple[int, dict[str, str]]]) -> None:
+        errors: list[str] = []
+
+        def run(site: Any) -> None:
+            s = requests.Session()
+            s.auth = (site.user, site.app_password)
+            s.headers["User-Agent"] = f"{FLOOR_UA}/{token}"
+            try:
+                for i, item in items:
+                    r = s.post(site.rest("wp/v2/posts"), timeout=60, json={
+                        "title": item["title"], "content": floor_content(item, token, i), "status": "publish"})
+                    r.raise_for_status()
+                    add_ids(site.name, r.json()["id"])
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"{site.name}: {e}"[:200])
+            finally:
+                s.close()
+
+        threads = [threading.Thread(target=run, args=(site,)) for site in all_sites.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            out["interference"].append(f"paired floor: {'; '.join(errors)}")
+
+    def ours_block(variant: str, ids: list[int]) -> None:
+        publisher = publishers[variant]
+        publisher.approve_story(*ids)
+        results = list(publisher.syndicate())
+        failed = [r for r in results if not r.ok]
+        for r in results:
+            if r.remote_id:
+                add_ids(DESTINATIONS[r.destination], int(r.remote_id))
+        if failed or len(results) != 2 * len(ids):
+            out["interference"].append(f"paired {variant}: {len(results)} results (expected {2 * len(ids)}),"
+                                       f" {len(failed)} failed" + (f", e.g. {failed[0].error}"[:200] if failed else ""))
+
+    try:
+        for r in range(rounds):
+            lo, hi = r * block, min(n, (r + 1) * block)
+            if lo >= hi:
+                break
+            order = variants[r % len(variants):] + variants[:r % len(variants)]
+            timings: dict[str, float] = {}
+            for variant in order:
+                counter.take()
+                cpu0 = time.process_time()
+                t0 = time.perf_counter()
+                if variant == "floor":
+                    floor_block(list(enumerate(floor_items))[lo:hi])
+                else:
+                    ours_block(variant, story_ids[variant][lo:hi])
+                timings[variant] = round(time.perf_counter() - t0, 3)
+                out["cpu_s"][variant] += time.process_time() - cpu0
+                for k, v in counter.take().items():
+                    out["requests"][variant][k] = out["requests"][variant].get(k, 0) + v
+            out["rounds"].append({"stories": hi - lo, "order": order, "wall_s": timings})
+            progress(f"paired round {r + 1}/{rounds}: {timings}")
+    finally:
+        for publisher in publishers.values():
+            publisher.close()
+    for variant in variants:
+        for name, site in all_sites.items():
+            try:
+                found = count_posts(site, f"{token}-{variant}")
+            except Exception as e:  # noqa: BLE001
+                out["interference"].append(f"paired {variant}: counting on {name} failed: {e}"[:300])
+                continue
+            if found != n:
+                out["interference"].append(f"paired {variant}: {found} of {n} posts on {name}")
+    out["cpu_s"] = {k: round(v, 2) for k, v in out["cpu_s"].items()}
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -787,6 +902,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of the table")
     parser.add_argument("--no-image", action="store_true", help="skip the featured-image variant")
     parser.add_argument("--no-experiment", action="store_true", help="skip the skip-find_existing experiment")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="rounds of the interleaved floor/ours/experiment comparison; 0 skips it; default 4")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     parser.add_argument("--top", type=int, default=15, help="profile entries to print; default 15")
     parser.add_argument("--no-ensure", action="store_true", help="do not run tests/harness/wordpress.sh first")
@@ -797,7 +914,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         kind, spec_path = args.worker
         spec = json.loads(Path(spec_path).read_text())
-        result = worker_floor(spec) if kind == "floor" else worker_ours(spec)
+        result = {"floor": worker_floor, "paired": worker_paired}.get(kind, worker_ours)(spec)
         print(json.dumps(result))
         return 0
 
@@ -811,12 +928,9 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     posts_before = {name: count_posts(site, "") for name, site in all_sites.items()}
 
-    # floor, ours, [experiment], floor (parallel only) again, [image]: the floor's two runs
-    # bracket ours and the experiment, so both are compared with a floor measured next to them
     plan: list[tuple[str, str, str | None, dict]] = [("floor", "floor", None, {}), ("plain", "ours", "plain", {})]
-    if not args.no_experiment:
-        plan.append(("fresh", "ours", "fresh", {}))
-    plan.append(("floor2", "floor", "floorpar", {"par_only": True}))
+    if args.rounds:
+        plan.append(("paired", "paired", "paired", {"rounds": args.rounds, "experiment": not args.no_experiment}))
     if not args.no_image:  # the profile rides on the image run (its ratio is not the target)
         plan.append(("image", "ours", "image", {"profile": not args.no_profile}))
     elif not args.no_profile:
@@ -838,121 +952,138 @@ def main(argv: list[str] | None = None) -> int:
 def build_report(results: dict, n: int, notes: list[str], load_before: tuple, posts_before: dict,
                  elapsed: float) -> dict:
     floor = results.get("floor", {}).get("phases", {})
-    floor2 = results.get("floor2", {}).get("phases", {})
-    pars = [w for w in (floor.get("par", {}).get("wall_s"), floor2.get("par", {}).get("wall_s")) if w]
-    par = min(pars) if pars else None  # the faster floor: noise only ever adds time
+    plain = results.get("plain", {})
+    p = plain.get("phases", {})
+    image = results.get("image", results.get("profile", {}))
+    paired = results.get("paired", {})
+    par = floor.get("par", {}).get("wall_s")
     par_upd = floor.get("par-update", {}).get("wall_s")
-    rows = []
+    rows: list[dict] = []
 
     def row(name: str, phase: dict | None, posts: int, versus: float | None, rss: float | None,
-            versus_name: str = "floor par") -> None:
+            versus_name: str = "floor par", group: str = "single") -> None:
         if not phase or "wall_s" not in phase:
-            rows.append({"measure": name, "missing": True})
+            rows.append({"measure": name, "group": group, "missing": True})
             return
         wall = phase["wall_s"]
+        log = phase.get("access_log") or {}
         rows.append({
-            "measure": name, "wall_s": wall, "posts": posts,
+            "measure": name, "group": group, "wall_s": wall, "posts": posts, "cpu_s": phase.get("cpu_s"),
             "ms_per_post": round(1000 * wall / posts, 1) if posts else None,
             "requests": sum(phase.get("requests", {}).values()),
-            "access_log": (phase.get("access_log") or {}).get("total"),
-            "foreign": (phase.get("access_log") or {}).get("foreign"),
+            "access_log": log.get("total"), "foreign": log.get("foreign"),
             "ratio": round(wall / versus, 2) if versus and posts else None, "versus": versus_name,
-            "peak_rss_mb": rss,
+            "range": phase.get("range"), "peak_rss_mb": rss,
         })
 
     frss = results.get("floor", {}).get("peak_rss_mb")
     row("floor seq: hub", floor.get("seq-hub"), n, None, frss)
     row("floor seq: member", floor.get("seq-member"), n, None, frss)
-    seq = {"wall_s": round(floor.get("seq-hub", {}).get("wall_s", 0) + floor.get("seq-member", {}).get("wall_s", 0), 3),
-           "requests": {k: floor.get("seq-hub", {}).get("requests", {}).get(k, 0)
-                        + floor.get("seq-member", {}).get("requests", {}).get(k, 0)
-                        for k in set(floor.get("seq-hub", {}).get("requests", {}))
-                        | set(floor.get("seq-member", {}).get("requests", {}))}} if floor else None
-    row("floor seq: both (sum)", seq, 2 * n, None, frss)
+    seq = None
+    if floor.get("seq-hub") and floor.get("seq-member"):
+        seq = {"wall_s": round(floor["seq-hub"]["wall_s"] + floor["seq-member"]["wall_s"], 3),
+               "requests": Counter(floor["seq-hub"]["requests"]) + Counter(floor["seq-member"]["requests"])}
+    row("floor seq: sum of both", seq, 2 * n, None, frss)
     row("floor par: 2 threads", floor.get("par"), 2 * n, None, frss)
-    row("floor par: again, after", floor2.get("par"), 2 * n, None, results.get("floor2", {}).get("peak_rss_mb"))
     row("floor par: update", floor.get("par-update"), 2 * n, None, frss)
-    plain = results.get("plain", {})
-    p = plain.get("phases", {})
     row("ours syndicate (new)", p.get("publish"), 2 * n, par, plain.get("peak_rss_mb"))
-    row("  ... vs floor seq sum", p.get("publish"), 2 * n, seq["wall_s"] if seq else None,
+    row("  same, vs floor seq", p.get("publish"), 2 * n, seq["wall_s"] if seq else None,
         plain.get("peak_rss_mb"), "floor seq")
-    row("ours syndicate again (0)", p.get("again"), 0, None, plain.get("peak_rss_mb"))
+    row("ours syndicate again", p.get("again"), 0, None, plain.get("peak_rss_mb"))
     row("ours update round", p.get("update"), 2 * n, par_upd, plain.get("peak_rss_mb"), "floor par update")
-    if "image" in results:
-        img = results["image"]
-        row("ours + image" + (" (cProfile)" if img.get("profile_text") else ""),
-            img.get("phases", {}).get("publish"), 2 * n, par, img.get("peak_rss_mb"))
-    if "fresh" in results:
-        fr = results["fresh"]
-        row("exp: skip find_existing", fr.get("phases", {}).get("publish"), 2 * n, par, fr.get("peak_rss_mb"))
-    if "profile" in results:
-        pr = results["profile"]
-        row("ours under cProfile", pr.get("phases", {}).get("publish"), 2 * n, par, pr.get("peak_rss_mb"))
-    profiled = next((r for r in results.values() if r.get("profile_text")), {})
+    if image:
+        row(f"ours + image{' (cProfile)' if image.get('profile_text') else ''}", image.get("phases", {}).get("publish"),
+            2 * n, par, image.get("peak_rss_mb"))
+
+    paired_summary = {}
+    if paired.get("rounds"):
+        rounds = paired["rounds"]
+        variants = list(rounds[0]["wall_s"])
+        sums = {v: round(sum(r["wall_s"].get(v, 0) for r in rounds), 3) for v in variants}
+        posts = 2 * sum(r["stories"] for r in rounds)
+        for v in variants:
+            ratios = [r["wall_s"][v] / r["wall_s"]["floor"] for r in rounds if r["wall_s"].get("floor")]
+            phase = {"wall_s": sums[v], "requests": paired["requests"].get(v, {}), "cpu_s": paired["cpu_s"].get(v),
+                     "range": [round(min(ratios), 2), round(max(ratios), 2)] if v != "floor" and ratios else None}
+            label = {"floor": "floor par (bare POSTs)", "ours": "ours syndicate()",
+                     "fresh": "exp: skip find_existing"}[v]
+            row(label, phase, posts, sums["floor"] if v != "floor" else None, paired.get("peak_rss_mb"),
+                "paired floor", group="paired")
+        paired_summary = {"rounds": rounds, "sums": sums}
 
     return {
-        "posts_per_site": n, "target_ratio": TARGET_RATIO, "rows": rows,
+        "posts_per_site": n, "target_ratio": TARGET_RATIO, "rows": rows, "paired": paired_summary,
         "requests": {
             "floor par": floor.get("par", {}).get("requests"),
             "ours new": p.get("publish", {}).get("requests"),
             "ours again": p.get("again", {}).get("requests"),
             "ours update": p.get("update", {}).get("requests"),
-            "ours image": results.get("image", {}).get("phases", {}).get("publish", {}).get("requests"),
-            "exp fresh": results.get("fresh", {}).get("phases", {}).get("publish", {}).get("requests"),
+            "ours image": image.get("phases", {}).get("publish", {}).get("requests") if image else None,
+            "paired ours": paired.get("requests", {}).get("ours"),
+            "paired exp": paired.get("requests", {}).get("fresh"),
         },
-        "access_log_ours_new": p.get("publish", {}).get("access_log"),
         "content_bytes": {"floor": results.get("floor", {}).get("content_bytes"),
                           "ours": plain.get("content_bytes")},
-        "image": {"origin_gets": results.get("image", {}).get("image_gets"),
-                  "media_per_site": results.get("image", {}).get("media_per_site")},
-        "profile_of": profiled.get("kind"),
-        "profile_text": profiled.get("profile_text"),
-        "profile_focus": profiled.get("profile_focus"),
-        "floor_par_s": pars,
+        "image": {"origin_gets": image.get("image_gets"), "media_per_site": image.get("media_per_site")}
+        if image else {"origin_gets": None},
+        "profile_of": image.get("kind") if image else None,
+        "profile_text": image.get("profile_text") if image else None,
+        "profile_focus": image.get("profile_focus") if image else None,
         "notes": notes + [f"{k}: {v['error']}" for k, v in results.items() if v.get("error")],
-        "load_before": [round(x, 2) for x in load_before], "posts_on_sites_before": posts_before,
-        "elapsed_s": round(elapsed, 1),
+        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
+        "posts_on_sites_before": posts_before, "elapsed_s": round(elapsed, 1),
     }
 
 
 def print_report(report: dict) -> None:
-    n = report["posts_per_site"]
-    print(f"\nSyndication: {n} stories -> 2 WordPress sites ({2 * n} posts); load before "
-          f"{report['load_before']}; posts on sites before {report['posts_on_sites_before']}")
-    print(f"content bytes per post: floor {report['content_bytes']['floor']}, ours {report['content_bytes']['ours']}\n")
-    head = f"| {'measure':<26} | {'wall s':>7} | {'ms/post':>7} | {'requests':>8} | {'in log':>6} | " \
-           f"{'foreign':>7} | {'ratio':>16} | {'RSS MB':>6} |"
-    print(head)
-    print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
+    n, target = report["posts_per_site"], report["target_ratio"]
+    print(f"\nSyndication: {n} stories -> 2 WordPress sites ({2 * n} posts); load average before "
+          f"{report['load_before']}, after {report['load_after']}; posts on the sites before "
+          f"{report['posts_on_sites_before']}; content bytes per post: floor {report['content_bytes']['floor']},"
+          f" ours {report['content_bytes']['ours']}\n")
+    head = (f"| {'measure':<26} | {'wall s':>7} | {'ms/post':>7} | {'CPU s':>5} | {'requests':>8} | {'in log':>6} | "
+            f"{'foreign':>7} | {'ratio':>22} | {'RSS MB':>6} |")
+    rule = "|" + "|".join("-" * len(c) for c in head.split("|")[1:-1]) + "|"
+    group = None
     for r in report["rows"]:
+        if r["group"] != group:
+            group = r["group"]
+            if group == "paired":
+                rounds = report["paired"]["rounds"]
+                print(f"\ninterleaved: {len(rounds)} rounds x {rounds[0]['stories']} stories, order rotated;"
+                      " each contender's walls summed; ratio vs the paired floor [min-max of the rounds]")
+            print(head + "\n" + rule)
         if r.get("missing"):
-            print(f"| {r['measure']:<26} | {'(missing)':>7} |")
+            print(f"| {r['measure']:<26} | {'(missing: see notes)':>40} |")
             continue
         ratio = ""
         if r["ratio"] is not None:
-            if r["versus"] == "floor par":
-                ratio = f"{r['ratio']:.2f}x " + ("ok" if r["ratio"] <= report["target_ratio"] else "MISS")
+            if r["versus"] in ("floor par", "paired floor"):
+                ratio = f"{r['ratio']:.2f}x " + ("ok" if r["ratio"] <= target else "MISS")
+                if r.get("range"):
+                    ratio += f" [{r['range'][0]:.2f}-{r['range'][1]:.2f}]"
             else:
                 ratio = f"{r['ratio']:.2f}x vs {r['versus'].replace('floor ', '')}"
         mspp = f"{r['ms_per_post']:.1f}" if r["ms_per_post"] is not None else "-"
-        print(f"| {r['measure']:<26} | {r['wall_s']:>7.2f} | {mspp:>7} | {r['requests']:>8} | "
-              f"{r['access_log'] if r['access_log'] is not None else '-':>6} | "
-              f"{r['foreign'] if r['foreign'] is not None else '-':>7} | {ratio:>16} | {r['peak_rss_mb'] or '-':>6} |")
-    print(f"\nratio = wall / floor par (2 sites in 2 threads, bare POSTs; the faster of the runs before and"
-          f" after ours: {report['floor_par_s']} s); target <= {report['target_ratio']}x."
-          " ms/post = wall / posts made on both sites. 'in log' = our requests in Apache's access"
-          " logs; 'foreign' = other clients' requests in the same window (noise).")
-    print("\nrequests by class (in-process, urllib3):")
+        dash = "-"
+        print(f"| {r['measure']:<26} | {r['wall_s']:>7.2f} | {mspp:>7} | {r['cpu_s'] if r['cpu_s'] is not None else dash:>5} | "
+              f"{r['requests']:>8} | {r['access_log'] if r['access_log'] is not None else dash:>6} | "
+              f"{r['foreign'] if r['foreign'] is not None else dash:>7} | {ratio:>22} | {r['peak_rss_mb'] or dash:>6} |")
+    print(f"\nratio = wall / floor wall for the same posts; target <= {target}x (destinations in parallel)."
+          " ms/post = wall / posts made on both sites. CPU s = this process's CPU in the timed part."
+          " 'in log' = our requests in Apache's access logs (more than 'requests' = another engine client"
+          " ran meanwhile); 'foreign' = other clients' requests in the same window (noise).")
+    print("\nrequests by class (in-process, from urllib3's log):")
     for name, counts in report["requests"].items():
         if counts is not None:
-            print(f"  {name:<12} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+            print(f"  {name:<12} " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+                                      or "none"))
     img = report["image"]
-    if img["origin_gets"] is not None:
-        print(f"\nfeatured image: {img['origin_gets']} download(s) from the origin, distinct media per site"
-              f" {img['media_per_site']}")
+    if img.get("origin_gets") is not None:
+        print(f"\nfeatured image: {img['origin_gets']} download(s) from the origin, distinct media ids on the"
+              f" posts per site {img['media_per_site']}")
     if report.get("profile_focus"):
-        print(f"\nwhere the time goes (cProfile of {report['profile_of']} syndicate(); cumulative"
+        print(f"\nwhere the time goes (cProfile of {report['profile_of']}'s syndicate(); cumulative"
               " thread-seconds, summed over both destination threads):")
         for f in report["profile_focus"]:
             print(f"  {f['what']:<40} {f['calls']:>6} calls {f['cum_s']:>8.2f} s")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,13 @@ class WordPressSite:
             if not posts:
                 return
             for post in posts:
-                answer = session.delete(self.rest(f"wp/v2/posts/{post['id']}"), params={"force": "true"},
-                                        timeout=30)
-                if answer.status_code not in (404, 410):  # gone meanwhile is fine
+                for attempt in range(3):  # a busy database may answer 500 once; gone is fine
+                    answer = session.delete(self.rest(f"wp/v2/posts/{post['id']}"),
+                                            params={"force": "true"}, timeout=30)
+                    if answer.status_code < 500:
+                        break
+                    time.sleep(0.5 * (attempt + 1))
+                if answer.status_code not in (404, 410):
                     answer.raise_for_status()
 
 
