@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Row,
+    bindparam,
     and_,
     delete,
     distinct,
@@ -123,14 +124,17 @@ class CoverageStore:
 
     def set_clusters(self, clusters: dict[int, int]) -> None:
         """Store each mention's cluster; a cluster of one is stored as no cluster."""
-        members: dict[int, list[int]] = {}
-        for mention_id, cluster_id in clusters.items():
-            members.setdefault(cluster_id, []).append(mention_id)
+        sizes: dict[int, int] = {}
+        for cluster_id in clusters.values():
+            sizes[cluster_id] = sizes.get(cluster_id, 0) + 1
+        alone = [m for m, c in clusters.items() if sizes[c] == 1]
+        grouped = [{"_id": m, "_cluster": c} for m, c in clusters.items() if sizes[c] > 1]
         with self._storage.begin() as conn:
-            for cluster_id, ids in members.items():
-                value = cluster_id if len(ids) > 1 else None
-                for chunk in _chunks(ids, 500):
-                    conn.execute(update(mentions).where(mentions.c.id.in_(chunk)).values(cluster_id=value))
+            for chunk in _chunks(alone, 500):
+                conn.execute(update(mentions).where(mentions.c.id.in_(chunk)).values(cluster_id=None))
+            if grouped:  # one executemany instead of a statement per cluster
+                conn.execute(update(mentions).where(mentions.c.id == bindparam("_id"))
+                             .values(cluster_id=bindparam("_cluster")), grouped)
 
     def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
                       limit: int = 0) -> list[Row[Any]]:
