@@ -308,7 +308,7 @@ class Syndicator:
         try:
             if item.action is SyndicationAction.RETRACT:
                 return self._retract(adapter, destination, item, row, post)
-            remote = self._send(adapter, row.remote_id, post)
+            remote = self._send(adapter, row.remote_id, post, first_attempt=row.attempts == 1)
         except AdapterError as e:
             before = SyndicationState(row.state)
             # a failed update or retraction leaves the post as it was
@@ -336,9 +336,12 @@ class Syndicator:
         self._storage.syndications.finish(item.story.id, destination.name, utcnow(),
                                           state=after.value, **values)
 
-    def _send(self, adapter: Adapter, remote_id: str | None, post: Post) -> RemotePost:
+    def _send(self, adapter: Adapter, remote_id: str | None, post: Post, *, first_attempt: bool) -> RemotePost:
         if remote_id:
             return adapter.update(remote_id, post)
+        if first_attempt:
+            # the intent was recorded just now, before any call: no earlier attempt can exist
+            return adapter.publish(post)
         earlier = adapter.find_existing(post)  # an interrupted attempt may have created it
         if earlier is not None:
             log.info("%s: found post %s from an earlier attempt", adapter.name, earlier.id)

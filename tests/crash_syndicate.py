@@ -1,7 +1,8 @@
 """Run one syndication and kill the process (os._exit) at a chosen step.
 
 Usage: python -m tests.crash_syndicate CONFIG STEP, where STEP is one of
-before-find, after-find, after-publish, after-update. Used by the crash tests
+before-publish, after-publish, before-find, after-find, after-update (the last three
+happen on a retry, after an earlier attempt died). Used by the crash tests
 to prove that a new run after a kill at any point leaves exactly one post.
 """
 
@@ -37,6 +38,7 @@ class DyingAdapter:
         return found
 
     def publish(self, post: Any) -> Any:
+        self._at("before-publish")
         remote = self._real.publish(post)
         self._at("after-publish")
         return remote
