@@ -1,39 +1,46 @@
 #!/usr/bin/env python3
 """Syndication benchmark: our engine vs. bare REST POSTs, on the two real WordPress test sites.
 
-One run (each contender in its own fresh process, so peak RSS is its own):
+One run, each part in its own fresh process (so peak RSS is its own):
 
   floor         one requests.Session per site, Basic auth with the application password,
-                POST /wp/v2/posts (title + content of the same size as ours, status publish):
-                  seq    hub then member, posts sequential         (N + N posts)
-                  par    hub and member in two threads             (N + N posts)  <- the target's floor
+                POST /wp/v2/posts (title + content of our size, status publish):
+                  seq    hub, then member, posts sequential          (N + N posts)
+                  par    hub and member in two threads               (N + N posts)
                   upd    POST /wp/v2/posts/<id> for each par post, two threads
-  ours          sociaalwerk_publisher the way users drive it: an RSS file of N items, add_source,
-                fetch_sources, approve_story(*all), then timed: syndicate() (2 destinations,
-                run in parallel by the engine -> 2N posts), syndicate() again (nothing to do),
-                and an update round (every item changed, refetched, syndicate() -> 2N updates)
-  ours-image    the same first syndicate() with one shared featured image (served by a local
-                http.server): it must be downloaded once and uploaded once per destination
-  ours-fresh    experiment, a Publisher/Syndicator subclass here (the package is untouched): skip
-                find_existing() when the claim just created the record (attempts == 1, no remote
-                id), since no earlier attempt can have made a post for it
-  profile       ours-image's syndicate() runs under cProfile (one profiler per destination thread
-                plus the main thread, merged; top entries by cumulative thread-seconds); with
-                --no-image a separate ours run is profiled instead. Order: floor, ours, ours-fresh,
-                floor (parallel again), ours-image; ratios use the faster of the two parallel floors.
+  ours          sociaalwerk_publisher driven as users do: an RSS file of N items (~1.5 KB of Dutch
+                HTML each), add_source(path.as_uri(), "blog", discover=False), fetch_sources(),
+                approve_story(*all); timed: syndicate() (2 destinations, run in parallel by the
+                engine -> 2N posts), syndicate() again (nothing to do), and an update round
+                (every item changed, refetched, syndicate() -> 2N updates)
+  paired        the noise-robust comparison: R rounds of N/R stories; in each round a parallel
+                floor block, an ours block (approve the next N/R, syndicate()) and the experiment's
+                block, in rotated order, so all three see the same load (this machine is shared:
+                the same floor has measured 21 s and 49 s ten minutes apart)
+  experiment    a Publisher/Syndicator subclass in this file (the package is untouched). If the
+                package calls find_existing() for every new post, the subclass skips it when the
+                claim has just created the record (attempts == 1, no remote id: no earlier attempt
+                can have made a post); if the package already skips it (Syndicator._send has
+                first_attempt), the subclass forces the old always-find_existing behaviour instead,
+                so the run shows what the skip saves either way
+  ours-image    syndicate() of --image-posts stories sharing one featured image served by a local
+                http.server: it must be uploaded once per destination. It runs under cProfile (one
+                profiler per destination thread plus the main thread, merged); its ratio includes
+                the profiler's overhead and is not the target's.
 
-Requests are counted twice: in-process from urllib3's debug log records (exact, per class) and
-from Apache's per-site access logs (by User-Agent, within the timed window; lines with another
-User-Agent in that window are other people's traffic and are reported as noise).
+Requests are counted in-process from urllib3's per-request debug record (exact, by class) and
+cross-checked in Apache's per-site access logs (by User-Agent, in the timed window; requests
+of other clients in that window are reported as "foreign": noise).
 
-Other engineers' test sessions delete every post on these sites at any time. Each phase uses its
-own title token ("swpbench-<run>-<phase>"); posts are counted by that token after each timed part
-and a phase whose posts vanished or whose results failed is re-run once (and the report says so).
-Every post and media item this run made is deleted (force=true) at the end of its phase.
+Other engineers' test sessions delete every post on these sites, and may reset the sites (new
+application passwords), at any time. Each part uses its own title token
+("swpbench-<run>-<part><attempt>"); posts are counted by token after the timed work, and a part
+whose results failed or whose posts vanished is re-run once (after re-running the harness
+script), which the report says. Every post and media item of the run is deleted (force=true).
 
-    python bench/syndicate.py                 # default: 200 stories, ~4-5 minutes on 2 cores
+    python bench/syndicate.py                 # 200 stories; see bench/README.md for the time it takes
     python bench/syndicate.py --json          # the same, JSON on stdout (progress on stderr)
-    python bench/syndicate.py --posts 50 --no-profile --no-image --no-experiment
+    python bench/syndicate.py --posts 50 --rounds 2 --no-image --no-experiment
 """
 
 from __future__ import annotations
@@ -258,7 +265,7 @@ class RequestCounter(logging.Handler):
         _scheme, _host, port, method, url, _version, _status, _length = args
         with self._lock2:
             self.counts[classify(str(method), str(url))] += 1
-            self.by_port[int(port or 0)] += 1
+            self.by_port[int(str(port or 0))] += 1
 
     def take(self) -> dict[str, int]:
         with self._lock2:
@@ -336,7 +343,8 @@ def count_posts(site: Any, needle: str) -> int:
 
 
 def find_ids(site: Any, route: str, needle: str, statuses: str | None = STATUSES) -> list[int]:
-    session, ids, page = site.admin_session(), [], 1
+    session, page = site.admin_session(), 1
+    ids: list[int] = []
     while True:
         params: dict[str, Any] = {"search": needle, "per_page": 100, "page": page, "_fields": "id",
                                   "context": "edit"}
@@ -469,7 +477,7 @@ def worker_floor(spec: dict) -> dict:
     hub, member = all_sites["hub"], all_sites["member"]
     # sequential, one site after the other: per-site times from two separate timings
     for site in (hub, member):
-        tag, ids = f"{token}-seq", []
+        tag, ids = f"{token}-seq", list[int]()
         timed(f"seq-{site.name}", tag, [(create, site, ids)], parallel=False, posts=n)
         out["ids"].setdefault(site.name, {"posts": []})["posts"] += ids
     check(f"{token}-seq", n)
@@ -527,14 +535,34 @@ status = "publish"
     return config
 
 
+def package_skips_find_existing() -> bool:
+    """Whether this version of the package already skips find_existing on a first attempt."""
+    import inspect
+
+    from sociaalwerk_publisher.syndication import Syndicator
+
+    return "first_attempt" in inspect.signature(Syndicator._send).parameters
+
+
 def publisher_class(mode: str, profile: bool) -> tuple[type, list]:
-    """The Publisher to drive: the real one, or a subclass for the experiment / the profile."""
+    """The Publisher to drive: the real one, or a subclass for the experiment / the profile.
+
+    mode "fresh": skip find_existing when the claim just created the record (for package versions
+    that do not do so themselves); mode "legacy": always call find_existing (for versions that do
+    skip it, to measure what skipping saves).
+    """
     from sociaalwerk_publisher import Publisher
     from sociaalwerk_publisher.syndication import Syndicator
 
     profiles: list[cProfile.Profile] = []
     base: type = Syndicator
-    if mode == "fresh":
+    if mode == "legacy":
+        class AlwaysFindSyndicator(Syndicator):
+            def _send(self, adapter: Any, remote_id: Any, post: Any, **kwargs: Any) -> Any:
+                return super()._send(adapter, remote_id, post, **{**kwargs, "first_attempt": False})
+
+        base = AlwaysFindSyndicator
+    elif mode == "fresh":
         local = threading.local()
 
         class RecordingSyndications:
@@ -562,13 +590,13 @@ def publisher_class(mode: str, profile: bool) -> tuple[type, list]:
             """find_existing only for records an earlier attempt claimed (attempts > 1)."""
 
             def __init__(self, storage: Any, *args: Any, **kwargs: Any) -> None:
-                super().__init__(StorageView(storage), *args, **kwargs)
+                super().__init__(StorageView(storage), *args, **kwargs)  # type: ignore[arg-type]
 
-            def _send(self, adapter: Any, remote_id: Any, post: Any) -> Any:
+            def _send(self, adapter: Any, remote_id: Any, post: Any, **kwargs: Any) -> Any:
                 row = getattr(local, "row", None)
                 if not remote_id and row is not None and row.attempts == 1 and not row.remote_id:
                     return adapter.publish(post)
-                return super()._send(adapter, remote_id, post)
+                return super()._send(adapter, remote_id, post, **kwargs)
 
         base = FreshSkipSyndicator
     syndicator = base
@@ -602,7 +630,8 @@ def worker_ours(spec: dict) -> dict:
     all_sites, n, token, mode = sites(), spec["posts"], spec["token"], spec["mode"]
     folder = Path(spec["tmp"])
     counter = RequestCounter.install()
-    out: dict[str, Any] = {"kind": f"ours-{mode}", "interference": [], "phases": {}, "ids": {}}
+    out: dict[str, Any] = {"kind": f"ours-{mode}", "posts": n, "interference": [], "phases": {}, "ids": {},
+                           "skips_find_existing": package_skips_find_existing()}
     image = ImageServer(f"{token}-uitgelicht") if mode == "image" else None
     profile = bool(spec.get("profile"))
     cls, profiles = publisher_class(mode, profile)
@@ -716,10 +745,11 @@ def worker_paired(spec: dict) -> dict:
     from sociaalwerk_publisher.core import open_storage
 
     all_sites, n, token, rounds = sites(), spec["posts"], spec["token"], spec["rounds"]
-    variants = ["floor", "ours"] + (["fresh"] if spec.get("experiment") else [])
+    experiment = "legacy" if package_skips_find_existing() else "fresh"
+    variants = ["floor", "ours"] + ([experiment] if spec.get("experiment") else [])
     block = -(-n // rounds)
     counter = RequestCounter.install()
-    out: dict[str, Any] = {"kind": "paired", "interference": [], "rounds": [], "ids": {},
+    out: dict[str, Any] = {"kind": "paired", "experiment": experiment, "interference": [], "rounds": [], "ids": {},
                            "requests": {v: {} for v in variants}, "cpu_s": {v: 0.0 for v in variants}}
 
     def add_ids(site_name: str, post_id: int) -> None:
@@ -730,7 +760,7 @@ def worker_paired(spec: dict) -> dict:
     for variant in variants[1:]:
         folder = Path(spec["tmp"]) / variant
         folder.mkdir()
-        cls, _ = publisher_class("fresh" if variant == "fresh" else "plain", False)
+        cls, _ = publisher_class(variant if variant != "ours" else "plain", False)
         config = load_config(write_config(folder, all_sites))
         feed = folder / "verhalen.xml"
         write_feed(feed, make_items(f"{token}-{variant}", n))
@@ -901,7 +931,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=200, help="stories (posts per site); default 200")
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of the table")
     parser.add_argument("--no-image", action="store_true", help="skip the featured-image variant")
-    parser.add_argument("--no-experiment", action="store_true", help="skip the skip-find_existing experiment")
+    parser.add_argument("--image-posts", type=int, default=100,
+                        help="stories in the featured-image variant (it also carries the profile); default 100")
+    parser.add_argument("--no-experiment", action="store_true", help="skip the find_existing experiment (see the module docstring)")
     parser.add_argument("--rounds", type=int, default=4,
                         help="rounds of the interleaved floor/ours/experiment comparison; 0 skips it; default 4")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
@@ -932,7 +964,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds:
         plan.append(("paired", "paired", "paired", {"rounds": args.rounds, "experiment": not args.no_experiment}))
     if not args.no_image:  # the profile rides on the image run (its ratio is not the target)
-        plan.append(("image", "ours", "image", {"profile": not args.no_profile}))
+        plan.append(("image", "ours", "image", {"profile": not args.no_profile, "posts": args.image_posts}))
     elif not args.no_profile:
         plan.append(("profile", "ours", "plain", {"profile": True, "no_update": True}))
     results = {}
@@ -972,7 +1004,9 @@ def build_report(results: dict, n: int, notes: list[str], load_before: tuple, po
             "ms_per_post": round(1000 * wall / posts, 1) if posts else None,
             "requests": sum(phase.get("requests", {}).values()),
             "access_log": log.get("total"), "foreign": log.get("foreign"),
-            "ratio": round(wall / versus, 2) if versus and posts else None, "versus": versus_name,
+            # per post, so a row with fewer posts (the image variant) compares fairly
+            "ratio": round((wall / posts) / (versus / (2 * n)), 2) if versus and posts else None,
+            "versus": versus_name,
             "range": phase.get("range"), "peak_rss_mb": rss,
         })
 
@@ -993,7 +1027,7 @@ def build_report(results: dict, n: int, notes: list[str], load_before: tuple, po
     row("ours update round", p.get("update"), 2 * n, par_upd, plain.get("peak_rss_mb"), "floor par update")
     if image:
         row(f"ours + image{' (cProfile)' if image.get('profile_text') else ''}", image.get("phases", {}).get("publish"),
-            2 * n, par, image.get("peak_rss_mb"))
+            2 * image.get("posts", n), par, image.get("peak_rss_mb"))
 
     paired_summary = {}
     if paired.get("rounds"):
@@ -1006,13 +1040,14 @@ def build_report(results: dict, n: int, notes: list[str], load_before: tuple, po
             phase = {"wall_s": sums[v], "requests": paired["requests"].get(v, {}), "cpu_s": paired["cpu_s"].get(v),
                      "range": [round(min(ratios), 2), round(max(ratios), 2)] if v != "floor" and ratios else None}
             label = {"floor": "floor par (bare POSTs)", "ours": "ours syndicate()",
-                     "fresh": "exp: skip find_existing"}[v]
-            row(label, phase, posts, sums["floor"] if v != "floor" else None, paired.get("peak_rss_mb"),
-                "paired floor", group="paired")
+                     "fresh": "exp: skip find_existing", "legacy": "exp: always find_existing"}[v]
+            row(label, phase, posts, sums["floor"] * 2 * n / posts if v != "floor" else None,
+                paired.get("peak_rss_mb"), "paired floor", group="paired")
         paired_summary = {"rounds": rounds, "sums": sums}
 
     return {
         "posts_per_site": n, "target_ratio": TARGET_RATIO, "rows": rows, "paired": paired_summary,
+        "package_skips_find_existing_on_first_attempt": plain.get("skips_find_existing"),
         "requests": {
             "floor par": floor.get("par", {}).get("requests"),
             "ours new": p.get("publish", {}).get("requests"),
@@ -1020,7 +1055,7 @@ def build_report(results: dict, n: int, notes: list[str], load_before: tuple, po
             "ours update": p.get("update", {}).get("requests"),
             "ours image": image.get("phases", {}).get("publish", {}).get("requests") if image else None,
             "paired ours": paired.get("requests", {}).get("ours"),
-            "paired exp": paired.get("requests", {}).get("fresh"),
+            "paired exp": paired.get("requests", {}).get(paired.get("experiment", "fresh")),
         },
         "content_bytes": {"floor": results.get("floor", {}).get("content_bytes"),
                           "ours": plain.get("content_bytes")},
@@ -1040,7 +1075,8 @@ def print_report(report: dict) -> None:
     print(f"\nSyndication: {n} stories -> 2 WordPress sites ({2 * n} posts); load average before "
           f"{report['load_before']}, after {report['load_after']}; posts on the sites before "
           f"{report['posts_on_sites_before']}; content bytes per post: floor {report['content_bytes']['floor']},"
-          f" ours {report['content_bytes']['ours']}\n")
+          f" ours {report['content_bytes']['ours']}; the package skips find_existing on a first attempt:"
+          f" {report.get('package_skips_find_existing_on_first_attempt')}\n")
     head = (f"| {'measure':<26} | {'wall s':>7} | {'ms/post':>7} | {'CPU s':>5} | {'requests':>8} | {'in log':>6} | "
             f"{'foreign':>7} | {'ratio':>22} | {'RSS MB':>6} |")
     rule = "|" + "|".join("-" * len(c) for c in head.split("|")[1:-1]) + "|"
