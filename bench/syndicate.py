@@ -1026,7 +1026,8 @@ def build_report(results: dict, n: int, notes: list[str], load_before: tuple, po
     row("ours syndicate again", p.get("again"), 0, None, plain.get("peak_rss_mb"))
     row("ours update round", p.get("update"), 2 * n, par_upd, plain.get("peak_rss_mb"), "floor par update")
     if image:
-        row(f"ours + image{' (cProfile)' if image.get('profile_text') else ''}", image.get("phases", {}).get("publish"),
+        label = "ours + image" if "image" in results else "ours (profiled run)"
+        row(f"{label}{' (cProfile)' if image.get('profile_text') else ''}", image.get("phases", {}).get("publish"),
             2 * image.get("posts", n), par, image.get("peak_rss_mb"))
 
     paired_summary = {}
