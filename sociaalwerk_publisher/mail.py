@@ -175,7 +175,8 @@ class Outbox:
                     error = _translate(e, key)
                     self._failed(key, row.attempts, error, now)
                     results.append(Delivery(key, False, str(error)))
-                    session = _close(session)
+                    _close(session)  # a broken session is not reused
+                    session = None
                     continue
                 self._finish(key, state="sent", sent_at=now, last_error=None)
                 results.append(Delivery(key, True))
