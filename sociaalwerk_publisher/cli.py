@@ -733,18 +733,24 @@ def _with_period(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @report.command("build")
 @_with_period
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the HTML report to this file.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write the HTML report to this file, and every mention to a CSV file beside it.")
 @click.option("--language", type=click.Choice(["nl", "en"]))
 @pass_ctx
 def report_build(ctx: _Context, period: str | None, start: str | None, end: str | None,
                  output: str | None, language: str | None) -> None:
-    """Build the report; print the text version, or write the HTML with --output."""
+    """Build the report; print the text version, or write the HTML and CSV with --output."""
     chosen = ctx.publisher.report_period(period, _date(start), _date(end))
     data = ctx.publisher.build_report(chosen, language=language)
     rendered = ctx.publisher.render_report(data, for_file=bool(output))
     if output:
-        Path(output).write_text(rendered.html, encoding="utf-8")
-        click.echo(f"wrote {output}: {rendered.subject}")
+        target = Path(output)
+        csv_file = target.with_suffix(".csv")
+        if csv_file == target:
+            csv_file = target.with_name(target.name + ".csv")
+        csv_file.write_bytes(rendered.csv)
+        target.write_text(rendered.html, encoding="utf-8")
+        click.echo(f"wrote {target} and {csv_file}: {rendered.subject}")
     else:
         click.echo(rendered.text)
 

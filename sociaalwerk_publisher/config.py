@@ -154,8 +154,10 @@ class ReportConfig:
     #: the reports `run` makes once their period is complete: each week (on Monday),
     #: month (on the 1st) or quarter, in Europe/Amsterdam time
     schedule: tuple[str, ...] = ("week", "month")
-    #: also write each report as an HTML file into this folder (relative to the config)
+    #: also write each report as an HTML file, with its CSV, into this folder (relative to the config)
     output_folder: str = ""
+    #: the e-mail lists the newest this many mentions; the CSV attachment has every one
+    listed_mentions: int = 200
 
 
 @dataclass(frozen=True)

@@ -537,7 +537,7 @@ class Publisher:
         """
         folder = self.config.templates.folder
         return render_report(data, template_folder=str(self.config.resolve(folder)) if folder else None,
-                             for_file=for_file)
+                             for_file=for_file, listed=self.config.report.listed_mentions)
 
     def queue_report(self, period: Period) -> tuple[str, bool]:
         """Build the report for ``period`` and store it in the outbox, once per period.

@@ -73,6 +73,9 @@ LABELS: dict[str, dict[str, Any]] = {
         "organisations": "Per lidorganisatie",
         "themes": "Per thema",
         "mentions": "Alle vermeldingen",
+        "latest_mentions": "Nieuwste vermeldingen",
+        "mentions_shown": "De nieuwste {shown} van {total} vermeldingen; de overige {rest} staan in de bijlage (CSV).",
+        "mentions_shown_file": "De nieuwste {shown} van {total} vermeldingen; alle staan in het CSV-bestand ernaast.",
         "no_mentions": "Geen vermeldingen in deze periode.",
         "new_outlets": "Nieuwe media gezien",
         "new_outlets_intro": "Voor het eerst gezien; een redacteur kan ze indelen.",
@@ -124,6 +127,9 @@ LABELS: dict[str, dict[str, Any]] = {
         "organisations": "By member organisation",
         "themes": "By theme",
         "mentions": "All mentions",
+        "latest_mentions": "Latest mentions",
+        "mentions_shown": "The latest {shown} of {total} mentions; the other {rest} are in the attachment (CSV).",
+        "mentions_shown_file": "The latest {shown} of {total} mentions; all are in the CSV file beside this one.",
         "no_mentions": "No mentions in this period.",
         "new_outlets": "New outlets seen",
         "new_outlets_intro": "Seen for the first time; an editor can classify them.",
@@ -203,7 +209,7 @@ class RenderedReport:
 
 
 def render_report(data: ReportData, *, template_folder: str | None = None,
-                  for_file: bool = False) -> RenderedReport:
+                  for_file: bool = False, listed: int = 200) -> RenderedReport:
     """Render the coverage report of one period in ``data.language``.
 
     Args:
@@ -211,13 +217,17 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
         template_folder: a folder whose ``report.html.j2`` / ``report.txt.j2`` win over the
             bundled templates.
         for_file: embed the chart in the HTML as a ``data:`` URI, for a stand-alone file.
+        listed: list the newest this many mentions in the HTML and text (a month at national
+            scale has tens of thousands: unreadable, and megabytes of mail); the CSV has all.
 
     Raises:
         TemplateError: a template is missing, broken or uses an undefined name.
         ReportError: the chart cannot be drawn (matplotlib is not installed).
     """
     fmt = _Format(_language(data))
-    data = _translated(_cleaned(data), fmt)
+    csv = mentions_csv(data)
+    total = len(data.mentions)
+    data = _translated(_cleaned(dataclasses.replace(data, mentions=data.mentions[:max(listed, 0)])), fmt)
     png = chart_png(data)
     cid = f"trend-{hashlib.sha256(png).hexdigest()[:16]}@sociaalwerk-publisher"
     chart_src = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" if for_file else f"cid:{cid}"
@@ -231,13 +241,13 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
         # the store repeats the headline's own figures here; show each figure once
         own_more=tuple(c for c in data.own_channels if c.key not in {o.key for o in own}),
         chart_src=chart_src, chart_title=_chart_title(data, fmt), chart_alt=_chart_alt(data, fmt),
-        attachment=not for_file,
+        attachment=not for_file, mentions_total=total,
     )
     return RenderedReport(
         subject=subject,
         html=render("report.html.j2", template_folder, **context),
         text=render("report.txt.j2", template_folder, **context),
-        csv=mentions_csv(data),
+        csv=csv,
         chart_png=png,
         chart_cid=cid,
     )

@@ -110,7 +110,8 @@ def test_list_commands_offer_json_with_ids_and_limits(config: Path, httpserver: 
 
 def test_run_on_the_bundled_demo_works_offline(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
-    shutil.copytree(REPO / "examples" / "demo", demo, ignore=shutil.ignore_patterns("*.db*"))
+    # what a run of the README command left in the demo folder is not part of the demo
+    shutil.copytree(REPO / "examples" / "demo", demo, ignore=shutil.ignore_patterns("*.db*", "uitvoer"))
     config = demo / "sociaalwerk-publisher.toml"
     first = invoke(config, "run")
     assert first.exit_code == 0, first.output
@@ -121,5 +122,6 @@ def test_run_on_the_bundled_demo_works_offline(tmp_path: Path) -> None:
     assert "Een ochtend bij het buurtloket" in export and "Dit verhaal verscheen eerst op" in export
     (report,) = (demo / "uitvoer").glob("persaandacht-month-*.html")
     assert "Persaandacht" in report.read_text(encoding="utf-8")
+    assert report.with_suffix(".csv").read_bytes().startswith("\ufeffdatum;".encode())
     quiet = invoke(config, "run", "--quiet")
     assert quiet.exit_code == 0 and quiet.output == ""

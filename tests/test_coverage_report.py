@@ -142,11 +142,27 @@ def test_breakdowns_match_the_hand_count(publisher: Publisher) -> None:
     assert [(c.label, c.current) for c in data.by_municipality] == [("Zwolle", 4)]
     assert [(c.label, c.current) for c in data.golden_municipalities] == [("Zwolle", 4)]
     assert [(c.key, c.current) for c in data.by_organisation] == [("Travers Welzijn", 1)]
-    assert sum(n for _, n in data.trend) == 5 and len(data.trend) == 30 and data.trend_unit == "day"
+    assert len(data.trend) == 30 and data.trend_unit == "day"
+    assert {day.day: n for day, n in data.trend if n} == {10: 1, 11: 2, 12: 1, 20: 1}
     (top,) = data.top_stories
     assert top.pickups == 3 and set(top.outlets) == {"De Stentor", "rtvoost.example.nl", "nieuwsbladzwolle.example.nl"}
     assert len(data.mentions) == 5
     assert {c.key: c.current for c in data.own_channels}["own_mentions"] == 1
+
+
+def test_the_trend_counts_each_mention_on_its_day_in_amsterdam_across_daylight_saving() -> None:
+    from datetime import date, datetime, timezone
+
+    from sociaalwerk_publisher.coverage.figures import _trend
+    from sociaalwerk_publisher.coverage.periods import custom
+
+    utc = timezone.utc
+    hours = [(datetime(2026, 10, 24, 21, tzinfo=utc), 1),  # 23:00 summer time: the 24th
+             (datetime(2026, 10, 24, 22, tzinfo=utc), 2),  # 00:00 summer time: the 25th
+             (datetime(2026, 10, 25, 22, tzinfo=utc), 4),  # 23:00 winter time: still the 25th
+             (datetime(2026, 10, 25, 23, tzinfo=utc), 8)]  # 00:00 winter time: the 26th
+    trend, unit = _trend(hours, custom(date(2026, 10, 24), date(2026, 10, 26)))
+    assert unit == "day" and [n for _, n in trend] == [1, 6, 8]
 
 
 def test_mentions_that_do_not_count_are_kept_with_the_reason(publisher: Publisher) -> None:

@@ -264,6 +264,24 @@ def _rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline=""), delimiter=";"))
 
 
+def test_a_long_list_shows_the_newest_mentions_and_points_to_the_csv_for_all() -> None:
+    rendered = render_report(REPORT, listed=10)
+    page = _Page(rendered.html)
+    top = {(t.url, t.title) for t in REPORT.top_stories}
+    listed = {(m.url, m.title) for m in MENTIONS} & set(page.links) - top
+    assert listed == {(m.url, m.title) for m in MENTIONS[:10]} - top
+    assert "Nieuwste vermeldingen (10)" in page.text
+    assert "De nieuwste 10 van 25 vermeldingen; de overige 15 staan in de bijlage (CSV)." in page.text
+    assert MENTIONS[0].url in rendered.text and MENTIONS[10].url not in rendered.text
+    assert "de overige 15 staan in de bijlage" in " ".join(rendered.text.split())
+    assert len(_rows(rendered.csv)) == len(MENTIONS) + 1  # header + every mention
+
+
+def test_a_report_file_points_to_the_csv_file_beside_it() -> None:
+    page = _Page(render_report(REPORT, listed=10, for_file=True).html)
+    assert "De nieuwste 10 van 25 vermeldingen; alle staan in het CSV-bestand ernaast." in page.text
+
+
 def test_csv_has_one_row_per_mention_under_a_dutch_header() -> None:
     header, *rows = _rows(mentions_csv(REPORT))
     assert header == DUTCH_HEADER

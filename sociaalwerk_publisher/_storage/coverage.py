@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -110,8 +110,9 @@ class CoverageStore:
             for row in rows:
                 values = {k: v for k, v in row.items() if k != "facts"}
                 mention_id = conn.execute(insert(mentions).values(**values)).inserted_primary_key[0]
+                # each fact once, so the report can count rows instead of distinct mentions
                 facts.extend({"mention_id": mention_id, "kind": kind, "value": value}
-                             for kind, value in row["facts"])
+                             for kind, value in dict.fromkeys(row["facts"]))
             if facts:
                 conn.execute(insert(mention_facts), facts)
 
@@ -138,19 +139,18 @@ class CoverageStore:
 
     def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
                       limit: int = 0) -> list[Row[Any]]:
-        """Mentions with their story, outlet and facts, newest first."""
-        facts = (select(mention_facts.c.mention_id,
-                        func.group_concat(mention_facts.c.kind + ":" + mention_facts.c.value, "\t")
-                        .label("facts") if self._storage.is_sqlite else
-                        func.string_agg(mention_facts.c.kind + ":" + mention_facts.c.value, "\t")
-                        .label("facts"))
-                 .group_by(mention_facts.c.mention_id).subquery())
+        """Mentions, newest first, as rows of (published_at, title, url, outlet name, outlet type,
+        municipality code, cluster id, facts as ``kind:value`` joined by tabs)."""
+        fact = mention_facts.c.kind + ":" + mention_facts.c.value
+        # per listed mention through the covering index: aggregating all facts first and
+        # joining that would read the whole table for a month's list
+        facts = (select(func.group_concat(fact, "\t") if self._storage.is_sqlite else func.string_agg(fact, "\t"))
+                 .where(mention_facts.c.mention_id == mentions.c.id).scalar_subquery())
         query = (
-            select(mentions, stories.c.title, stories.c.canonical_url, outlets.c.name.label("outlet"),
-                   outlets.c.type.label("outlet_type"), outlets.c.domain, facts.c.facts)
+            select(mentions.c.published_at, stories.c.title, func.coalesce(stories.c.canonical_url, mentions.c.url, ""),
+                   outlets.c.name, outlets.c.type, mentions.c.municipality, mentions.c.cluster_id, facts)
             .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
-                         .join(outlets, mentions.c.outlet_id == outlets.c.id)
-                         .outerjoin(facts, facts.c.mention_id == mentions.c.id))
+                         .join(outlets, mentions.c.outlet_id == outlets.c.id))
             .order_by(mentions.c.published_at.desc(), mentions.c.id.desc())
         )
         if start is not None:
@@ -197,18 +197,29 @@ class CoverageStore:
         with self._storage.connect() as conn:
             return {k: n for k, n in conn.execute(query)}
 
-    def count_facts(self, kind: str, start: datetime, end: datetime) -> dict[str, int]:
-        """Counted mentions per organisation, theme, term or ambassador."""
-        query = (select(mention_facts.c.value, func.count(distinct(mention_facts.c.mention_id)))
-                 .select_from(mention_facts.join(mentions, mention_facts.c.mention_id == mentions.c.id))
-                 .where(mention_facts.c.kind == kind).where(self._in(start, end))
-                 .group_by(mention_facts.c.value))
+    def count_facts(self, kinds: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+        """Counted mentions per value of each fact kind (organisation, theme, term, ambassador)."""
+        query = (select(mention_facts.c.kind, mention_facts.c.value, func.count())
+                 .select_from(mentions.join(mention_facts, mention_facts.c.mention_id == mentions.c.id))
+                 .where(mention_facts.c.kind.in_(list(kinds))).where(self._in(start, end))
+                 .group_by(mention_facts.c.kind, mention_facts.c.value))
+        counts: dict[str, dict[str, int]] = {kind: {} for kind in kinds}
         with self._storage.connect() as conn:
-            return {k: n for k, n in conn.execute(query)}
+            for kind, value, n in conn.execute(query):
+                counts[kind][value] = n
+        return counts
 
-    def published_times(self, start: datetime, end: datetime) -> list[datetime]:
+    def hourly_counts(self, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+        """Counted mentions per UTC hour (the hour's start): few rows, and whole hours map to
+        local days correctly across daylight saving time."""
+        if self._storage.is_sqlite:
+            hour = func.strftime("%Y-%m-%d %H:00:00", mentions.c.published_at)
+        else:
+            hour = func.date_trunc("hour", mentions.c.published_at)
+        query = select(hour.label("hour"), func.count()).where(self._in(start, end)).group_by("hour")
         with self._storage.connect() as conn:
-            return [t for (t,) in conn.execute(select(mentions.c.published_at).where(self._in(start, end)))]
+            return [(datetime.fromisoformat(h).replace(tzinfo=timezone.utc) if isinstance(h, str) else h, n)
+                    for h, n in conn.execute(query)]
 
     def top_clusters(self, start: datetime, end: datetime, limit: int) -> list[tuple[int, int]]:
         """(cluster id, mentions) of the most picked-up stories, at least two pickups."""

@@ -42,8 +42,10 @@ def _counts(current: dict[str, int], before: dict[str, int], labels: dict[str, s
     return counts[:limit] if limit else counts
 
 
-def _trend(times: list[datetime], period: Period) -> tuple[tuple[tuple[date, int], ...], str]:
-    days = Counter(t.astimezone(AMSTERDAM).date() for t in times)
+def _trend(hours: list[tuple[datetime, int]], period: Period) -> tuple[tuple[tuple[date, int], ...], str]:
+    days: Counter[date] = Counter()
+    for hour, n in hours:
+        days[hour.astimezone(AMSTERDAM).date()] += n
     if period.days <= DAILY_UNTIL_DAYS:
         return tuple((period.start + timedelta(days=i), days.get(period.start + timedelta(days=i), 0))
                      for i in range(period.days)), "day"
@@ -55,27 +57,29 @@ def _trend(times: list[datetime], period: Period) -> tuple[tuple[tuple[date, int
                  for i in range((period.end - first).days // 7 + 1)), "week"
 
 
-def _split(facts: str | None) -> dict[str, tuple[str, ...]]:
+def _split(facts: str | None) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for fact in (facts or "").split("\t"):
+    for fact in facts.split("\t") if facts else ():
         kind, _, value = fact.partition(":")
-        if value:
-            found.setdefault(kind, []).append(value)
-    return {k: tuple(v) for k, v in found.items()}
+        found.setdefault(kind, []).append(value)
+    return found
 
 
 def mention_rows(storage: Storage, start: datetime | None, end: datetime | None, *,
                  counted: bool | None = True, limit: int = 0) -> tuple[MentionRow, ...]:
     """Mentions as the report and ``coverage list`` show them, newest first."""
     names = {code: m.name for code, m in municipalities().items()}
+    types = {t.value: t for t in OutletType}
     rows = []
-    for m in storage.coverage.list_mentions(start, end, counted=counted, limit=limit):
-        facts = _split(m.facts)
+    # tuples unpacked, not named attributes: a month's report lists tens of thousands
+    for published_at, title, url, outlet, outlet_type, municipality, cluster_id, facts in \
+            storage.coverage.list_mentions(start, end, counted=counted, limit=limit):
+        found = _split(facts)
         rows.append(MentionRow(
-            published_at=m.published_at, title=m.title, url=m.canonical_url or m.url or "",
-            outlet=m.outlet, outlet_type=OutletType(m.outlet_type),
-            municipality=names.get(m.municipality or ""), organisations=facts.get("organisation", ()),
-            themes=facts.get("theme", ()), terms=facts.get("term", ()), story=m.cluster_id,
+            published_at=published_at, title=title, url=url, outlet=outlet, outlet_type=types[outlet_type],
+            municipality=names.get(municipality) if municipality else None,
+            organisations=tuple(found.get("organisation", ())), themes=tuple(found.get("theme", ())),
+            terms=tuple(found.get("term", ())), story=cluster_id,
         ))
     return tuple(rows)
 
@@ -96,10 +100,11 @@ def build_report_data(storage: Storage, config: Config, period: Period, sources:
     type_labels = {t.value: t.value for t in OutletType}
     by_type = _counts(store.count_by("outlet_type", start, end),
                       store.count_by("outlet_type", prev_start, prev_end), type_labels)
-    by_org = _counts(store.count_facts("organisation", start, end),
-                     store.count_facts("organisation", prev_start, prev_end))
-    by_theme = _counts(store.count_facts("theme", start, end), store.count_facts("theme", prev_start, prev_end))
-    trend, unit = _trend(store.published_times(start, end), period)
+    now_facts = store.count_facts(("organisation", "theme"), start, end)
+    prev_facts = store.count_facts(("organisation", "theme"), prev_start, prev_end)
+    by_org = _counts(now_facts["organisation"], prev_facts["organisation"])
+    by_theme = _counts(now_facts["theme"], prev_facts["theme"])
+    trend, unit = _trend(store.hourly_counts(start, end), period)
 
     clusters = store.top_clusters(start, end, TOP)
     members: dict[int, list] = {}
