@@ -142,7 +142,8 @@ class CoverageConfig:
     ambassadors: tuple[str, ...] = ()
     #: candidates without a match are kept this long, so a changed watchlist can re-match them
     keep_unmatched_days: int = 90
-    #: pickups: texts at least this similar are one story
+    #: pickups: texts at least this similar are one story (applies to new items; after
+    #: lowering it, `coverage match --all` groups the earlier ones again)
     cluster_threshold: float = 0.6
     #: how many municipalities are "gouden gemeenten" in the report
     golden_municipalities: int = 5

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -124,6 +125,7 @@ stories = Table(
 )
 Index("ix_stories_published_at", stories.c.published_at)
 Index("ix_stories_status", stories.c.status)
+Index("ix_stories_source", stories.c.source_id)
 
 sightings = Table(
     "sightings",
@@ -213,6 +215,7 @@ mentions = Table(
     Column("matched_at", UTCDateTime, nullable=False),
 )
 Index("ix_mentions_published_counted", mentions.c.published_at, mentions.c.counted)
+Index("ix_mentions_cluster", mentions.c.cluster_id)
 
 # One row per matched organisation, theme, term or ambassador of a mention, so the
 # report's figures per organisation and theme are plain SQL aggregates.
@@ -227,6 +230,21 @@ mention_facts = Table(
 # (a range on mentions.published_at), never through a kind, which would be most of the table.
 Index("ix_mention_facts_mention_kind_value", mention_facts.c.mention_id, mention_facts.c.kind,
       mention_facts.c.value)
+
+# The pickup index (see coverage.pickups): for each counted mention of the last weeks, enough
+# of its shingle fingerprints that a near-duplicate arriving later must share a few of them.
+# Looked up by token only, so on SQLite the rows live in the primary key's b-tree alone.
+pickup_shingles = Table(
+    "pickup_shingles",
+    metadata,
+    Column("token", BigInteger, primary_key=True, autoincrement=False),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    # how many of these a text must share with the mention to be compared with it
+    Column("enough", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("ix_pickup_shingles_mention", pickup_shingles.c.mention_id)
 
 outbox = Table(
     "outbox",
@@ -323,10 +341,13 @@ def _to_version_2(conn: Connection) -> None:
 
 
 def _to_version_3(conn: Connection) -> None:
-    """One covering index on mention facts instead of two that made the planner scan by kind."""
+    """The pickup index (filled by the next `coverage match`), stories by source, mentions by
+    cluster, and one covering index on mention facts instead of two that made the planner
+    scan by kind."""
+    metadata.create_all(conn)  # only the tables that do not exist yet
     conn.execute(text("DROP INDEX IF EXISTS ix_mention_facts_mention"))
     conn.execute(text("DROP INDEX IF EXISTS ix_mention_facts_kind_value"))
-    for index in mention_facts.indexes:
+    for index in (*mention_facts.indexes, *stories.indexes, *mentions.indexes):
         index.create(conn, checkfirst=True)
 
 

@@ -12,14 +12,16 @@ from sqlalchemy import (
     and_,
     delete,
     distinct,
+    column,
     func,
     insert,
     select,
+    table,
     update,
 )
 
 from ..exceptions import UsageError
-from ._schema import mention_facts, mentions, outlets, sources, stories, syndications
+from ._schema import mention_facts, mentions, outlets, pickup_shingles, sources, stories, syndications
 
 if TYPE_CHECKING:
     from . import Storage
@@ -90,15 +92,19 @@ class CoverageStore:
 
     def blog_story_urls(self) -> list[str]:
         """One story URL per blog source (members' own sites)."""
-        query = (select(func.min(stories.c.canonical_url)).where(stories.c.kind == "blog")
-                 .where(stories.c.canonical_url.is_not(None)).group_by(stories.c.source_id))
+        first = (select(func.min(stories.c.canonical_url)).where(stories.c.source_id == sources.c.id)
+                 .scalar_subquery())
         with self._storage.connect() as conn:
-            return [url for (url,) in conn.execute(query)]
+            return [url for (url,) in conn.execute(select(first).where(sources.c.kind == "blog")) if url]
 
-    def save_mentions(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert or replace the mention of each story, with its facts, in one transaction."""
+    def save_mentions(self, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+        """Insert or replace the mention of each story, with its facts, in one transaction.
+
+        Returns:
+            The new mention id of each story id.
+        """
         if not rows:
-            return
+            return {}
         with self._storage.begin() as conn:
             # two hosts matching the same new items at once: one after the other, so the
             # second replaces the first's mentions instead of colliding with them
@@ -106,36 +112,100 @@ class CoverageStore:
             story_ids = [r["story_id"] for r in rows]
             for chunk in _chunks(story_ids, 500):
                 conn.execute(delete(mentions).where(mentions.c.story_id.in_(chunk)))
-            facts = []
-            for row in rows:
-                values = {k: v for k, v in row.items() if k != "facts"}
-                mention_id = conn.execute(insert(mentions).values(**values)).inserted_primary_key[0]
-                # each fact once, so the report can count rows instead of distinct mentions
-                facts.extend({"mention_id": mention_id, "kind": kind, "value": value}
-                             for kind, value in dict.fromkeys(row["facts"]))
+            conn.execute(insert(mentions), [{k: v for k, v in row.items() if k != "facts"} for row in rows])
+            ids: dict[int, int] = {}
+            for chunk in _chunks(story_ids, 500):
+                saved = conn.execute(select(mentions.c.story_id, mentions.c.id).where(mentions.c.story_id.in_(chunk)))
+                ids.update((story_id, mention_id) for story_id, mention_id in saved)
+            # each fact once, so the report can count rows instead of distinct mentions
+            facts = [{"mention_id": ids[row["story_id"]], "kind": kind, "value": value}
+                     for row in rows for kind, value in dict.fromkeys(row["facts"])]
             if facts:
                 conn.execute(insert(mention_facts), facts)
+        return ids
 
-    def texts_for_clustering(self, since: datetime) -> list[Row[Any]]:
+    # -- pickup index (see coverage.pickups) --------------------------------------------
+
+    def pickup_candidates(self, probes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """For (item, token) probes: each (item, indexed mention) pair that shares enough tokens.
+
+        The counting runs in the database, on a temporary table of the probes: a month's new
+        items share a token or two with millions of stored ones, far too many rows to fetch.
+        """
+        probe = table("pickup_probe", column("item"), column("token"))
+        shared = (select(probe.c.item, pickup_shingles.c.mention_id)
+                  .select_from(probe.join(pickup_shingles, pickup_shingles.c.token == probe.c.token))
+                  .group_by(probe.c.item, pickup_shingles.c.mention_id, pickup_shingles.c.enough)
+                  .having(func.count() >= pickup_shingles.c.enough))
+        mark = "?" if self._storage.is_sqlite else "%s"
+        with self._storage.begin() as conn:
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS pickup_probe"
+                                 " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
+                                 + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
+            conn.exec_driver_sql("DELETE FROM pickup_probe")  # SQLite keeps it with the connection
+            if probes:  # straight to the driver: hundreds of thousands of rows
+                conn.exec_driver_sql(f"INSERT INTO pickup_probe (item, token) VALUES ({mark}, {mark})", list(probes))
+            found = [(item, mention_id) for item, mention_id in conn.execute(shared)]
+            conn.exec_driver_sql("DELETE FROM pickup_probe")
+        return found
+
+    def pickup_texts(self, mention_ids: Iterable[int]) -> list[Row[Any]]:
+        """Id, cluster id, title and text of mentions."""
+        query = (select(mentions.c.id, mentions.c.cluster_id, stories.c.title, stories.c.text)
+                 .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)))
+        found: list[Row[Any]] = []
+        with self._storage.connect() as conn:
+            for chunk in _chunks(sorted(set(mention_ids)), 500):
+                found.extend(conn.execute(query.where(mentions.c.id.in_(chunk))))
+        return found
+
+    def save_pickups(self, index: Sequence[tuple[int, int, int]], clusters: dict[int, int],
+                     renamed: dict[int, int]) -> None:
+        """Index (token, mention id, enough) rows, set mentions' cluster ids and rename clusters."""
+        with self._storage.begin() as conn:
+            self._storage.serialise(conn, "mentions")
+            # another host may have replaced these mentions since they were saved: theirs count
+            # (and on SQLite may carry the same ids, with the same text, indexed already)
+            present: set[int] = set()
+            for chunk in _chunks(sorted({m for _, m, _ in index}), 500):
+                present.update(m for (m,) in conn.execute(select(mentions.c.id).where(mentions.c.id.in_(chunk))))
+            rows = [{"token": t, "mention_id": m, "enough": n} for t, m, n in index if m in present]
+            if rows:
+                conn.execute(self._storage.insert_ignoring_conflicts(pickup_shingles), rows)
+            if clusters:
+                conn.execute(update(mentions).where(mentions.c.id == bindparam("_id"))
+                             .values(cluster_id=bindparam("_cluster")),
+                             [{"_id": m, "_cluster": c} for m, c in clusters.items()])
+            if renamed:
+                conn.execute(update(mentions).where(mentions.c.cluster_id == bindparam("_old"))
+                             .values(cluster_id=bindparam("_new")),
+                             [{"_old": old, "_new": new} for old, new in renamed.items()])
+
+    def has_pickups(self) -> bool:
+        with self._storage.connect() as conn:
+            return conn.execute(select(pickup_shingles.c.token).limit(1)).first() is not None
+
+    def prune_pickups(self, before: datetime) -> None:
+        """Take mentions published before ``before`` out of the pickup index."""
+        old = select(mentions.c.id).where(mentions.c.published_at < before)
+        with self._storage.begin() as conn:
+            conn.execute(delete(pickup_shingles).where(pickup_shingles.c.mention_id.in_(old)))
+
+    def clear_pickups(self, since: datetime) -> None:
+        """Empty the pickup index and forget the clusters of mentions published since ``since``."""
+        with self._storage.begin() as conn:
+            self._storage.serialise(conn, "mentions")
+            conn.execute(delete(pickup_shingles))
+            conn.execute(update(mentions).where(mentions.c.published_at >= since).values(cluster_id=None))
+
+    def counted_texts(self, since: datetime, after_id: int, limit: int) -> list[Row[Any]]:
+        """Id, title and text of counted mentions published since ``since``, by id from ``after_id``."""
         query = (select(mentions.c.id, stories.c.title, stories.c.text)
                  .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id))
-                 .where(and_(mentions.c.counted.is_(True), mentions.c.published_at >= since)))
+                 .where(mentions.c.counted.is_(True), mentions.c.published_at >= since, mentions.c.id > after_id)
+                 .order_by(mentions.c.id).limit(limit))
         with self._storage.connect() as conn:
             return list(conn.execute(query))
-
-    def set_clusters(self, clusters: dict[int, int]) -> None:
-        """Store each mention's cluster; a cluster of one is stored as no cluster."""
-        sizes: dict[int, int] = {}
-        for cluster_id in clusters.values():
-            sizes[cluster_id] = sizes.get(cluster_id, 0) + 1
-        alone = [m for m, c in clusters.items() if sizes[c] == 1]
-        grouped = [{"_id": m, "_cluster": c} for m, c in clusters.items() if sizes[c] > 1]
-        with self._storage.begin() as conn:
-            for chunk in _chunks(alone, 500):
-                conn.execute(update(mentions).where(mentions.c.id.in_(chunk)).values(cluster_id=None))
-            if grouped:  # one executemany instead of a statement per cluster
-                conn.execute(update(mentions).where(mentions.c.id == bindparam("_id"))
-                             .values(cluster_id=bindparam("_cluster")), grouped)
 
     def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
                       limit: int = 0) -> list[Row[Any]]:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from hashlib import blake2b
 from itertools import chain
 
 from ..exceptions import ConfigError
 from .matching import words
 
-__all__ = ["MIN_WORDS", "SHINGLE_WORDS", "cluster", "similarity"]
+__all__ = ["MIN_WORDS", "SHINGLE_WORDS", "cluster", "clusters", "fingerprint", "shingles_of", "similarity"]
 
 #: Words per shingle.
 SHINGLE_WORDS = 4
@@ -73,9 +74,30 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
     Raises:
         ConfigError: ``threshold`` is not in (0, 1].
     """
+    return clusters([item_id for item_id, _ in items], [shingles_of(text) for _, text in items], threshold)
+
+
+def check_threshold(threshold: float) -> None:
     if not 0 < threshold <= 1:
         raise ConfigError(f"must be above 0 and at most 1, not {threshold}", key="coverage.cluster_threshold")
-    ids = [item_id for item_id, _ in items]
+
+
+def shingles_of(text: str) -> frozenset[str] | None:
+    """The 4-shingles of ``text``, or None for a text too short to be a pickup."""
+    tokens = words(text)
+    return _shingles(tokens) if len(tokens) >= MIN_WORDS else None
+
+
+def fingerprint(shingles: frozenset[str]) -> frozenset[int]:
+    """The shingles as signed 64-bit numbers, the same in every process (unlike ``hash()``), to
+    store and compare compactly; a collision is as likely as two equal random 64-bit numbers."""
+    return frozenset(int.from_bytes(blake2b(s.encode(), digest_size=8).digest(), "big", signed=True)
+                     for s in shingles)
+
+
+def clusters(ids: Sequence[int], sets: Sequence[frozenset[Hashable] | None], threshold: float) -> dict[int, int]:
+    """:func:`cluster` on sets made already (None: too short); ``sets[k]`` belongs to ``ids[k]``."""
+    check_threshold(threshold)
     parent = list(range(len(ids)))
 
     def find(k: int) -> int:
@@ -92,22 +114,20 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
                 ra, rb = rb, ra
             parent[rb] = ra
 
-    sets: dict[int, frozenset[str]] = {}
-    copies: dict[frozenset[str], int] = {}
-    for k, (_, text) in enumerate(items):
-        tokens = words(text)
-        if len(tokens) < MIN_WORDS:
+    kept: dict[int, frozenset[Hashable]] = {}
+    copies: dict[frozenset[Hashable], int] = {}
+    for k, shingled in enumerate(sets):
+        if shingled is None:
             continue
-        shingled = _shingles(tokens)
         # Copies of one text (an agency story at ten outlets) are joined here and compared
         # once: every pair of them would otherwise be a candidate.
         first = copies.setdefault(shingled, k)
         if first != k:
             union(first, k)
         else:
-            sets[k] = shingled
+            kept[k] = shingled
 
-    frequency = Counter(chain.from_iterable(sets.values()))
+    frequency = Counter(chain.from_iterable(kept.values()))
     # The global order, rarest first, as a rank per shingle. Only shingles that more than one
     # text has are ranked: the others come first in every prefix and can never be shared, so
     # leaving them out leaves most texts with nothing to look up. (Any fixed order would give
@@ -117,8 +137,8 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
     index: dict[int, list[int]] = {}
     # Smallest sets first: every set already indexed is at most as large as the current one,
     # which is what lets a set index a shorter prefix than it probes with (PPJoin's "mid-prefix").
-    for k in sorted(sets, key=lambda k: (len(sets[k]), k)):
-        shingled = sets[k]
+    for k in sorted(kept, key=lambda k: (len(kept[k]), k)):
+        shingled = kept[k]
         size = len(shingled)
         shared = sorted(map(rank.__getitem__, shingled & repeated))
         unique = size - len(shared)
@@ -135,9 +155,9 @@ def cluster(items: Sequence[tuple[int, str]], threshold: float = 0.6) -> dict[in
             index.setdefault(r, []).append(k)
         smallest = threshold * size - _EPSILON  # no smaller set can be similar enough
         for other in candidates:
-            if len(sets[other]) < smallest or find(other) == find(k):
+            if len(kept[other]) < smallest or find(other) == find(k):
                 continue
-            overlap = len(shingled & sets[other])
-            if overlap >= threshold * (size + len(sets[other]) - overlap) - _EPSILON:
+            overlap = len(shingled & kept[other])
+            if overlap >= threshold * (size + len(kept[other]) - overlap) - _EPSILON:
                 union(other, k)
     return {item_id: ids[find(k)] for k, item_id in enumerate(ids)}

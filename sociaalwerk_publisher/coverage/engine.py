@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from .._storage import Storage
 from ..config import Config
 from ..fetching import utcnow
 from ..themes import themes_for
-from .clustering import cluster
+from . import pickups
 from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Matcher, Watchlist
 from .places import attribute
 
 log = logging.getLogger(__name__)
 
-#: Pickups are looked for among the mentions of this many recent days.
-CLUSTER_WINDOW = timedelta(days=60)
 BATCH = 2000
 
 
@@ -62,11 +60,18 @@ def own_domains(config: Config, storage: Storage) -> frozenset[str]:
 
 def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
                    now: datetime | None = None) -> MatchSummary:
-    """Match new candidate items (or all of them with ``rematch``) and re-cluster pickups."""
+    """Match new candidate items (or all of them with ``rematch``) and cluster their pickups."""
     now = now or utcnow()
     matcher = Matcher(watchlist(config, storage))
     own = own_domains(config, storage)
     candidates = storage.coverage.candidates(since=None, only_new=not rematch)
+    window_start = now - pickups.CLUSTER_WINDOW
+    threshold = config.coverage.cluster_threshold
+    storage.coverage.prune_pickups(window_start)
+    if rematch:
+        storage.coverage.clear_pickups(window_start)  # every item is linked again below
+    elif candidates and not storage.coverage.has_pickups():
+        pickups.rebuild(storage, threshold, now)  # the first pass since the index came (schema 3)
     counted = own_count = 0
     known_outlets = {row.domain: row for row in storage.coverage.outlets()}
     created = 0
@@ -83,6 +88,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
         if fresh:
             known_outlets = {row.domain: row for row in storage.coverage.outlets()}
         rows = []
+        to_link = []  # (story id, text) of counted items recent enough to be pickups
         for item in batch:
             domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
             outlet = known_outlets[domain]
@@ -94,6 +100,8 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
             is_counted = found.counts and not is_own
             counted += is_counted
             own_count += is_own
+            if is_counted and item.published_at >= window_start:
+                to_link.append((item.id, text))
             facts = ([("organisation", v) for v in found.organisations] + [("theme", v) for v in themes]
                      + [("term", v) for v in found.terms] + [("ambassador", v) for v in found.ambassadors])
             rows.append({
@@ -102,16 +110,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
                 "excluded_by": ", ".join(found.excluded_by) or None, "counted": is_counted,
                 "own_channel": is_own, "matched_at": now, "facts": facts,
             })
-        storage.coverage.save_mentions(rows)
-    if candidates:
-        recluster(storage, config, now)
+        mention_ids = storage.coverage.save_mentions(rows)
+        pickups.link(storage, [(mention_ids[story_id], text) for story_id, text in to_link], threshold)
     log.info("matched %d items: %d counted, %d own channels", len(candidates), counted, own_count)
     return MatchSummary(len(candidates), counted, own_count, created)
-
-
-def recluster(storage: Storage, config: Config, now: datetime) -> None:
-    """Group recent counted mentions that carry the same press release into one story."""
-    recent = storage.coverage.texts_for_clustering(now - CLUSTER_WINDOW)
-    groups = cluster([(row.id, f"{row.title}\n{row.text}") for row in recent],
-                     threshold=config.coverage.cluster_threshold)
-    storage.coverage.set_clusters(groups)

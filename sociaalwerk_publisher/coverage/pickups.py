@@ -1,0 +1,135 @@
+"""Pickup clusters kept up to date as mentions arrive, without reading old texts again.
+
+Re-clustering every recent mention on each pass costs minutes and gigabytes at national
+scale, so each counted mention of the last :data:`CLUSTER_WINDOW` is kept in a pickup
+index in the store instead, with just enough of its shingle fingerprints
+(:func:`.clustering.fingerprint`) that any text similar enough to it must share a few:
+
+    Two sets A and B with Jaccard similarity >= t share at least c = ceil(t·|B|) elements,
+    so B's elements outside A number at most |B| - c, and *any* |B| - c + k elements of B
+    include at least k (or, when that is all of B, c) that A has too.
+
+A new mention looks up all of its fingerprints, and is compared, exactly, with only the
+stored mentions that hold k (:data:`SHARED`) of them, counted by the database; new mentions
+among themselves are clustered in memory (:func:`.clustering.clusters`). So a pass finds the
+same pairs as clustering the whole window at once. Asking for k shared fingerprints instead
+of one costs k - 1 more stored per mention and keeps texts that share a stock phrase from
+being fetched and compared. Which elements a mention stores is free; it stores the rarest in
+its batch. The subset's size follows the threshold in force when it was stored: after
+lowering ``coverage.cluster_threshold``, ``coverage match --all`` builds it again.
+
+A cluster is named by its smallest mention id; joining two renames the larger.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import chain
+
+from .._storage import Storage
+from .clustering import check_threshold, clusters, fingerprint, shingles_of
+
+#: Pickups are looked for among the mentions of this many recent days.
+CLUSTER_WINDOW = timedelta(days=60)
+#: Fingerprints a stored mention must share with a new one to be compared with it.
+SHARED = 4
+_BATCH = 2000
+_EPSILON = 1e-9
+
+
+def _must_share(size: int, threshold: float) -> int:
+    return math.ceil(threshold * size - _EPSILON)
+
+
+def stored_size(size: int, threshold: float) -> int:
+    """How many of a set's ``size`` fingerprints the index holds (see the module docstring)."""
+    return min(size, size - _must_share(size, threshold) + SHARED)
+
+
+def link(storage: Storage, items: Sequence[tuple[int, str]], threshold: float) -> int:
+    """Join new counted mentions to each other and to the indexed ones, then index them.
+
+    Args:
+        items: ``(mention id, text)`` of mentions not in the index yet.
+        threshold: ``coverage.cluster_threshold``.
+
+    Returns:
+        How many of ``items`` are in a cluster of two or more now.
+    """
+    check_threshold(threshold)
+    ids: list[int] = []
+    sets: list[frozenset[int]] = []
+    for mention_id, text in items:
+        shingled = shingles_of(text)
+        if shingled is not None:
+            ids.append(mention_id)
+            sets.append(fingerprint(shingled))
+    if not ids:
+        return 0
+    store = storage.coverage
+    candidates: list[set[int]] = [set() for _ in sets]
+    # in token order, like the index: the database then reads each of its pages once
+    probes = sorted(((k, token) for k, s in enumerate(sets) for token in s), key=lambda probe: probe[1])
+    for k, mention_id in store.pickup_candidates(probes):
+        candidates[k].add(mention_id)
+    stored = {row.id: row for row in store.pickup_texts(set().union(*candidates))}
+    stored_sets = {mention_id: fingerprint(shingles_of(f"{row.title}\n{row.text}") or frozenset())
+                   for mention_id, row in stored.items()}
+
+    # union-find over new mention ids and stored clusters (named by their smallest id)
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for mention_id, cluster_id in clusters(ids, sets, threshold).items():
+        union(mention_id, cluster_id)
+    joined: set[int] = set()  # stored mentions a new one is similar to
+    for k, new in enumerate(sets):
+        for other in candidates[k]:
+            old = stored_sets.get(other)  # None: replaced by another host meanwhile
+            if not old:
+                continue
+            overlap = len(new & old)
+            if overlap >= threshold * (len(new) + len(old) - overlap) - _EPSILON:
+                union(ids[k], stored[other].cluster_id or other)
+                joined.add(other)
+
+    size = Counter(find(x) for x in {*ids, *(stored[o].cluster_id or o for o in joined)})
+    named = {mention_id: find(mention_id) for mention_id in ids if size[find(mention_id)] > 1}
+    renamed: dict[int, int] = {}
+    for other in joined:
+        cluster_id = stored[other].cluster_id
+        if cluster_id is None:  # stored alone until now
+            named[other] = find(other)
+        elif find(cluster_id) != cluster_id:
+            renamed[cluster_id] = find(cluster_id)
+
+    in_batch = Counter(chain.from_iterable(sets))
+    index = sorted((token, mention_id, min(SHARED, _must_share(len(s), threshold))) for mention_id, s in zip(ids, sets)
+                   for token in sorted(s, key=lambda t: (in_batch[t], t))[:stored_size(len(s), threshold)])
+    store.save_pickups(index, named, renamed)
+    return sum(1 for mention_id in ids if mention_id in named)
+
+
+def rebuild(storage: Storage, threshold: float, now: datetime) -> None:
+    """Index the counted mentions of the window again and cluster them from scratch."""
+    since = now - CLUSTER_WINDOW
+    storage.coverage.clear_pickups(since)
+    after = 0
+    while batch := storage.coverage.counted_texts(since, after, _BATCH):
+        link(storage, [(row.id, f"{row.title}\n{row.text}") for row in batch], threshold)
+        after = batch[-1].id

@@ -1,0 +1,106 @@
+"""Pickup clusters kept in the store: mentions arriving pass by pass end up in the same clusters
+as clustering all of them at once, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from sociaalwerk_publisher._storage import Storage, open_storage
+from sociaalwerk_publisher._storage._schema import mentions, outlets, pickup_shingles, stories
+from sociaalwerk_publisher.coverage import pickups
+from sociaalwerk_publisher.coverage.clustering import cluster, shingles_of
+
+from .test_coverage_clustering import RELEASE, _corpus, _planted
+
+NOW = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def storage(database_url: str) -> Iterator[Storage]:
+    store = open_storage(database_url, auto_upgrade=True)
+    with store.begin() as conn:
+        conn.execute(insert(outlets).values(id=1, domain="destentor.nl", name="De Stentor", type="regionaal dagblad",
+                                            created_at=NOW))
+    yield store
+    store.close()
+
+
+def add(storage: Storage, items: list[tuple[int, str]], *, days_ago: int = 1) -> None:
+    """Counted mentions (ids as given) of stories with these texts."""
+    when = NOW - timedelta(days=days_ago)
+    with storage.begin() as conn:
+        conn.execute(insert(stories), [{
+            "id": i, "canonical_url": f"https://destentor.nl/{i}", "title": "", "content_html": "", "text": text,
+            "excerpt": "", "kind": "media", "status": "new", "first_seen_at": when, "published_at": when,
+            "changed_at": when, "content_hash": str(i)} for i, text in items])
+        conn.execute(insert(mentions), [{
+            "id": i, "story_id": i, "outlet_id": 1, "published_at": when, "counted": True, "own_channel": False,
+            "matched_at": when} for i, _ in items])
+
+
+def stored_clusters(storage: Storage) -> dict[int, int]:
+    """Each mention's cluster, a mention alone being its own."""
+    with storage.connect() as conn:
+        return {i: c or i for i, c in conn.execute(select(mentions.c.id, mentions.c.cluster_id))}
+
+
+def in_passes(storage: Storage, items: list[tuple[int, str]], cuts: list[int], threshold: float = 0.6) -> None:
+    for start, end in zip([0, *cuts], [*cuts, len(items)]):
+        add(storage, items[start:end])
+        pickups.link(storage, items[start:end], threshold)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.8])
+def test_mentions_arriving_in_passes_form_the_clusters_of_all_at_once(storage: Storage, threshold: float) -> None:
+    rng = random.Random(7)
+    items = _corpus(rng, 300, vocabulary=120)  # many half-alike texts: pairs near every threshold
+    in_passes(storage, items, sorted(rng.sample(range(1, 300), 6)), threshold)
+    assert stored_clusters(storage) == cluster(items, threshold)
+
+
+def test_every_planted_pickup_finds_its_original_in_an_earlier_pass(storage: Storage) -> None:
+    items, expected = _planted(random.Random(2026), 3000)
+    in_passes(storage, items, [500, 1000, 1001, 2500])
+    assert stored_clusters(storage) == expected
+
+
+def test_a_mention_that_joins_two_stories_makes_them_one_named_by_the_first(storage: Storage) -> None:
+    words = RELEASE.split()
+    first, second = " ".join(words[:60]), " ".join(words[20:80])  # similarity 0.48
+    in_passes(storage, [(1, first), (2, second), (3, first), (4, second)], [2])
+    assert set(stored_clusters(storage).values()) == {1, 2}
+    in_passes(storage, [(5, " ".join(words[10:70]))], [])  # 0.70 like each
+    assert stored_clusters(storage) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
+
+
+def test_the_index_holds_only_what_the_threshold_needs(storage: Storage) -> None:
+    add(storage, [(1, RELEASE)])
+    pickups.link(storage, [(1, RELEASE)], 0.6)
+    with storage.connect() as conn:
+        held = conn.execute(select(func.count()).select_from(pickup_shingles)).scalar()
+    shingles = len(shingles_of(RELEASE) or ())
+    assert held == pickups.stored_size(shingles, 0.6) < shingles / 2
+
+
+def test_rebuilding_the_index_gives_the_same_clusters(storage: Storage) -> None:
+    items, expected = _planted(random.Random(5), 1000)
+    in_passes(storage, items, [400])
+    pickups.rebuild(storage, 0.6, NOW)
+    assert stored_clusters(storage) == expected
+    more, _ = _planted(random.Random(6), 10)
+    later = [(1000 + i, text) for i, text in more] + [(2000, items[0][1])]  # a copy of the very first
+    in_passes(storage, later, [])
+    assert stored_clusters(storage)[2000] == 1
+
+
+def test_mentions_older_than_the_window_leave_the_index(storage: Storage) -> None:
+    add(storage, [(1, RELEASE)], days_ago=61)
+    pickups.link(storage, [(1, RELEASE)], 0.6)
+    storage.coverage.prune_pickups(NOW - pickups.CLUSTER_WINDOW)
+    in_passes(storage, [(2, RELEASE)], [])
+    assert stored_clusters(storage) == {1: 1, 2: 2}
