@@ -7,26 +7,27 @@ with SQLAlchemy Core ``insert(table)`` executemany in batches of 20,000 rows: a 
 stories with as many mentions over the past year (about 80% counted, pickup clusters, own
 channels, excluded ones), about 2 mention_facts per mention, 3,000 blog stories with
 syndications, and 10,000 new candidate items (stories without a mention) from the last 3 days.
+Then the counted mentions of the last 60 days go into the pickup index (``pickups.rebuild``,
+the "pickup index" set-up step), as a store that has been matching all year has them.
 Everything is seeded: every run sees the same data.
 
-Then, each in a fresh subprocess (so peak RSS is its own, not the set-up's):
+Then, each in a fresh subprocess (so peak memory, VmHWM, is its own, not the set-up's), and
+only through the package's public functions:
 
-  match   ``match_mentions(storage, config)`` end to end on the 10,000 new items with a
-          500-term watchlist (+ 40 organisations, 10 ambassadors), with a breakdown by phase
-          (candidate query, matching, saving, re-clustering the last 60 days), then the pure
-          ``Matcher.match`` throughput on the same 10,000 texts (best of --repeat).
-  report  ``Publisher.build_report(period)`` for the last complete month, interleaved with the
-          floor: the bare SQL aggregate queries the report needs, written as plain
-          ``conn.execute(text(...))`` (best of --repeat each). Then one instrumented build: time
-          per store call, every SQL statement replayed raw on sqlite3 (its own SQL time) and its
-          EXPLAIN QUERY PLAN.
-  render  ``Publisher.render_report(data)``: HTML, text, CSV, chart; sizes and times.
-  fixes   (unless --no-fixes) the same work with suggested fixes in subclasses / copies, so the
-          effect of each is measured, not guessed.
+  match   ``match_mentions(storage, config, now=now)`` end to end on the 10,000 new items with
+          a 500-term watchlist (+ 40 organisations, 10 ambassadors), then the pure
+          ``Matcher(Watchlist(...)).match`` throughput on the same 10,000 texts (best of
+          --repeat, at least 3). The new items' mentions are removed again at the end.
+  report  interleaved rounds (best of --repeat, at least 2): the floor (the bare SQL aggregate
+          queries the report needs, plain ``conn.execute(text(...))``), the floor plus the bare
+          mention list, and ``Publisher.build_report(period)`` for the last complete month; then
+          ``render_report`` once in the same process, as ``report send`` does: the worker's
+          VmHWM after build + render is the report's peak memory.
 
-A benchmark, not a test: it prints a table (or --json) and exits 0.
+Targets: matching >= 5,000 items/s; build <= 2x the floor and under 5 s; peak memory
+<= 300 MB. A benchmark, not a test: it prints a table (or --json) and exits 0.
 
-    python bench/coverage.py                       # 1,000,000 mentions (about 6-8 min on 2 cores)
+    python bench/coverage.py                       # 1,000,000 mentions (set-up about 2-3 min)
     python bench/coverage.py --mentions 100000     # quick check
     python bench/coverage.py --keep /tmp/cov       # keep the database; --reuse /tmp/cov skips set-up
 """
@@ -36,7 +37,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
-import math
 import multiprocessing
 import os
 import random
@@ -55,7 +55,7 @@ from typing import Any, Callable
 TARGET_MATCH = 5000  # items/s
 TARGET_RATIO = 2.0  # build / floor
 TARGET_BUILD_S = 5.0
-TARGET_RSS_MB = 300
+TARGET_MB = 300  # peak memory (VmHWM) of a worker
 
 UTC = timezone.utc
 BATCH = 20_000
@@ -63,10 +63,6 @@ BATCH = 20_000
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def hwm_mb() -> float:
@@ -80,14 +76,6 @@ def hwm_mb() -> float:
     except OSError:
         pass
     return float("nan")
-
-
-def rss_now_mb() -> float:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return float("nan")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -603,7 +591,7 @@ def setup(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
             log(f"set-up: {inserted:,} mentions inserted ({ins_s:.0f} s inserting)")
     child.join()
     story_id = first_story_id + n
-    del stamps
+    stamps.clear()  # free them (the forked child is done with its copy)
     with committing() as conn:
         # a press release whose pickups fell after the end is no cluster
         conn.execute(text("UPDATE mentions SET cluster_id = NULL WHERE cluster_id IS NOT NULL AND cluster_id IN "
@@ -652,6 +640,9 @@ def setup(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     timings["indexes"] = time.perf_counter() - t0
     setup_conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     setup_conn.close()
+    t0 = time.perf_counter()
+    rebuild_pickups(storage, make_config({"url": url, "seed": args.seed}), now)
+    timings["pickup index"] = time.perf_counter() - t0
     size = storage.size_bytes() or 0
     storage.close()
     timings["total"] = time.perf_counter() - started
@@ -690,38 +681,11 @@ def _story_row(story_id: int, url: str, title: str, body: str, kind: str, source
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
 # Helpers for the workers
 # ---------------------------------------------------------------------------------------------
-
-class Probe:
-    """Wall time per label, wrapped around functions and methods without changing them."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: Counter[str] = Counter()
-        self.label: str | None = None  # the innermost label running now, for SQL statements
-        self.active: set[str] = set()
-
-    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            if label in self.active:  # a recursive call: timed by the outermost one
-                return fn(*args, **kwargs)
-            outer = self.label
-            self.label = label
-            self.active.add(label)
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[label] += time.perf_counter() - started
-                self.calls[label] += 1
-                self.label = outer
-                self.active.discard(label)
-        return timed
-
-    def patch(self, owner: Any, name: str, label: str | None = None) -> None:
-        setattr(owner, name, self.wrap(label or name, getattr(owner, name)))
-
 
 def make_config(meta: dict[str, Any]):
     from sociaalwerk_publisher.config import Config, CoverageConfig, DatabaseConfig
@@ -731,45 +695,10 @@ def make_config(meta: dict[str, Any]):
                   coverage=CoverageConfig(terms=terms, organisations=organisations, ambassadors=ambassadors))
 
 
-class SqlLog(list):
-    """Statements recorded by :func:`capture_sql`; ``stop()`` ends the recording."""
+def rebuild_pickups(storage, config, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    from sociaalwerk_publisher.coverage import pickups
 
-    stop: Callable[[], None]
-
-
-def capture_sql(engine, probe: Probe) -> SqlLog:
-    """Record every statement with its parameters and the probe label running it."""
-    from sqlalchemy import event
-
-    records = SqlLog()
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        records.append({"label": probe.label, "sql": statement, "params": parameters, "many": executemany})
-
-    event.listen(engine, "before_cursor_execute", before)
-    records.stop = lambda: event.remove(engine, "before_cursor_execute", before)
-    return records
-
-
-def replay(engine, records: list[dict[str, Any]], explain: bool = True) -> list[dict[str, Any]]:
-    """Run each recorded SELECT again on the raw sqlite3 connection: its own SQL time and plan."""
-    raw = engine.raw_connection()
-    try:
-        out = []
-        for r in records:
-            sql = r["sql"]
-            if not sql.lstrip().upper().startswith("SELECT"):
-                continue
-            cur = raw.cursor()
-            started = time.perf_counter()
-            rows = cur.execute(sql, r["params"]).fetchall()
-            took = time.perf_counter() - started
-            plan = [row[3] for row in cur.execute("EXPLAIN QUERY PLAN " + sql, r["params"]).fetchall()] if explain else []
-            out.append({"label": r["label"], "sql_s": took, "rows": len(rows), "plan": plan,
-                        "sql": " ".join(sql.split())[:160]})
-        return out
-    finally:
-        raw.close()
+    pickups.rebuild(storage, config.coverage.cluster_threshold, now)
 
 
 def reset_new(storage, meta: dict[str, Any], *, outlets: bool = True) -> None:
@@ -786,264 +715,6 @@ def reset_new(storage, meta: dict[str, Any], *, outlets: bool = True) -> None:
             conn.execute(text("DELETE FROM outlets WHERE created_at >= :now"),
                          {"now": sqlts(datetime.fromisoformat(meta["now"]))})
 
-
-# ---------------------------------------------------------------------------------------------
-# Worker: matching
-# ---------------------------------------------------------------------------------------------
-
-def run_match(storage, config, meta: dict[str, Any], probe: Probe,
-              captured: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One instrumented ``match_mentions`` over the new items; phases in seconds.
-
-    ``captured["groups"]`` gets what ``cluster()`` returned."""
-    if captured is None:
-        captured = {}
-    import sociaalwerk_publisher.coverage.engine as engine_mod
-
-    store = storage.coverage
-    for name in ("candidates", "outlets", "add_outlets", "save_mentions", "texts_for_clustering",
-                 "set_clusters", "blog_story_urls"):
-        probe.patch(store, name)
-    sizes: dict[str, int] = {}
-    for name in ("candidates", "texts_for_clustering"):
-        inner = getattr(store, name)
-
-        def counted(*a: Any, _inner: Callable[..., Any] = inner, _name: str = name, **k: Any) -> Any:
-            rows = _inner(*a, **k)
-            sizes[_name] = len(rows)
-            return rows
-
-        setattr(store, name, counted)
-    saved = {name: getattr(engine_mod, name) for name in ("cluster", "attribute", "themes_for", "Matcher",
-                                                          "watchlist", "own_domains", "recluster")}
-    base_matcher = saved["Matcher"]
-
-    class TimedMatcher(base_matcher):  # type: ignore[misc, valid-type]
-        def __init__(self, *a: Any, **k: Any) -> None:
-            started = time.perf_counter()
-            super().__init__(*a, **k)
-            probe.seconds["Matcher() compile"] += time.perf_counter() - started
-
-        match = probe.wrap("Matcher.match", base_matcher.match)
-
-    try:
-        for name in ("cluster", "attribute", "themes_for", "watchlist", "own_domains", "recluster"):
-            probe.patch(engine_mod, name, {"cluster": "cluster()", "attribute": "attribute()",
-                                           "themes_for": "themes_for()"}.get(name, name + "()"))
-        engine_mod.Matcher = TimedMatcher
-        timed_cluster = engine_mod.cluster
-
-        def keep_groups(items: Any, *a: Any, **k: Any) -> dict[int, int]:
-            groups = timed_cluster(items, *a, **k)
-            captured["groups"] = groups
-            return groups
-
-        engine_mod.cluster = keep_groups
-        records = capture_sql(storage.engine, probe)
-        now = datetime.fromisoformat(meta["now"])
-        started = time.perf_counter()
-        summary = engine_mod.match_mentions(storage, config, now=now)
-        total = time.perf_counter() - started
-        records.stop()
-    finally:
-        for name, fn in saved.items():
-            setattr(engine_mod, name, fn)
-        for name in list(vars(store)):
-            if name != "_storage":
-                delattr(store, name)
-    statements = Counter(r["label"] for r in records)
-    return {"total_s": total, "items": summary.items, "counted": summary.counted,
-            "new_outlets": summary.new_outlets, "phases": dict(probe.seconds), "calls": dict(probe.calls),
-            "statements": dict(statements), "statements_total": len(records),
-            "candidates": sizes.get("candidates", 0), "cluster_texts": sizes.get("texts_for_clustering", 0)}
-
-
-def cluster_state(storage) -> tuple[int, int]:
-    """A checksum of every mention's cluster: equal state, equal numbers."""
-    from sqlalchemy import text
-
-    with storage.connect() as conn:
-        row = conn.execute(text("SELECT count(cluster_id), coalesce(sum((id * 1000003 + cluster_id) % 998244353), 0) "
-                                "FROM mentions")).one()
-    return int(row[0]), int(row[1])
-
-
-def new_mention_rows(storage, meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows ``match_mentions`` handed to ``save_mentions``, read back from the store."""
-    from sqlalchemy import select
-
-    from sociaalwerk_publisher._storage._schema import mention_facts, mentions
-
-    lo, hi = meta["new_story_ids"]
-    with storage.connect() as conn:
-        found = list(conn.execute(select(mentions).where(mentions.c.story_id.between(lo, hi)).order_by(mentions.c.id)))
-        facts: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for f in conn.execute(select(mention_facts).where(mention_facts.c.mention_id.in_(
-                select(mentions.c.id).where(mentions.c.story_id.between(lo, hi))))):
-            facts[f.mention_id].append((f.kind, f.value))
-    keys = ("story_id", "outlet_id", "url", "published_at", "municipality", "excluded_by", "counted",
-            "own_channel", "matched_at")
-    return [{**{k: getattr(m, k) for k in keys}, "facts": facts[m.id]} for m in found]
-
-
-def saved_state(storage, meta: dict[str, Any]) -> tuple[int, int, int]:
-    from sqlalchemy import text
-
-    lo, hi = meta["new_story_ids"]
-    with storage.connect() as conn:
-        row = conn.execute(text(
-            "SELECT count(DISTINCT m.id), count(f.mention_id), coalesce(sum(length(f.value) * (m.story_id % 1009) "
-            "+ m.counted + 2 * m.outlet_id), 0) FROM mentions m LEFT JOIN mention_facts f ON f.mention_id = m.id "
-            "WHERE m.story_id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi}).one()
-    return int(row[0]), int(row[1]), int(row[2])
-
-
-def _trie_pattern(words: Any) -> str:
-    """A regex matching any of ``words``, longest first, with shared prefixes merged."""
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def pattern(node: dict[str, Any]) -> str:
-        alternatives = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
-        if not alternatives:
-            return ""
-        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return pattern(root)
-
-
-def fast_themes_copy():
-    """A copy of ``themes.themes_for`` with the same result from one regex scan instead of one per
-    theme, its keywords merged into a trie-shaped pattern (``zorg(?:boerderij)?`` rather than
-    ``zorg|zorgboerderij``; Python's re does not merge alternatives itself): a zero-width match
-    at every word start captures the longest keyword there, and each
-    keyword stands for its own themes and those of every keyword that is a prefix of it (so
-    "buurthuis" still gives wonen, for "buurt", as well as welzijn)."""
-    from functools import lru_cache
-
-    @lru_cache(maxsize=16)
-    def compiled(themes: tuple[tuple[str, tuple[str, ...]], ...]):  # type: ignore[no-untyped-def]
-        keywords: dict[str, set[str]] = defaultdict(set)
-        for name, words_ in themes:
-            for word in words_:
-                keywords[word.casefold()].add(name)
-        owners = {k: frozenset(t for other, names in keywords.items() if k.startswith(other) for t in names)
-                  for k in keywords}
-        pattern = re.compile(r"\b(?=(" + _trie_pattern(keywords) + "))")
-        return pattern, owners, tuple(name for name, words_ in themes if words_)
-
-    def themes_for(text: str, themes: Any) -> tuple[str, ...]:
-        pattern, owners, order = compiled(tuple((name, tuple(words_)) for name, words_ in themes.items()))
-        found: set[str] = set()
-        for m in pattern.finditer(text.casefold()):
-            found |= owners[m.group(1)]
-        return tuple(name for name in order if name in found)
-
-    return themes_for
-
-
-def worker_match(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    from sqlalchemy import text
-
-    from sociaalwerk_publisher._storage import open_storage
-    from sociaalwerk_publisher.coverage.clustering import cluster
-    from sociaalwerk_publisher.coverage.matching import Matcher, Watchlist
-
-    config = make_config(meta)
-    storage = open_storage(meta["url"])
-    reset_new(storage, meta)
-    rss_before = max_rss_mb()
-    probe = Probe()
-    captured: dict[str, Any] = {}
-    result = run_match(storage, config, meta, probe, captured)
-    result["peak_rss_mb"] = max_rss_mb()
-    result["peak_hwm_mb"] = hwm_mb()
-    result["rss_before_mb"] = rss_before
-    log(f"match: {result['items']:,} items end to end in {result['total_s']:.1f} s "
-        f"(recluster {result['phases'].get('recluster()', 0):.1f} s)")
-
-    # set_clusters fixed (a subclass), on the same groups: same end state, fewer statements
-    groups = captured.get("groups", {})
-    before = cluster_state(storage)
-    fixed = fixed_store_class()(storage)
-    records = capture_sql(storage.engine, Probe())
-    started = time.perf_counter()
-    fixed.set_clusters(groups)
-    result["fix_set_clusters_s"] = time.perf_counter() - started
-    records.stop()
-    result["fix_set_clusters_statements"] = len(records)
-    result["fix_set_clusters_same_state"] = cluster_state(storage) == before
-    result["clusters"] = len(set(groups.values()))
-    result["clusters_multi"] = sum(1 for n in Counter(groups.values()).values() if n > 1)
-    log(f"match: set_clusters fixed {result['fix_set_clusters_s']:.1f} s "
-        f"vs {result['phases'].get('set_clusters', 0):.1f} s as is")
-
-    # the pure matcher on the same texts
-    lo, hi = meta["new_story_ids"]
-    with storage.connect() as conn:
-        items = [(i, f"{t}\n{b}") for i, t, b in conn.execute(
-            text("SELECT id, title, text FROM stories WHERE id BETWEEN :lo AND :hi ORDER BY id"), {"lo": lo, "hi": hi})]
-    texts = [t for _, t in items]
-    wl = Watchlist(terms=config.coverage.terms, organisations=config.coverage.organisations,
-                   ambassadors=config.coverage.ambassadors)
-    started = time.perf_counter()
-    matcher = Matcher(wl)
-    compile_s = time.perf_counter() - started
-    match_best = math.inf
-    for _ in range(max(3, args.repeat)):
-        started = time.perf_counter()
-        found = [matcher.match(t) for t in texts]
-        match_best = min(match_best, time.perf_counter() - started)
-    started = time.perf_counter()
-    cluster(items, threshold=config.coverage.cluster_threshold)
-    result["cluster_new_only_s"] = time.perf_counter() - started
-    from sociaalwerk_publisher.themes import themes_for
-    fast_themes = fast_themes_copy()
-    for label, fn in (("as is", themes_for), ("fixed", fast_themes)):
-        best = math.inf
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            got = [fn(t, config.themes) for t in texts]
-            best = min(best, time.perf_counter() - started)
-        result[f"themes_{label}_s"] = best
-        result[f"themes_{label}_out"] = got
-    result["themes_same"] = result.pop("themes_as is_out") == result.pop("themes_fixed_out")
-    result.update({
-        "pure_items": len(texts), "pure_s": match_best, "pure_items_per_s": len(texts) / match_best,
-        "pure_counted": sum(m.counts for m in found), "compile_s": compile_s,
-        "entries": len(wl.terms) + len(wl.organisations) + len(wl.ambassadors),
-        "mean_words": sum(len(t.split()) for t in texts) / max(1, len(texts)),
-    })
-    log(f"match: Matcher.match {result['pure_items_per_s']:,.0f} items/s")
-
-    # save_mentions fixed, on the rows this run saved, from the same start (the new items not
-    # saved yet) as in the run; it must leave the same rows
-    rows = new_mention_rows(storage, meta)
-    reference = saved_state(storage, meta)
-    result["save_mentions_as is_s"] = result["phases"].get("save_mentions", 0.0)
-    result["save_mentions_as is_statements"] = result["statements"].get("save_mentions", 0)
-    reset_new(storage, meta, outlets=False)
-    records = capture_sql(storage.engine, Probe())
-    started = time.perf_counter()
-    for k in range(0, len(rows), 2000):
-        fixed.save_mentions(rows[k:k + 2000])
-    result["save_mentions_fixed_s"] = time.perf_counter() - started
-    records.stop()
-    result["save_mentions_fixed_statements"] = len(records)
-    result["save_mentions_fixed_same_state"] = saved_state(storage, meta) == reference
-    log(f"match: save_mentions fixed {result['save_mentions_fixed_s']:.2f} s vs {result['save_mentions_as is_s']:.2f} s")
-    storage.close()
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Worker: report
-# ---------------------------------------------------------------------------------------------
 
 def floor_queries(start: datetime, end: datetime, prev_start: datetime, prev_end: datetime,
                   offset_minutes: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -1125,31 +796,93 @@ def period_bounds(publisher, meta: dict[str, Any]):
     return period, start, end, ps, pe
 
 
-def timed_build(publisher, period) -> tuple[float, Any]:
+# ---------------------------------------------------------------------------------------------
+# Workers, each in a fresh subprocess
+# ---------------------------------------------------------------------------------------------
+
+def worker_restore(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Back to the state set-up made: the new items unmatched, and a pickup index (a database
+    made before the package had one, or by an older schema, gets it here)."""
+    from sociaalwerk_publisher._storage import open_storage
+
+    storage = open_storage(meta["url"])
+    reset_new(storage, meta)
+    took = None
+    if not storage.coverage.has_pickups():
+        started = time.perf_counter()
+        rebuild_pickups(storage, make_config(meta), datetime.fromisoformat(meta["now"]))
+        took = time.perf_counter() - started
+    storage.close()
+    return {"reindex_s": took}
+
+
+def worker_match(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from sociaalwerk_publisher._storage import open_storage
+    from sociaalwerk_publisher.coverage.engine import match_mentions
+    from sociaalwerk_publisher.coverage.matching import Matcher, Watchlist
+
+    config = make_config(meta)
+    now = datetime.fromisoformat(meta["now"])
+    storage = open_storage(meta["url"])
+    reset_new(storage, meta)
+    hwm_ready = hwm_mb()
     started = time.perf_counter()
-    data = publisher.build_report(period)
-    return time.perf_counter() - started, data
+    summary = match_mentions(storage, config, now=now)
+    total = time.perf_counter() - started
+    hwm_e2e = hwm_mb()
+    log(f"match: match_mentions {summary.items:,} items in {total:.2f} s, {summary.counted:,} counted")
+
+    # the pure matcher on the same texts, as match_mentions builds them
+    lo, hi = meta["new_story_ids"]
+    with storage.connect() as conn:
+        texts = [f"{t}\n{b or ''}" for t, b in conn.execute(
+            text("SELECT title, text FROM stories WHERE id BETWEEN :lo AND :hi ORDER BY id"), {"lo": lo, "hi": hi})]
+    watchlist = Watchlist(terms=config.coverage.terms, organisations=config.coverage.organisations,
+                          ambassadors=config.coverage.ambassadors)
+    started = time.perf_counter()
+    matcher = Matcher(watchlist)
+    compile_s = time.perf_counter() - started
+    runs = []
+    for _ in range(max(3, args.repeat)):
+        started = time.perf_counter()
+        found = [matcher.match(t) for t in texts]
+        runs.append(time.perf_counter() - started)
+    best = min(runs)
+    log(f"match: Matcher.match {len(texts) / best:,.0f} items/s")
+    hwm_end = hwm_mb()
+    reset_new(storage, meta)
+    storage.close()
+    return {
+        "items": summary.items, "counted": summary.counted, "own_channel": summary.own_channel,
+        "new_outlets": summary.new_outlets, "total_s": total, "items_per_s": summary.items / total if total else 0.0,
+        "pure_items": len(texts), "pure_s": runs, "pure_items_per_s": len(texts) / best,
+        "pure_counted": sum(m.counts for m in found), "compile_s": compile_s,
+        "entries": len(watchlist.terms) + len(watchlist.organisations) + len(watchlist.ambassadors),
+        "mean_words": sum(len(t.split()) for t in texts) / max(1, len(texts)),
+        "hwm_ready_mb": hwm_ready, "hwm_after_match_mentions_mb": hwm_e2e, "hwm_mb": hwm_end,
+    }
 
 
 def worker_report(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    import sociaalwerk_publisher.coverage.figures as figures
     from sociaalwerk_publisher._storage import open_storage
     from sociaalwerk_publisher.core import Publisher
+    from sociaalwerk_publisher.coverage.periods import AMSTERDAM
 
     config = make_config(meta)
     storage = open_storage(meta["url"])
     publisher = Publisher(config, storage)
     period, start, end, ps, pe = period_bounds(publisher, meta)
-    offset = int(start.astimezone(figures.AMSTERDAM).utcoffset().total_seconds() // 60)
+    offset = int(start.astimezone(AMSTERDAM).utcoffset().total_seconds() // 60)
     queries = floor_queries(start, end, ps, pe, offset)
-    rss_ready = max_rss_mb()
+    hwm_ready = hwm_mb()
 
     builds, floors, floors_list = [], [], []
     per_query: dict[str, float] = {}
+    listed = 0
     data = None
-    probe = Probe()
-    records = SqlLog()
-    for round_ in range(max(2, args.repeat)):
+    for _ in range(max(2, args.repeat)):
         started = time.perf_counter()
         run_floor(storage.engine, queries)
         floors.append(time.perf_counter() - started)
@@ -1159,374 +892,31 @@ def worker_report(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, A
         floors_list.append(time.perf_counter() - started)
         if floors_list[-1] == min(floors_list):
             per_query = times
-        data = None
-        if round_ == 0:
-            # the first build is instrumented: time per store call, every statement recorded (to
-            # replay raw below). A dozen wrapped calls and a statement hook: no measurable overhead.
-            store = storage.coverage
-            for name in ("headline", "count_by", "count_facts", "published_times", "top_clusters",
-                         "cluster_members", "list_mentions", "new_outlets"):
-                probe.patch(store, name)
-            saved_rows = figures.mention_rows
-            figures.mention_rows = probe.wrap("mention_rows() total", saved_rows)
-            publisher.list_sources = probe.wrap("list_sources", Publisher.list_sources.__get__(publisher))
-            records = capture_sql(storage.engine, probe)
-            try:
-                took, data = timed_build(publisher, period)
-            finally:
-                figures.mention_rows = saved_rows
-                for name in list(vars(store)):
-                    if name != "_storage":
-                        delattr(store, name)
-                del publisher.list_sources
-                records.stop()
-        else:
-            took, data = timed_build(publisher, period)
-        builds.append(took)
-    peak = max_rss_mb()
-    result: dict[str, Any] = {
-        "peak_hwm_mb": hwm_mb(),
+        data = None  # one report in memory at a time
+        started = time.perf_counter()
+        data = publisher.build_report(period)
+        builds.append(time.perf_counter() - started)
+    hwm_build = hwm_mb()
+    log(f"report: build {min(builds):.2f} s, floor {min(floors):.3f} s, floor + list {min(floors_list):.2f} s")
+
+    # rendered once in the same process, as `report send` builds and renders
+    started = time.perf_counter()
+    rendered = publisher.render_report(data)
+    render_s = time.perf_counter() - started
+    sizes = {"html": len(rendered.html.encode()), "text": len(rendered.text.encode()),
+             "csv": len(rendered.csv), "png": len(rendered.chart_png)}
+    hwm_render = hwm_mb()
+    log(f"report: render {render_s:.2f} s, HTML {sizes['html'] / 2**20:.1f} MB")
+    result = {
         "period": period.label, "period_start": str(period.start), "period_end": str(period.end),
         "mentions_listed": len(data.mentions), "floor_list_rows": listed,
         "headline": {c.key: [c.current, c.previous] for c in data.headline},
-        "build_s": builds, "floor_s": floors, "floor_list_s": floors_list,
-        "rss_ready_mb": rss_ready, "peak_rss_mb": peak, "floor_per_query": per_query,
-        "instrumented_build_s": builds[0], "phases": dict(probe.seconds), "calls": dict(probe.calls),
+        "build_s": builds, "floor_s": floors, "floor_list_s": floors_list, "floor_per_query_s": per_query,
+        "render_s": render_s, "sizes": sizes,
+        "hwm_ready_mb": hwm_ready, "hwm_after_build_mb": hwm_build, "hwm_mb": hwm_render,
     }
-    del data
-    log(f"report: build {min(builds):.2f} s, floor {min(floors):.3f} s, floor+list {min(floors_list):.2f} s")
-    replayed = replay(storage.engine, records)
-    sql_by_label: dict[str, float] = defaultdict(float)
-    for r in replayed:
-        sql_by_label[r["label"] or "?"] += r["sql_s"]
-    result["package_sql_s"] = dict(sql_by_label)
-    result["package_sql_total_s"] = sum(sql_by_label.values())
-    result["plans"] = [{"label": r["label"], "sql_s": round(r["sql_s"], 4), "rows": r["rows"], "plan": r["plan"]}
-                       for r in replayed]
-    raw = storage.engine.raw_connection()
-    try:
-        floor_plans = []
-        for label, sql, params in queries + [("mention list", MENTION_LIST, queries[0][2])]:
-            plan = [row[3] for row in raw.cursor().execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
-            floor_plans.append({"label": label, "plan": plan})
-        result["floor_plans"] = floor_plans
-    finally:
-        raw.close()
     storage.close()
     return result
-
-
-def fast_cleaned_copy():
-    """A copy of ``reports._cleaned`` with two shortcuts and the same result: a string that is
-    already one line of printable text is returned as is, and a dataclass or tuple in which
-    nothing changed is returned as is instead of rebuilt with ``dataclasses.replace``."""
-    import dataclasses
-    import enum
-
-    import sociaalwerk_publisher.reports as reports
-
-    plain = reports._plain
-    fields_of: dict[type, tuple[str, ...]] = {}
-
-    def cleaned(value: Any) -> Any:
-        if isinstance(value, enum.Enum):
-            return value
-        if isinstance(value, str):
-            if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
-                return value
-            return plain(value)
-        if isinstance(value, tuple):
-            new = tuple(cleaned(v) for v in value)
-            return value if all(a is b for a, b in zip(new, value)) else new
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            names = fields_of.get(type(value))
-            if names is None:
-                names = fields_of[type(value)] = tuple(f.name for f in dataclasses.fields(value) if f.init)
-            changes = {}
-            for name in names:
-                old = getattr(value, name)
-                new = cleaned(old)
-                if new is not old:
-                    changes[name] = new
-            return dataclasses.replace(value, **changes) if changes else value
-        return value
-
-    return cleaned
-
-
-def worker_render(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    import dataclasses
-
-    import sociaalwerk_publisher.reports as reports
-    from sociaalwerk_publisher._storage import open_storage
-    from sociaalwerk_publisher.core import Publisher
-
-    config = make_config(meta)
-    storage = open_storage(meta["url"])
-    publisher = Publisher(config, storage)
-    period, *_ = period_bounds(publisher, meta)
-    build_s, data = timed_build(publisher, period)
-    rss_built = max_rss_mb()
-    # rendered once, with each step timed (a handful of wrapped calls: no measurable overhead)
-    probe = Probe()
-    saved = {n: getattr(reports, n) for n in ("_cleaned", "chart_png", "mentions_csv", "render", "_translated")}
-    real_render = saved["render"]
-
-    def render_named(name: str, *a: Any, **k: Any) -> str:
-        return probe.wrap(f"template {name}", real_render)(name, *a, **k)
-
-    result: dict[str, Any] = {}
-    try:
-        cleaned_as_is: dict[str, Any] = {}
-
-        def keep_cleaned(value: Any) -> Any:
-            # _cleaned recurses through the module global: point that at the original while
-            # it runs, so only the outermost call is timed and no wrapper slows the recursion
-            reports._cleaned = saved["_cleaned"]
-            started = time.perf_counter()
-            try:
-                out = saved["_cleaned"](value)
-            finally:
-                probe.seconds["_cleaned (sanitise every string)"] += time.perf_counter() - started
-                reports._cleaned = keep_cleaned
-            if value is data:
-                cleaned_as_is["value"] = out
-            return out
-
-        reports._cleaned = keep_cleaned
-        reports.chart_png = probe.wrap("chart_png (matplotlib)", saved["chart_png"])
-        reports.mentions_csv = probe.wrap("mentions_csv", saved["mentions_csv"])
-        reports._translated = probe.wrap("_translated", saved["_translated"])
-        reports.render = render_named
-        started = time.perf_counter()
-        reference = publisher.render_report(data)
-        render_s = time.perf_counter() - started
-        peak = max_rss_mb()
-        result["peak_hwm_mb"] = hwm_mb()
-        sizes = {"html": len(reference.html.encode()), "text": len(reference.text.encode()),
-                 "csv": len(reference.csv), "png": len(reference.chart_png)}
-        log(f"render: {render_s:.1f} s, HTML {sizes['html'] / 2**20:.1f} MB")
-        for n, fn in saved.items():
-            setattr(reports, n, fn)
-        # fix 1: the faster _cleaned (a copy) on the same data: same result, its own time
-        fast = fast_cleaned_copy()
-        started = time.perf_counter()
-        quick = fast(data)
-        result["fix_fast_cleaned_s"] = time.perf_counter() - started
-        result["fix_fast_cleaned_same"] = quick == cleaned_as_is["value"]
-        del quick
-        cleaned_as_is.clear()
-        # fix 2: list at most 200 mentions in the e-mail (HTML, text); every one stays in the CSV
-        capped = dataclasses.replace(data, mentions=data.mentions[:200])
-        started = time.perf_counter()
-        short = publisher.render_report(capped)
-        full_csv = reports.mentions_csv(data)
-        result["fix_capped_render_s"] = time.perf_counter() - started
-        result["fix_capped_sizes"] = {"html": len(short.html.encode()), "text": len(short.text.encode()),
-                                      "csv": len(full_csv)}
-    finally:
-        for n, fn in saved.items():
-            setattr(reports, n, fn)
-    storage.close()
-    result.update({"build_s": build_s, "render_s": render_s, "phases": dict(probe.seconds), "sizes": sizes,
-                   "rss_after_build_mb": rss_built, "peak_rss_mb": peak, "mentions": len(data.mentions)})
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Worker: suggested fixes, measured
-# ---------------------------------------------------------------------------------------------
-
-def fixed_store_class():
-    """CoverageStore with the suggested fixes, as a subclass (the package is not changed)."""
-    from sqlalchemy import bindparam, func, insert, select, text, update
-
-    from sociaalwerk_publisher._storage._schema import mention_facts, mentions, outlets, stories
-    from sociaalwerk_publisher._storage.coverage import CoverageStore, _chunks
-
-    class FixedCoverageStore(CoverageStore):
-        def set_clusters(self, clusters: dict[int, int]) -> None:
-            """Singletons cleared in chunks of 500 ids (only those that have a cluster); members
-            of real clusters set with one executemany, instead of one UPDATE per cluster."""
-            size = Counter(clusters.values())
-            singles = [m for m, c in clusters.items() if size[c] == 1]
-            members = [{"mid": m, "cid": c} for m, c in clusters.items() if size[c] > 1]
-            with self._storage.begin() as conn:
-                for chunk in _chunks(singles, 500):
-                    conn.execute(update(mentions).where(mentions.c.id.in_(chunk))
-                                 .where(mentions.c.cluster_id.is_not(None)).values(cluster_id=None))
-                if members:
-                    conn.execute(update(mentions).where(mentions.c.id == bindparam("mid"))
-                                 .values(cluster_id=bindparam("cid")), members)
-
-        def save_mentions(self, rows):  # type: ignore[no-untyped-def]
-            """Mentions with one executemany INSERT, their new ids read back by story_id (unique),
-            facts with one executemany: a few statements per batch instead of one INSERT built
-            and compiled per mention (``insert(mentions).values(**row)`` + inserted_primary_key)."""
-            if not rows:
-                return
-            with self._storage.begin() as conn:
-                story_ids = [r["story_id"] for r in rows]
-                for chunk in _chunks(story_ids, 500):
-                    conn.execute(mentions.delete().where(mentions.c.story_id.in_(chunk)))
-                conn.execute(insert(mentions), [{k: v for k, v in row.items() if k != "facts"} for row in rows])
-                ids: dict[int, int] = {}
-                for chunk in _chunks(story_ids, 500):
-                    ids.update((story_id, mention_id) for story_id, mention_id in conn.execute(
-                        select(mentions.c.story_id, mentions.c.id).where(mentions.c.story_id.in_(chunk))))
-                facts = [{"mention_id": ids[row["story_id"]], "kind": kind, "value": value}
-                         for row in rows for kind, value in row["facts"]]
-                if facts:
-                    conn.execute(insert(mention_facts), facts)
-
-        def list_mentions(self, start, end, *, counted=True, limit=0):  # type: ignore[no-untyped-def]
-            """Facts as a correlated subquery on ix_mention_facts_mention, not a GROUP BY over the
-            whole mention_facts table joined afterwards."""
-            facts = (select(func.group_concat(mention_facts.c.kind + ":" + mention_facts.c.value, "\t"))
-                     .where(mention_facts.c.mention_id == mentions.c.id).scalar_subquery().label("facts"))
-            query = (
-                select(mentions, stories.c.title, stories.c.canonical_url, outlets.c.name.label("outlet"),
-                       outlets.c.type.label("outlet_type"), outlets.c.domain, facts)
-                .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
-                             .join(outlets, mentions.c.outlet_id == outlets.c.id))
-                .order_by(mentions.c.published_at.desc(), mentions.c.id.desc())
-            )
-            if start is not None:
-                query = query.where(mentions.c.published_at >= start)
-            if end is not None:
-                query = query.where(mentions.c.published_at < end)
-            if counted is not None:
-                query = query.where(mentions.c.counted.is_(counted))
-            if limit:
-                query = query.limit(limit)
-            with self._storage.connect() as conn:
-                return list(conn.execute(query))
-
-        def count_facts(self, kind, start, end):  # type: ignore[no-untyped-def]
-            """The same query driven from the period's mentions: CROSS JOIN makes SQLite keep
-            that join order instead of walking every fact of the kind (the whole year) on
-            ix_mention_facts_kind_value and looking each mention up."""
-            sql = text("SELECT f.value, count(DISTINCT f.mention_id) FROM mentions m CROSS JOIN mention_facts f "
-                       "ON f.mention_id = m.id WHERE f.kind = :kind AND m.counted = 1 "
-                       "AND m.published_at >= :s AND m.published_at < :e GROUP BY f.value")
-            with self._storage.connect() as conn:
-                return {k: n for k, n in conn.execute(sql, {"kind": kind, "s": sqlts(start), "e": sqlts(end)})}
-
-    return FixedCoverageStore
-
-
-def same_report(a: Any, b: Any) -> bool:
-    import dataclasses
-
-    return dataclasses.replace(a, generated_at=b.generated_at) == b
-
-
-def worker_fixes(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The report's slow store calls as is and with the suggested fixes (subclass methods, an
-    index, ANALYZE), interleaved, best of --repeat, each checked to return the same thing; then
-    a whole build as is and with both method fixes."""
-    from sociaalwerk_publisher._storage import open_storage
-    from sociaalwerk_publisher._storage.coverage import CoverageStore
-    from sociaalwerk_publisher.core import Publisher
-
-    config = make_config(meta)
-    storage = open_storage(meta["url"])
-    publisher = Publisher(config, storage)
-    period, start, end, *_ = period_bounds(publisher, meta)
-    as_is, fixed = CoverageStore(storage), fixed_store_class()(storage)
-    repeat = max(2, args.repeat)
-    out: dict[str, Any] = {}
-
-    def best_of(fn: Callable[[], Any]) -> tuple[float, Any]:
-        best, value = math.inf, None
-        for _ in range(repeat):
-            value = None
-            started = time.perf_counter()
-            value = fn()
-            best = min(best, time.perf_counter() - started)
-        return best, value
-
-    def same(a: Any, b: Any) -> bool:
-        if isinstance(a, list):
-            return [tuple(r) for r in a] == [tuple(r) for r in b]
-        return a == b
-
-    def compare(label: str, a: Callable[[], Any], b: Callable[[], Any]) -> None:
-        ta, va = best_of(a)
-        tb, vb = best_of(b)
-        out[label] = {"as_is_s": ta, "fixed_s": tb, "same": same(va, vb)}
-        log(f"fixes: {label}: {ta:.2f} s -> {tb:.2f} s")
-
-    compare("list_mentions: facts as a correlated subquery",
-            lambda: as_is.list_mentions(start, end), lambda: fixed.list_mentions(start, end))
-    for kind in ("organisation", "theme"):
-        compare(f"count_facts({kind}): driven from the period's mentions",
-                lambda: as_is.count_facts(kind, start, end), lambda: fixed.count_facts(kind, start, end))
-
-    def build_with(store: Any) -> Any:
-        storage.coverage = store
-        return timed_build(publisher, period)[1]
-
-    both = CoverageStore(storage)
-    both.list_mentions, both.count_facts = fixed.list_mentions, fixed.count_facts
-    ta, va = best_of(lambda: build_with(as_is))
-    tb, vb = best_of(lambda: build_with(both))
-    storage.coverage = as_is
-    out["build_report: both fixes"] = {"as_is_s": ta, "fixed_s": tb, "same": same_report(va, vb)}
-    log(f"fixes: build {ta:.2f} s -> {tb:.2f} s")
-    del va, vb
-    # and if the mail listed only the newest 200 mentions (the CSV written from its own query)
-    capped = CoverageStore(storage)
-    capped.count_facts = fixed.count_facts
-    capped.list_mentions = lambda s, e, *, counted=True, limit=0: fixed.list_mentions(s, e, counted=counted,
-                                                                                      limit=limit or 200)
-    tc, vc = best_of(lambda: build_with(capped))
-    storage.coverage = as_is
-    out["build_report: both fixes, 200 mentions listed"] = {"as_is_s": ta, "fixed_s": tc,
-                                                            "same": len(vc.mentions) == 200}
-    log(f"fixes: build, 200 listed {ta:.2f} s -> {tc:.2f} s")
-    del vc
-
-    def with_ddl(label: str, create: str, drop: str, a: Callable[[], Any], b: Callable[[], Any]) -> None:
-        ta, va = best_of(a)
-        with storage.engine.begin() as conn:
-            started = time.perf_counter()
-            conn.exec_driver_sql(create)
-            made = time.perf_counter() - started
-        storage.engine.dispose()  # new connections, so the planner sees the change
-        tb, vb = best_of(b)
-        with storage.engine.begin() as conn:
-            for statement in drop.split(";"):
-                conn.exec_driver_sql(statement)
-        storage.engine.dispose()
-        out[label] = {"as_is_s": ta, "fixed_s": tb, "same": same(va, vb), "ddl_s": made}
-        log(f"fixes: {label}: {ta:.2f} s -> {tb:.2f} s")
-
-    def fixed_calls() -> Any:
-        # facts compared as sets: a covering index hands them to group_concat in another order
-        return (fixed.count_facts("theme", start, end), fixed.count_facts("organisation", start, end),
-                [tuple(r)[:-1] + (sorted((r.facts or "").split("\t")),) for r in fixed.list_mentions(start, end)])
-
-    with_ddl("index mention_facts(mention_id, kind, value), with the fixed count_facts + list_mentions",
-             "CREATE INDEX bench_ix_facts_cover ON mention_facts (mention_id, kind, value)",
-             "DROP INDEX bench_ix_facts_cover", fixed_calls, fixed_calls)
-    with_ddl("index stories(kind, published_at): blog_story_urls",
-             "CREATE INDEX bench_ix_stories_kind ON stories (kind, published_at)", "DROP INDEX bench_ix_stories_kind",
-             as_is.blog_story_urls, as_is.blog_story_urls)
-    with_ddl("index stories(kind, published_at): headline",
-             "CREATE INDEX bench_ix_stories_kind ON stories (kind, published_at)", "DROP INDEX bench_ix_stories_kind",
-             lambda: as_is.headline(start, end), lambda: as_is.headline(start, end))
-    with_ddl("index stories(kind, id): candidates",
-             "CREATE INDEX bench_ix_stories_kind_id ON stories (kind, id)", "DROP INDEX bench_ix_stories_kind_id",
-             lambda: as_is.candidates(since=None, only_new=True), lambda: as_is.candidates(since=None, only_new=True))
-    with_ddl("ANALYZE, the package's count_facts + list_mentions as is",
-             "ANALYZE", "DROP TABLE IF EXISTS sqlite_stat1;DROP TABLE IF EXISTS sqlite_stat4",
-             lambda: (as_is.count_facts("theme", start, end), as_is.count_facts("organisation", start, end),
-                      [tuple(r) for r in as_is.list_mentions(start, end)]),
-             lambda: (as_is.count_facts("theme", start, end), as_is.count_facts("organisation", start, end),
-                      [tuple(r) for r in as_is.list_mentions(start, end)]))
-    storage.close()
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1552,117 +942,45 @@ def verdict(ok: bool) -> str:
     return "meets" if ok else "MISSES"
 
 
-def summarise(meta, match, report, render, fixes) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
-    rows: list[tuple[str, str, str]] = []
-    n_match = match["items"]
-    total = match["total_s"]
-    e2e = n_match / total if total else 0.0
-    ph = match["phases"]
-    recl = ph.get("recluster()", 0.0)
-    no_recl = n_match / max(1e-9, total - recl)
-    st = match["statements"]
-    rows += [
-        ("matching: Matcher.match alone", f"{match['pure_items_per_s']:,.0f} items/s "
-         f"({match['pure_items']:,} items of {match['mean_words']:.0f} words, {match['entries']} entries)",
-         f"{verdict(match['pure_items_per_s'] >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
-        ("matching: match_mentions end to end", f"{e2e:,.0f} items/s ({fmt_s(total)})",
-         f"{verdict(e2e >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
-        ("  .. the same without recluster()", f"{no_recl:,.0f} items/s ({fmt_s(total - recl)})",
-         f"{verdict(no_recl >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
-    ]
-
-    def share(value: float) -> str:
-        return f"{100 * value / total:.0f}% of end to end"
-
-    for label, value, extra in (
-        ("  watchlist + own_domains (blog_story_urls)", ph.get("watchlist()", 0) + ph.get("own_domains()", 0), ""),
-        ("  candidates query", ph.get("candidates", 0), f" ({match['candidates']:,} rows)"),
-        ("  Matcher.match in the loop", ph.get("Matcher.match", 0), ""),
-        ("  attribute() (places in the text)", ph.get("attribute()", 0), ""),
-        ("  themes_for()", ph.get("themes_for()", 0), ""),
-        ("  add_outlets + outlets", ph.get("add_outlets", 0) + ph.get("outlets", 0), f" ({match['new_outlets']} new)"),
-        ("  save_mentions", ph.get("save_mentions", 0), f" ({st.get('save_mentions', 0):,} statements)"),
-        ("  recluster: texts_for_clustering", ph.get("texts_for_clustering", 0), f" ({match['cluster_texts']:,} texts)"),
-        ("  recluster: cluster()", ph.get("cluster()", 0),
-         f" (new items alone: {fmt_s(match['cluster_new_only_s'])})"),
-        ("  recluster: set_clusters", ph.get("set_clusters", 0),
-         f" ({st.get('set_clusters', 0):,} UPDATEs, {match['clusters_multi']:,} pickup clusters)"),
-    ):
-        rows.append((label, fmt_s(value) + extra, share(value)))
-    rows.append(("matching: peak RSS (own subprocess)", f"{match['peak_rss_mb']:.0f} MB (VmHWM {match['peak_hwm_mb']:.0f} MB)",
-                 f"{verdict(match['peak_rss_mb'] <= TARGET_RSS_MB)} <= {TARGET_RSS_MB} MB"))
-    rows.append(("fix: set_clusters batched (subclass)",
-                 f"{fmt_s(match['fix_set_clusters_s'])} vs {fmt_s(ph.get('set_clusters', 0))} as is",
-                 f"{match['fix_set_clusters_statements']:,} statements, same state: "
-                 f"{match['fix_set_clusters_same_state']}"))
-    rows.append(("fix: themes_for one regex scan (copy)",
-                 f"{fmt_s(match['themes_fixed_s'])} vs {fmt_s(match['themes_as is_s'])} as is",
-                 f"{match['pure_items']:,} texts; same themes: {match['themes_same']}"))
-    rows.append(("fix: save_mentions executemany (subclass)",
-                 f"{fmt_s(match['save_mentions_fixed_s'])} vs {fmt_s(match['save_mentions_as is_s'])} as is",
-                 f"{match['save_mentions_fixed_statements']:,} vs {match['save_mentions_as is_statements']:,} "
-                 f"statements, same rows: {match['save_mentions_fixed_same_state']}"))
-
+def summarise(match: dict[str, Any], report: dict[str, Any]) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
+    pure, e2e = match["pure_items_per_s"], match["items_per_s"]
     build, floor, floor_list = min(report["build_s"]), min(report["floor_s"]), min(report["floor_list_s"])
-    rows += [
-        (f"report: build_report ({report['period']})",
-         f"{fmt_s(build)} (runs: {', '.join(f'{t:.2f}' for t in report['build_s'])})",
-         f"{verdict(build < TARGET_BUILD_S)} < {TARGET_BUILD_S:.0f} s"),
-        ("floor: bare SQL aggregates", f"{fmt_s(floor)} (runs: {', '.join(f'{t:.3f}' for t in report['floor_s'])})", ""),
-        ("build / floor", f"{build / floor:.1f}x", f"{verdict(build / floor <= TARGET_RATIO)} <= {TARGET_RATIO:.0f}x"),
-        (f"floor + bare mention list ({report['floor_list_rows']:,} rows)", fmt_s(floor_list), ""),
-        ("build / (floor + list)", f"{build / floor_list:.1f}x",
-         f"{verdict(build / floor_list <= TARGET_RATIO)} <= {TARGET_RATIO:.0f}x"),
-        ("  package's own SQL, replayed raw", fmt_s(report["package_sql_total_s"]),
-         f"instrumented build {fmt_s(report['instrumented_build_s'])}"),
-    ]
-    rp, sql = report["phases"], report["package_sql_s"]
-    for label, keys in (("  list_mentions", ("list_mentions",)), ("  count_facts x4", ("count_facts",)),
-                        ("  headline x2", ("headline",)), ("  count_by x4", ("count_by",)),
-                        ("  published_times (trend)", ("published_times",)),
-                        ("  top_clusters + cluster_members", ("top_clusters", "cluster_members")),
-                        ("  new_outlets + list_sources", ("new_outlets", "list_sources"))):
-        value = sum(rp.get(k, 0.0) for k in keys)
-        rows.append((label, fmt_s(value), f"of which SQL {fmt_s(sum(sql.get(k, 0.0) for k in keys))}"))
-    rows.append(("  mention_rows: MentionRow objects", fmt_s(rp.get("mention_rows() total", 0) - rp.get("list_mentions", 0)),
-                 "Python"))
-    rows.append(("report: peak RSS of build (own subprocess)",
-                 f"{report['peak_rss_mb']:.0f} MB (VmHWM {report['peak_hwm_mb']:.0f} MB; "
-                 f"after imports {report['rss_ready_mb']:.0f} MB)",
-                 f"{verdict(report['peak_rss_mb'] <= TARGET_RSS_MB)} <= {TARGET_RSS_MB} MB"))
-    if fixes:
-        for label, r in fixes.items():
-            if not isinstance(r, dict):
-                continue
-            extra = f"; DDL {fmt_s(r['ddl_s'])}" if "ddl_s" in r else ""
-            rows.append((f"fix: {label}", f"{fmt_s(r['fixed_s'])} vs {fmt_s(r['as_is_s'])} as is",
-                         f"same result: {r['same']}{extra}"))
+    sizes = report["sizes"]
 
-    sizes = render["sizes"]
-    rows.append(("render_report: HTML, text, CSV, chart", fmt_s(render["render_s"]),
-                 f"{render['mentions']:,} mentions listed"))
-    for k, v in sorted(render["phases"].items(), key=lambda kv: -kv[1]):
-        rows.append((f"  {k}", fmt_s(v), ""))
-    rows += [
-        ("  sizes", f"HTML {sizes['html'] / 2**20:.1f} MB, text {sizes['text'] / 2**20:.1f} MB, "
-         f"CSV {sizes['csv'] / 2**20:.1f} MB, PNG {sizes['png'] / 1024:.0f} KB", ""),
-        ("report: peak RSS of build + render", f"{render['peak_rss_mb']:.0f} MB (VmHWM {render['peak_hwm_mb']:.0f} MB; "
-         f"after build {render['rss_after_build_mb']:.0f} MB)",
-         f"{verdict(render['peak_rss_mb'] <= TARGET_RSS_MB)} <= {TARGET_RSS_MB} MB"),
-        ("fix: _cleaned shortcuts (copy)",
-         f"{fmt_s(render['fix_fast_cleaned_s'])} vs {fmt_s(render['phases'].get('_cleaned (sanitise every string)', 0))} as is",
-         f"same result: {render['fix_fast_cleaned_same']}"),
-        ("fix: list 200 mentions in the mail, all in CSV",
-         f"render {fmt_s(render['fix_capped_render_s'])}; HTML {render['fix_capped_sizes']['html'] / 2**10:.0f} KB",
-         f"CSV {render['fix_capped_sizes']['csv'] / 2**20:.1f} MB"),
+    def runs(values: list[float], digits: int = 2) -> str:
+        return ", ".join(f"{v:.{digits}f}" for v in values)
+
+    rows = [
+        ("matching: Matcher.match alone", f"{pure:,.0f} items/s ({match['pure_items']:,} items of "
+         f"{match['mean_words']:.0f} words, {match['entries']} entries; runs {runs(match['pure_s'], 3)} s)",
+         f"{verdict(pure >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
+        ("matching: match_mentions end to end", f"{e2e:,.0f} items/s ({fmt_s(match['total_s'])} for "
+         f"{match['items']:,} items, {match['counted']:,} counted, {match['new_outlets']} new outlets)",
+         f"{verdict(e2e >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s (the stricter reading)"),
+        ("matching: peak memory (match worker VmHWM)", f"{match['hwm_mb']:,.0f} MB (after match_mentions "
+         f"{match['hwm_after_match_mentions_mb']:,.0f} MB, after imports {match['hwm_ready_mb']:.0f} MB)",
+         f"{verdict(match['hwm_mb'] <= TARGET_MB)} <= {TARGET_MB} MB"),
+        (f"report: build_report ({report['period']})", f"{fmt_s(build)} (runs {runs(report['build_s'])} s; "
+         f"{report['mentions_listed']:,} mentions listed)", f"{verdict(build < TARGET_BUILD_S)} < {TARGET_BUILD_S:.0f} s"),
+        ("floor: bare SQL aggregates", f"{fmt_s(floor)} (runs {runs(report['floor_s'], 3)} s)", ""),
+        (f"floor + bare mention list ({report['floor_list_rows']:,} rows)",
+         f"{fmt_s(floor_list)} (runs {runs(report['floor_list_s'])} s)", ""),
+        ("build / floor (aggregates)", f"{build / floor:.1f}x", f"{verdict(build / floor <= TARGET_RATIO)} "
+         f"<= {TARGET_RATIO:.0f}x"),
+        ("build / (floor + list)", f"{build / floor_list:.2f}x", f"{verdict(build / floor_list <= TARGET_RATIO)} "
+         f"<= {TARGET_RATIO:.0f}x (like for like: the report lists every mention)"),
+        ("render_report once", f"{fmt_s(report['render_s'])} (HTML {sizes['html'] / 2**20:.1f} MB, text "
+         f"{sizes['text'] / 2**20:.1f} MB, CSV {sizes['csv'] / 2**20:.1f} MB, PNG {sizes['png'] / 1024:.0f} KB)", ""),
+        ("report: peak memory, build + render (VmHWM)", f"{report['hwm_mb']:.0f} MB (after build "
+         f"{report['hwm_after_build_mb']:.0f} MB, after imports {report['hwm_ready_mb']:.0f} MB)",
+         f"{verdict(report['hwm_mb'] <= TARGET_MB)} <= {TARGET_MB} MB"),
     ]
     figures = {
-        "matching_pure_items_per_s": round(match["pure_items_per_s"]), "matching_end_to_end_items_per_s": round(e2e),
-        "matching_without_recluster_items_per_s": round(no_recl), "build_s": round(build, 3),
-        "floor_s": round(floor, 4), "floor_with_list_s": round(floor_list, 3), "build_over_floor": round(build / floor, 2),
-        "build_over_floor_with_list": round(build / floor_list, 2), "render_s": round(render["render_s"], 2),
-        "peak_rss_build_mb": round(report["peak_rss_mb"]), "peak_rss_build_render_mb": round(render["peak_rss_mb"]),
-        "peak_rss_match_mb": round(match["peak_rss_mb"]),
+        "matching_pure_items_per_s": round(pure), "matching_end_to_end_items_per_s": round(e2e),
+        "build_s": round(build, 3), "floor_s": round(floor, 4), "floor_with_list_s": round(floor_list, 3),
+        "build_over_floor": round(build / floor, 2), "build_over_floor_with_list": round(build / floor_list, 2),
+        "render_s": round(report["render_s"], 2), "peak_mb_match": round(match["hwm_mb"]),
+        "peak_mb_build_render": round(report["hwm_mb"]),
     }
     return rows, figures
 
@@ -1676,37 +994,23 @@ def print_table(rows: list[tuple[str, str, str]], out: Any = sys.stdout) -> None
         print(f"| {a.ljust(w0)} | {b.ljust(w1)} | {c}", file=out)
 
 
-def print_plans(report: dict[str, Any], out: Any = sys.stdout) -> None:
-    print("\nEXPLAIN QUERY PLAN of the package's report queries (first of each kind):", file=out)
-    seen = set()
-    for p in report["plans"]:
-        if p["label"] in seen:
-            continue
-        seen.add(p["label"])
-        print(f"  {p['label']} ({p['sql_s'] * 1000:.0f} ms raw, {p['rows']:,} rows): " + " | ".join(p["plan"]), file=out)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--mentions", type=int, default=1_000_000)
     parser.add_argument("--outlets", type=int, default=2000)
     parser.add_argument("--new-items", type=int, default=10_000)
     parser.add_argument("--blog-stories", type=int, default=3000)
-    parser.add_argument("--repeat", type=int, default=2, help="best of N for the timed parts")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N for the timed parts (matcher >= 3, report >= 2)")
     parser.add_argument("--seed", type=int, default=20261201)
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--fixes", action="store_true",
-                        help="also time the report's slow store calls with the suggested fixes (adds minutes)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON (the table goes to stderr)")
     parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
     parser.add_argument("--reuse", metavar="DIR", help="reuse the database a --keep run left in DIR")
-    parser.add_argument("--only", help=argparse.SUPPRESS)  # with --reuse: e.g. "fixes"
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--meta", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker == "setup":
-        # in a subprocess of its own, so that the driver stays small: ru_maxrss is carried over
-        # from parent to child across fork + exec, and would otherwise count the set-up's memory
+        # in a subprocess of its own, so that the driver stays small
         meta_path = Path(args.meta)
         meta = setup(meta_path.parent, args)
         meta_path.write_text(json.dumps(meta))
@@ -1714,7 +1018,7 @@ def main() -> None:
         return
     if args.worker:
         meta = json.loads(Path(args.meta).read_text())
-        fn = {"match": worker_match, "report": worker_report, "render": worker_render, "fixes": worker_fixes}[args.worker]
+        fn = {"match": worker_match, "report": worker_report, "restore": worker_restore}[args.worker]
         print(json.dumps(fn(meta, args), default=str))
         return
 
@@ -1740,44 +1044,42 @@ def main() -> None:
         meta["setup_wall_s"] = round(setup_wall, 1)
         log(f"set-up done in {meta['setup_s']['total']:.0f} s, database {meta['db_mb']} MB")
     meta_path = folder / "meta.json"
-    if args.only:
-        for kind in args.only.split(","):
-            print(json.dumps(run_worker(kind, meta_path, args), indent=2, default=str))
-        return
+    restores: list[float] = []
     try:
+        if args.reuse is not None:
+            # a database left by an interrupted run, or made before the pickup index, is first
+            # brought to the state set-up makes (an untimed subprocess of its own)
+            log("restore: reset the new items (and build the pickup index if it is empty) ...")
+            took = run_worker("restore", meta_path, args)["reindex_s"]
+            restores += [took] if took is not None else []
         log("match worker ...")
         match = run_worker("match", meta_path, args)
         log("report worker ...")
         report = run_worker("report", meta_path, args)
-        log("render worker ...")
-        render = run_worker("render", meta_path, args)
-        fixes = None
-        if args.fixes:
-            log("fixes worker ...")
-            fixes = run_worker("fixes", meta_path, args)
     finally:
         if tmp is not None:
             tmp.cleanup()
-    rows, figures = summarise(meta, match, report, render, fixes)
-    # with --json the table goes to stderr and the JSON to stdout
+    rows, figures = summarise(match, report)
+    load_after = os.getloadavg()
     out = sys.stderr if args.json else sys.stdout
     print(f"coverage benchmark: {meta['mentions']:,} mentions ({meta['counted']:,} counted, {meta['facts']:,} facts), "
-          f"{meta['outlets']:,} outlets, {meta['stories']:,} stories, database {meta['db_mb']} MB; "
-          f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}; whole run "
+          f"{meta['outlets']:,} outlets, {meta['stories']:,} stories, database {meta['db_mb']} MB; whole run "
           f"{(time.perf_counter() - wall) / 60:.1f} min", file=out)
-    print("set-up (not timed in any figure): " + ", ".join(f"{k} {v} s" for k, v in meta["setup_s"].items()), file=out)
+    print(f"load average (1, 5, 15 min): before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after "
+          f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} CPUs)", file=out)
+    print("set-up (not timed in any figure): " + ", ".join(f"{k} {v} s" for k, v in meta["setup_s"].items()),
+          file=out)
+    if restores:
+        print("pickup index built outside the timed parts: "
+              + ", ".join(f"{s:.1f} s" for s in restores), file=out)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"CPU time of all subprocesses: {(children.ru_utime + children.ru_stime) / 60:.1f} min", file=out)
-    walls = [("set-up", meta.get("setup_wall_s"))] + [(name, w["wall_s"]) for name, w in
-                                                       (("match", match), ("report", report), ("render", render),
-                                                        ("fixes", fixes)) if w]
-    print("wall time per subprocess: " + ", ".join(f"{k} {v:.0f} s" for k, v in walls if v), file=out)
+    print(f"wall time per subprocess: match {match['wall_s']:.0f} s, report {report['wall_s']:.0f} s; "
+          f"CPU time of all subprocesses {(children.ru_utime + children.ru_stime) / 60:.1f} min", file=out)
     print(file=out)
     print_table(rows, out)
-    print_plans(report, out)
     if args.json:
         print(json.dumps({"setup": meta, "figures": figures, "match": match, "report": report,
-                          "render": render, "fixes": fixes, "loadavg": [load[0], os.getloadavg()[0]]},
+                          "pickup_restore_s": restores, "loadavg": [list(load), list(load_after)]},
                          indent=2, default=str))
 
 

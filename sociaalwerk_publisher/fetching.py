@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Below this many feeds to parse, starting worker processes costs more than it saves.
 PARALLEL_PARSE_MIN_FEEDS = 4
+#: Quiet polls (304, nothing else to change) recorded per transaction.
+QUIET_BATCH = 100
 #: How long a claimed source is kept from other workers; a killed worker's claim expires.
 SOURCE_CLAIM_SECONDS = 600
 #: What recording a poll's outcome does to the source's claim.
@@ -91,6 +93,14 @@ class Fetcher:
         waiting = deque(sources)
         claimed: set[int] = set()  # claimed by this worker and not yet recorded
         by_future: dict[Future[object], tuple[str, Source, Retrieved | None]] = {}
+        # polls with nothing new, recorded a batch at a time: on a quiet run they are nearly
+        # all of them, and one transaction each would cost more than the download
+        quiet: list[tuple[int, datetime, datetime]] = []
+
+        def record_quiet() -> None:
+            self._storage.sources.record_quiet_polls(quiet)
+            quiet.clear()
+
         downloads = ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="fetch")
         parsing = _parse_executor(self._config, len(sources))
         finished = False
@@ -132,7 +142,14 @@ class Fetcher:
                         continue
                     if stage == "download":
                         assert isinstance(value, Retrieved)
-                        if value.not_modified:
+                        if value.not_modified and not (source.consecutive_failures or source.last_error
+                                                       or value.moved_to):
+                            now = self._now()
+                            quiet.append((source.id, now, self._next_poll(now)))
+                            if len(quiet) >= QUIET_BATCH:
+                                record_quiet()
+                            yield FetchResult(source, FetchOutcome.NOT_MODIFIED)
+                        elif value.not_modified:
                             yield self._record_not_modified(source, value)
                         else:
                             assert value.content is not None
@@ -145,6 +162,7 @@ class Fetcher:
                 start_downloads()
             finished = True
         finally:
+            record_quiet()
             # abandoned (the caller stopped early): do not wait for downloads in flight;
             # their sources keep their poll time and are fetched on the next run
             downloads.shutdown(wait=finished, cancel_futures=True)

@@ -445,6 +445,10 @@ def _translated(data: ReportData, fmt: _Format) -> ReportData:
 
 def _plain(text: str) -> str:
     """``text`` as one line of printable characters."""
+    # nearly every value already is (no control, bidi or separator character but the ASCII
+    # space, and single spaces inside): a month's CSV has a million cells
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(_UNSAFE_CHARACTERS.sub(" ", _BIDI_CONTROLS.sub("", text)).split())
 
 

@@ -15,6 +15,7 @@ from werkzeug import Request, Response
 from sociaalwerk_publisher import FetchOutcome, Publisher, SourceKind, StoryFilter, make_publisher
 
 from .conftest import feed_bytes, make_config
+from .test_postgres_claims import claim_of
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
@@ -73,6 +74,26 @@ def test_unchanged_feed_is_not_downloaded_again(publisher: Publisher, httpserver
     request, _ = httpserver.log[-1]
     assert request.headers["If-Modified-Since"] == "Mon, 23 Nov 2026 10:00:00 GMT"
     assert publisher.get_source(source.id).last_success_at is not None
+
+
+def test_a_quiet_run_over_many_sources_records_every_poll(publisher: Publisher, httpserver: HTTPServer) -> None:
+    from sociaalwerk_publisher.fetching import QUIET_BATCH
+
+    def conditional(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(rss(), headers={**RSS, "ETag": '"v1"'})
+
+    httpserver.expect_request("/feed").respond_with_handler(conditional)
+    sources = [add(publisher, httpserver.url_for(f"/feed?n={n}")) for n in range(QUIET_BATCH + 30)]
+    list(publisher.fetch_sources())
+    before = datetime.now(timezone.utc)
+    results = list(publisher.fetch_sources())
+    assert {r.outcome for r in results} == {FetchOutcome.NOT_MODIFIED} and len(results) == len(sources)
+    for source in publisher.list_sources():
+        assert source.last_polled_at >= before and source.next_poll_at > before + timedelta(minutes=20)
+        assert source.last_success_at >= before
+    assert all(claim_of(publisher, source.id) == (None, None) for source in sources)  # for other workers
 
 
 def test_changed_entry_updates_the_story_instead_of_duplicating(publisher: Publisher, httpserver: HTTPServer) -> None:

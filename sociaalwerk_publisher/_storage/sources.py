@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import SourceNotFoundError, UsageError
@@ -109,7 +109,6 @@ class SourceStore:
         """
         if not wanted:
             return {}
-        taken: set[int] = set()
         with self._storage.begin() as conn:
             candidates = sorted(wanted)
             if not self._storage.is_sqlite:
@@ -117,20 +116,34 @@ class SourceStore:
                     select(sources.c.id).where(sources.c.id.in_(candidates), _unclaimed(now))
                     .order_by(sources.c.id).with_for_update(skip_locked=True)
                 ).scalars())
-            for source_id in candidates:
-                expected = wanted[source_id]
-                unchanged = (sources.c.next_poll_at.is_(None) if expected is None
-                             else sources.c.next_poll_at == expected)
-                if conn.execute(
-                    update(sources).where(sources.c.id == source_id, unchanged, _unclaimed(now))
-                    .values(claimed_by=worker, claim_expires_at=expires)
-                ).rowcount:
-                    taken.add(source_id)
-            if not taken:
+            # one statement per group, run for every source; which ones it took is read back
+            claim = {"claimed_by": worker, "claim_expires_at": expires}
+            never_polled = [{"_id": i} for i in candidates if wanted[i] is None]
+            polled = [{"_id": i, "_expected": wanted[i]} for i in candidates if wanted[i] is not None]
+            if never_polled:
+                conn.execute(update(sources).where(sources.c.id == bindparam("_id"), sources.c.next_poll_at.is_(None),
+                                                   _unclaimed(now)).values(**claim), never_polled)
+            if polled:
+                conn.execute(update(sources).where(sources.c.id == bindparam("_id"),
+                                                   sources.c.next_poll_at == bindparam("_expected"),
+                                                   _unclaimed(now)).values(**claim), polled)
+            if not candidates:
                 return {}
             rows = conn.execute(select(sources.c.id, sources.c.etag, sources.c.last_modified)
-                                .where(sources.c.id.in_(taken)))
+                                .where(sources.c.id.in_(candidates), sources.c.claimed_by == worker,
+                                       sources.c.claim_expires_at == expires))
             return {row.id: (row.etag, row.last_modified) for row in rows}
+
+    def record_quiet_polls(self, polls: Sequence[tuple[int, datetime, datetime]]) -> None:
+        """Record polls that found nothing new, ``(source id, polled at, next poll)``, in one
+        transaction, releasing their claims; a source removed meanwhile is left out."""
+        if not polls:
+            return
+        with self._storage.begin() as conn:
+            conn.execute(update(sources).where(sources.c.id == bindparam("_id")).values(
+                last_polled_at=bindparam("_at"), last_success_at=bindparam("_at"), next_poll_at=bindparam("_next"),
+                claimed_by=None, claim_expires_at=None,
+            ), [{"_id": i, "_at": at, "_next": next_poll} for i, at, next_poll in polls])
 
     def release(self, source_ids: Iterable[int], worker: str) -> None:
         """Drop ``worker``'s claims on sources it did not get to poll."""
@@ -141,14 +154,6 @@ class SourceStore:
             conn.execute(update(sources).where(sources.c.id.in_(ids), sources.c.claimed_by == worker)
                          .values(claimed_by=None, claim_expires_at=None))
 
-    def validators(self, source_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
-        """The ETag and Last-Modified last seen per source, for conditional GETs."""
-        query = select(sources.c.id, sources.c.etag, sources.c.last_modified)
-        with self._storage.connect() as conn:
-            return {
-                row.id: (row.etag, row.last_modified)
-                for row in conn.execute(query.where(sources.c.id.in_(source_ids)))
-            }
 
 
 def _unclaimed(now: datetime) -> ColumnElement[bool]:
