@@ -13,7 +13,7 @@ from functools import partial
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import transfer
 from ._storage import Storage, open_storage
@@ -36,10 +36,7 @@ from .exceptions import (
 from .feeds.normalise import canonical_url
 from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, Status
 from .mail import Attachment, Delivery, InlineImage, Outbox, OutboxItem, build_message
-from .reports import RenderedReport, render_report
-from .feeds.discover import discover_feeds
 from .feeds.opml import read_opml, write_opml
-from .feeds.parse import parse_feed
 from .feeds.retrieve import Retrievers
 from .fetching import Fetcher, utcnow
 from .municipalities import lookup
@@ -59,6 +56,9 @@ from .types import (
     Syndication,
     SyndicationResult,
 )
+
+if TYPE_CHECKING:
+    from .reports import RenderedReport
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,11 @@ class Publisher:
         return source
 
     def _discover(self, url: str) -> str:
+        # feedparser and bs4 are imported when a source is added, not by every `run`: a cron
+        # run with nothing new should start fast (the benchmark runs 2,000 sources each minute)
+        from .feeds.discover import discover_feeds
+        from .feeds.parse import parse_feed
+
         retrieved = self._retrievers.retrieve(url)
         assert retrieved.content is not None
         try:
@@ -535,6 +540,8 @@ class Publisher:
         Raises:
             TemplateError: a template is missing or broken.
         """
+        from .reports import render_report  # Jinja2 and the rest only when there is a report
+
         folder = self.config.templates.folder
         return render_report(data, template_folder=str(self.config.resolve(folder)) if folder else None,
                              for_file=for_file, listed=self.config.report.listed_mentions)

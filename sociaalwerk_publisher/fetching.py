@@ -17,13 +17,16 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait, FIRST_COMPLETED
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, cast
 
 from ._storage import Storage
 from .config import FetchConfig
 from .exceptions import FetchError
-from .feeds.parse import ParsedFeed, parse_feed
 from .feeds.retrieve import Retrieved, Retrievers
 from .types import FetchOutcome, FetchResult, Source
+
+if TYPE_CHECKING:
+    from .feeds.parse import ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +156,15 @@ class Fetcher:
                             yield self._record_not_modified(source, value)
                         else:
                             assert value.content is not None
+                            # imported here, not at the top: a quiet run never parses
+                            from .feeds.parse import parse_feed
+
                             parsed = parsing.submit(parse_feed, value.content, value.url,
                                                     dict(value.headers))
                             by_future[parsed] = ("parse", source, value)
                     else:
-                        assert isinstance(value, ParsedFeed) and retrieved is not None
-                        yield self._record_success(source, retrieved, value)
+                        assert retrieved is not None
+                        yield self._record_success(source, retrieved, cast("ParsedFeed", value))
                 start_downloads()
             finished = True
         finally:
