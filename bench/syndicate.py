@@ -746,7 +746,7 @@ def worker_paired(spec: dict) -> dict:
 
     all_sites, n, token, rounds = sites(), spec["posts"], spec["token"], spec["rounds"]
     experiment = "legacy" if package_skips_find_existing() else "fresh"
-    variants = ["floor", "ours"] + ([experiment] if spec.get("experiment") else [])
+    variants = ["floor", "fields", "ours"] + ([experiment] if spec.get("experiment") else [])
     block = -(-n // rounds)
     counter = RequestCounter.install()
     out: dict[str, Any] = {"kind": "paired", "experiment": experiment, "interference": [], "rounds": [], "ids": {},
@@ -760,7 +760,7 @@ def worker_paired(spec: dict) -> dict:
     for variant in variants[1:]:
         folder = Path(spec["tmp"]) / variant
         folder.mkdir()
-        cls, _ = publisher_class(variant if variant != "ours" else "plain", False)
+        cls, _ = publisher_class(variant if variant not in ("ours", "fields") else "plain", False)
         config = load_config(write_config(folder, all_sites))
         feed = folder / "verhalen.xml"
         write_feed(feed, make_items(f"{token}-{variant}", n))
@@ -771,6 +771,47 @@ def worker_paired(spec: dict) -> dict:
         story_ids[variant] = [s.id for s in sorted(publisher.list_stories(StoryFilter(limit=0)),
                                                    key=lambda s: s.title)]
         publishers[variant] = publisher
+
+    # the "fields" floor: bare POSTs of exactly the JSON our adapter sends (rendered content with
+    # attribution, excerpt, slug, date, category and tag ids), made up front, untimed: what
+    # WordPress does with terms and slugs is then in the floor too, and the ratio is our overhead
+    from sociaalwerk_publisher.syndication import make_adapter
+    fields_payloads: dict[str, list[dict[str, Any]]] = {}
+    fields_publisher = publishers.pop("fields")
+    syndicator = fields_publisher._syndicator()
+    stories = {s.id: s for s in fields_publisher.list_stories(StoryFilter(limit=0))}
+    for destination in fields_publisher.config.destinations:
+        adapter = make_adapter(fields_publisher.config, destination)
+        fields_payloads[DESTINATIONS[destination.name]] = [
+            adapter._fields(syndicator.post_for(stories[i], destination, datetime.now(timezone.utc))[0])
+            for i in story_ids["fields"]]
+        adapter.close()
+    fields_publisher.close()
+
+    def fields_block(lo: int, hi: int) -> None:
+        errors: list[str] = []
+
+        def run(site: Any) -> None:
+            s = requests.Session()
+            s.auth = (site.user, site.app_password)
+            s.headers["User-Agent"] = f"{FLOOR_UA}/{token}"
+            try:
+                for payload in fields_payloads[site.name][lo:hi]:
+                    r = s.post(site.rest("wp/v2/posts"), timeout=60, json=payload)
+                    r.raise_for_status()
+                    add_ids(site.name, r.json()["id"])
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"{site.name}: {e}"[:200])
+            finally:
+                s.close()
+
+        threads = [threading.Thread(target=run, args=(site,)) for site in all_sites.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            out["interference"].append(f"paired fields floor: {'; '.join(errors)}")
 
     def floor_block(items: list[tuple[int, dict[str, str]]]) -> None:
         errors: list[str] = []
@@ -823,6 +864,8 @@ def worker_paired(spec: dict) -> dict:
                 t0 = time.perf_counter()
                 if variant == "floor":
                     floor_block(list(enumerate(floor_items))[lo:hi])
+                elif variant == "fields":
+                    fields_block(lo, hi)
                 else:
                     ours_block(variant, story_ids[variant][lo:hi])
                 timings[variant] = round(time.perf_counter() - t0, 3)
@@ -1041,10 +1084,15 @@ def build_report(results: dict, n: int, notes: list[str], load_before: tuple, po
             phase = {"wall_s": sums[v], "requests": paired["requests"].get(v, {}), "cpu_s": paired["cpu_s"].get(v),
                      "range": [round(min(ratios), 2), round(max(ratios), 2)] if v != "floor" and ratios else None}
             label = {"floor": "floor par (bare POSTs)", "ours": "ours syndicate()",
+                     "fields": "floor par, our fields (bare POSTs)",
                      "fresh": "exp: skip find_existing", "legacy": "exp: always find_existing"}[v]
             row(label, phase, posts, sums["floor"] * 2 * n / posts if v != "floor" else None,
                 paired.get("peak_rss_mb"), "paired floor", group="paired")
         paired_summary = {"rounds": rounds, "sums": sums}
+        if sums.get("fields"):
+            per_round = [r["wall_s"]["ours"] / r["wall_s"]["fields"] for r in rounds if r["wall_s"].get("fields")]
+            paired_summary["ours_over_fields"] = round(sums["ours"] / sums["fields"], 3)
+            paired_summary["ours_over_fields_range"] = [round(min(per_round), 2), round(max(per_round), 2)]
 
     return {
         "posts_per_site": n, "target_ratio": TARGET_RATIO, "rows": rows, "paired": paired_summary,
@@ -1106,6 +1154,12 @@ def print_report(report: dict) -> None:
         print(f"| {r['measure']:<26} | {r['wall_s']:>7.2f} | {mspp:>7} | {r['cpu_s'] if r['cpu_s'] is not None else dash:>5} | "
               f"{r['requests']:>8} | {r['access_log'] if r['access_log'] is not None else dash:>6} | "
               f"{r['foreign'] if r['foreign'] is not None else dash:>7} | {ratio:>22} | {r['peak_rss_mb'] or dash:>6} |")
+    paired = report.get("paired") or {}
+    if paired.get("ours_over_fields"):
+        low, high = paired["ours_over_fields_range"]
+        print(f"\npaired: ours / floor with our fields = {paired['ours_over_fields']:.2f}x "
+              f"({'ok' if paired['ours_over_fields'] <= target else 'MISS'} <= {target}x) [rounds {low:.2f}-{high:.2f}]:"
+              " the same JSON posted bare, so WordPress's work on terms, slug and date is in both")
     print(f"\nratio = wall / floor wall for the same posts; target <= {target}x (destinations in parallel)."
           " ms/post = wall / posts made on both sites. CPU s = this process's CPU in the timed part."
           " 'in log' = our requests in Apache's access logs (more than 'requests' = another engine client"

@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
 from datetime import date, datetime, timedelta
@@ -242,7 +242,7 @@ class Publisher:
 
     def fetch_sources(
         self, source_ids: Iterable[int] | None = None, *, due_only: bool = False
-    ) -> Iterator[FetchResult]:
+    ) -> Generator[FetchResult, None, None]:
         """Poll sources and store what is new; yields one result per source.
 
         Args:
@@ -409,7 +409,7 @@ class Publisher:
         return Syndicator(self._storage, self.config, self._retrievers, self._adapter_for)
 
     def syndicate(self, destinations: Iterable[str] | None = None, *, dry_run: bool = False
-                  ) -> Iterator[SyndicationResult]:
+                  ) -> Generator[SyndicationResult, None, None]:
         """Publish approved stories, update changed ones, retract retracted ones.
 
         Destinations run in parallel; one failing never stops the others. Yields

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait, FIRST_COMPLETED
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ._storage import Storage
 from .config import FetchConfig
@@ -95,7 +95,7 @@ class Fetcher:
             return
         waiting = deque(sources)
         claimed: set[int] = set()  # claimed by this worker and not yet recorded
-        by_future: dict[Future[object], tuple[str, Source, Retrieved | None]] = {}
+        by_future: dict[Future[Any], tuple[str, Source, Retrieved | None]] = {}
         # polls with nothing new, recorded a batch at a time: on a quiet run they are nearly
         # all of them, and one transaction each would cost more than the download
         quiet: list[tuple[int, datetime, datetime]] = []
@@ -109,8 +109,11 @@ class Fetcher:
         finished = False
 
         def start_downloads() -> None:
-            # keep every download slot busy, with one batch queued behind them
+            # keep every download slot busy, with up to a batch queued behind them; refilled
+            # only once the queue is empty, so each claim takes a batch, not a source or two
             in_flight = sum(stage == "download" for stage, _, _ in by_future.values())
+            if in_flight > self._config.concurrency:
+                return
             while waiting and in_flight < 2 * self._config.concurrency:
                 batch = [waiting.popleft() for _ in range(min(len(waiting), 2 * self._config.concurrency - in_flight))]
                 now = self._now()

@@ -91,7 +91,10 @@ def build_message(*, key: str, sender: str, recipients: Sequence[str], subject: 
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
-        html_part = message.get_payload()[-1]
+        parts = message.get_payload()
+        assert isinstance(parts, list)
+        html_part = parts[-1]
+        assert isinstance(html_part, EmailMessage)
         for image in inline:
             maintype, _, subtype = image.content_type.partition("/")
             html_part.add_related(image.data, maintype=maintype, subtype=subtype, cid=f"<{image.cid}>",

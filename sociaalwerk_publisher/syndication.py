@@ -200,7 +200,7 @@ class Syndicator:
             state = SyndicationState(row.state) if row is not None else None
             if state in (None, SyndicationState.PENDING, SyndicationState.FAILED):
                 work.append(_Work(story, SyndicationAction.PUBLISH, row.remote_id if row else None))
-            elif state is SyndicationState.PUBLISHED and destination.update_on_change \
+            elif state is SyndicationState.PUBLISHED and row is not None and destination.update_on_change \
                     and row.content_hash != self._content_hash(story, destination):
                 work.append(_Work(story, SyndicationAction.UPDATE, row.remote_id))
         # when erasing, posts already in a site's trash are deleted for good too

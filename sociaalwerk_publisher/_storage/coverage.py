@@ -208,7 +208,7 @@ class CoverageStore:
             return list(conn.execute(query))
 
     def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
-                      limit: int = 0) -> list[Row[Any]]:
+                      limit: int = 0) -> list[tuple[Any, ...]]:
         """Mentions, newest first, as rows of (published_at, title, url, outlet name, outlet type,
         municipality code, cluster id, facts as ``kind:value`` joined by tabs)."""
         fact = mention_facts.c.kind + ":" + mention_facts.c.value
@@ -232,7 +232,7 @@ class CoverageStore:
         if limit:
             query = query.limit(limit)
         with self._storage.connect() as conn:
-            return list(conn.execute(query))
+            return [tuple(row) for row in conn.execute(query)]
 
     # -- report aggregates ---------------------------------------------------------------
 

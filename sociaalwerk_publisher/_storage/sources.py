@@ -36,7 +36,9 @@ class SourceStore:
     def add(self, values: dict[str, Any]) -> Source:
         try:
             with self._storage.begin() as conn:
-                new_id = conn.execute(insert(sources).values(**values)).inserted_primary_key[0]
+                key = conn.execute(insert(sources).values(**values)).inserted_primary_key
+                assert key is not None
+                new_id = key[0]
         except Exception as e:
             if isinstance(e.__cause__, IntegrityError):
                 existing = self.find_by_url(values["url"])

@@ -167,7 +167,7 @@ class StoryStore:
         if with_url:
             # another worker may have stored one of these URLs a moment ago: the unique URL
             # decides, and the loser adds a sighting to the winner's story
-            stored = dict(conn.execute(
+            stored: dict[str, int] = dict(conn.execute(
                 self._storage.insert_ignoring_conflicts(stories)
                 .returning(stories.c.canonical_url, stories.c.id),
                 [rows[e.key] for e in with_url],

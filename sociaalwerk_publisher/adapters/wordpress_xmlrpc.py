@@ -36,7 +36,7 @@ import xml.parsers.expat
 import xmlrpc.client
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 from urllib.parse import unquote, urlsplit
 
 from wordpress_xmlrpc import Client, WordPressPost, WordPressTerm
@@ -152,7 +152,7 @@ class _Client(Client):  # type: ignore[misc]
     def supported_methods(self) -> Any:
         if self._supported is None:
             try:
-                self._supported = frozenset(self.server.mt.supportedMethods())
+                self._supported = frozenset(cast(list[str], self.server.mt.supportedMethods()))
             except xmlrpc.client.Fault:
                 # Some security plugins remove mt.supportedMethods; the real call will tell.
                 self._supported = _AllMethods()
@@ -184,7 +184,7 @@ class _SafeTimeoutTransport(xmlrpc.client.SafeTransport):
         self.timeout = timeout
         self.user_agent = user_agent
 
-    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+    def make_connection(self, host: Any) -> http.client.HTTPSConnection:
         connection = super().make_connection(host)
         connection.timeout = self.timeout
         return connection

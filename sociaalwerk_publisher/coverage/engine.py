@@ -77,7 +77,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     created = 0
     for start in range(0, len(candidates), BATCH):
         batch = candidates[start:start + BATCH]
-        fresh = []
+        fresh: list[dict[str, object]] = []
         for item in batch:
             domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
             if domain not in known_outlets and domain not in {f["domain"] for f in fresh}:

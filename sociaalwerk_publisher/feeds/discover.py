@@ -17,8 +17,8 @@ def discover_feeds(page: bytes, page_url: str) -> list[str]:
     soup = BeautifulSoup(page, "html.parser")
     found: list[str] = []
     for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
-        rels = [r.lower() for r in (rel if isinstance(rel, list) else rel.split())]
+        rel: object = link.get("rel") or []
+        rels = [str(r).lower() for r in (rel if isinstance(rel, list) else str(rel).split())]
         kind = str(link.get("type", "")).lower().split(";")[0].strip()
         if "alternate" in rels and kind in FEED_TYPES:
             url = urljoin(page_url, str(link["href"]).strip())

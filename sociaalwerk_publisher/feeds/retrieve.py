@@ -250,7 +250,8 @@ class Retrievers:
         self._config = config
         self._allow_private_networks = allow_private_networks
         self.http = HttpRetriever(config, allow_private_networks=allow_private_networks)
-        self._by_scheme = {"http": self.http, "https": self.http, "file": FileRetriever(config)}
+        self._by_scheme: dict[str, HttpRetriever | FileRetriever] = {
+            "http": self.http, "https": self.http, "file": FileRetriever(config)}
         self._for_content: dict[bool, HttpRetriever] = {}
         self._lock = threading.Lock()
 
