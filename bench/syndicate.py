@@ -14,7 +14,9 @@ One run, each part in its own fresh process (so peak RSS is its own):
                 engine -> 2N posts), syndicate() again (nothing to do), and an update round
                 (every item changed, refetched, syndicate() -> 2N updates)
   paired        the noise-robust comparison: R rounds of N/R stories; in each round a parallel
-                floor block, an ours block (approve the next N/R, syndicate()) and the experiment's
+                floor block, a "fields" floor block (bare POSTs of exactly the JSON our adapter
+                sends: excerpt, slug, date, term ids, so WordPress's own work on them is in the
+                floor too), an ours block (approve the next N/R, syndicate()) and the experiment's
                 block, in rotated order, so all three see the same load (this machine is shared:
                 the same floor has measured 21 s and 49 s ten minutes apart)
   experiment    a Publisher/Syndicator subclass in this file (the package is untouched). If the
