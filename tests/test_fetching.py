@@ -327,3 +327,21 @@ def test_a_second_poll_finds_every_entry_unchanged(publisher: Publisher, httpser
     only(publisher)
     again = only(publisher)
     assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_proxy_and_ca_bundle_settings_from_the_environment_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sociaalwerk_publisher.config import FetchConfig
+    from sociaalwerk_publisher.feeds.retrieve import HttpRetriever
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    plain = HttpRetriever(FetchConfig())
+    assert plain.session.verify == "/etc/ssl/certs/ca-certificates.crt"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.nl:3128")
+    monkeypatch.setenv("NO_PROXY", "intranet.example.nl")
+    proxied = HttpRetriever(FetchConfig())
+    # requests reads proxies and NO_PROXY per request, as before
+    assert proxied.session.trust_env
+    assert proxied.session.merge_environment_settings(
+        "https://nieuws.example.nl/feed", {}, None, None, None)["proxies"]["https"] == "http://proxy.example.nl:3128"
