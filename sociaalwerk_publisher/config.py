@@ -145,6 +145,10 @@ class CoverageConfig:
     #: pickups: texts at least this similar are one story (applies to new items; after
     #: lowering it, `coverage match --all` groups the earlier ones again)
     cluster_threshold: float = 0.6
+    #: fetch the article page when a feed item carries fewer words than ``fulltext_below_words``
+    #: and match its text too (needs the extra `fulltext`: pip install 'sociaalwerk-publisher[fulltext]')
+    fulltext: bool = False
+    fulltext_below_words: int = 60
     #: how many municipalities are "gouden gemeenten" in the report
     golden_municipalities: int = 5
 

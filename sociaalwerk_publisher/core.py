@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
 from datetime import date, datetime, timedelta
@@ -26,6 +26,7 @@ from .coverage.figures import build_report_data, mention_rows
 from .coverage.model import MentionRow, Outlet, OutletType, Period, ReportData
 from .exceptions import (
     ConfigError,
+    FetchError,
     InvalidTransitionError,
     NotAFeedError,
     PublisherError,
@@ -447,10 +448,27 @@ class Publisher:
 
         Also re-clusters pickups and drops the text of long-unmatched candidates.
         """
-        summary = match_mentions(self._storage, self.config, rematch=rematch)
+        summary = match_mentions(self._storage, self.config, rematch=rematch,
+                                 article_text=self._article_text if self.config.coverage.fulltext else None)
         keep = timedelta(days=self.config.coverage.keep_unmatched_days)
         self._storage.coverage.prune_unmatched(utcnow() - keep)
         return summary
+
+    def _article_text(self, url: str) -> str | None:
+        """The main text of the article page at ``url`` (trafilatura), or None: a page that
+        cannot be fetched or read leaves the item with its feed text."""
+        try:
+            import trafilatura
+        except ImportError:
+            raise ConfigError("needs the extra 'fulltext':"
+                              " pip install 'sociaalwerk-publisher[fulltext]'", "coverage.fulltext") from None
+        try:
+            # the same limits and address rules as for any URL that came from a feed
+            page = self._retrievers.for_content().retrieve(url, accept="text/html", content_types=("text/html",))
+        except FetchError as e:
+            log.info("full text of %s: %s", url, e)
+            return None
+        return trafilatura.extract(page.content or b"", url=page.url, include_comments=False) or None
 
     def list_mentions(self, *, since: datetime | None = None, until: datetime | None = None,
                       counted: bool | None = True, limit: int = 50) -> tuple[MentionRow, ...]:

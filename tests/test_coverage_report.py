@@ -228,3 +228,32 @@ def test_changing_the_watchlist_and_matching_again_recounts(config: Path, publis
         changed.match_coverage(rematch=True)
         counted = {m.title for m in changed.list_mentions(limit=0)}
     assert "PEC Zwolle wint opnieuw" in counted and "Jongerenwerk in Bergen breidt uit" not in counted
+
+
+def test_a_snippet_is_matched_on_its_article_page_with_fulltext(tmp_path: Path, httpserver) -> None:
+    from dataclasses import replace
+
+    from sociaalwerk_publisher.config import CoverageConfig, SecurityConfig
+
+    from .conftest import make_config
+
+    article = ("<html><head><title>Buurthuis</title></head><body><nav>Home | Nieuws</nav><article>"
+               "<h1>Buurthuis Holtenbroek weer open</h1><p>Het buurthuis in Holtenbroek is weer open. "
+               "Sociaal werkers van Travers Welzijn zetten elke ochtend koffie en helpen bewoners met "
+               "formulieren, toeslagen en vragen over de wijk.</p></article></body></html>")
+    httpserver.expect_request("/nieuws/buurthuis").respond_with_data(article, content_type="text/html")
+    httpserver.expect_request("/nieuws/kapot").respond_with_data("weg", status=404)
+    items = [{"guid": "a", "title": "Buurthuis weer open", "link": httpserver.url_for("/nieuws/buurthuis"),
+              "html": "<p>Het buurthuis in Holtenbroek is weer open.</p>"},
+             {"guid": "b", "title": "Ook weer open", "link": httpserver.url_for("/nieuws/kapot"),
+              "html": "<p>Het buurthuis is weer open.</p>"}]
+    base = replace(make_config(tmp_path), security=SecurityConfig(allow_private_networks=True))
+    counted = {}
+    for fulltext in (False, True):
+        config = replace(base, coverage=CoverageConfig(fulltext=fulltext),
+                         database=replace(base.database, url=f"sqlite:///{tmp_path / f'{fulltext}.db'}"))
+        with make_publisher(config) as p:
+            seed(p, tmp_path, items, kind=SourceKind.MEDIA, title="Lokaal Nieuws")
+            p.match_coverage()
+            counted[fulltext] = {m.title for m in p.list_mentions(limit=0)}
+    assert counted == {False: set(), True: {"Buurthuis weer open"}}  # the missing page: feed text only

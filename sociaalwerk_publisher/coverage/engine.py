@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -59,8 +60,15 @@ def own_domains(config: Config, storage: Storage) -> frozenset[str]:
 
 
 def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
-                   now: datetime | None = None) -> MatchSummary:
-    """Match new candidate items (or all of them with ``rematch``) and cluster their pickups."""
+                   now: datetime | None = None,
+                   article_text: Callable[[str], str | None] | None = None) -> MatchSummary:
+    """Match new candidate items (or all of them with ``rematch``) and cluster their pickups.
+
+    Args:
+        article_text: the text of the article page at a URL, or None when it cannot be had;
+            asked for items whose feed text is a snippet (``coverage.fulltext``). The page
+            text is matched, not stored: the item keeps what its feed said.
+    """
     now = now or utcnow()
     matcher = Matcher(watchlist(config, storage))
     own = own_domains(config, storage)
@@ -93,6 +101,9 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
             domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
             outlet = known_outlets[domain]
             text = f"{item.title}\n{item.text}"
+            if article_text is not None and item.canonical_url \
+                    and len(item.text.split()) < config.coverage.fulltext_below_words:
+                text = f"{text}\n{article_text(item.canonical_url) or ''}"
             found = matcher.match(text)
             is_own = domain in own
             municipality = attribute(outlet.municipality, item.source_municipality, text, outlet.province)
