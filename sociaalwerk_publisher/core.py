@@ -473,7 +473,7 @@ class Publisher:
     def list_mentions(self, *, since: datetime | None = None, until: datetime | None = None,
                       counted: bool | None = True, limit: int = 50) -> tuple[MentionRow, ...]:
         """Press mentions, newest first; ``counted=False`` lists the ones that do not count."""
-        return mention_rows(self._storage, since, until, counted=counted, limit=limit)
+        return tuple(mention_rows(self._storage, since, until, counted=counted, limit=limit))
 
     def list_outlets(self, *, unclassified_only: bool = False) -> list[Outlet]:
         """Known outlets; ``unclassified_only`` lists those an editor still has to classify."""
@@ -561,8 +561,12 @@ class Publisher:
         from .reports import render_report  # Jinja2 and the rest only when there is a report
 
         folder = self.config.templates.folder
+        every_mention = None
+        if data.mentions_total is not None and data.mentions_total > len(data.mentions):
+            every_mention = mention_rows(self._storage, *periods.utc_bounds(data.period))
         return render_report(data, template_folder=str(self.config.resolve(folder)) if folder else None,
-                             for_file=for_file, listed=self.config.report.listed_mentions)
+                             for_file=for_file, listed=self.config.report.listed_mentions,
+                             every_mention=every_mention)
 
     def queue_report(self, period: Period) -> tuple[str, bool]:
         """Build the report for ``period`` and store it in the outbox, once per period.

@@ -27,10 +27,11 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from collections.abc import Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .coverage.model import Count, OutletType, ReportData
+from .coverage.model import Count, MentionRow, OutletType, ReportData
 from .coverage.periods import AMSTERDAM, MONTHS
 from .exceptions import ReportError
 from .rendering import render
@@ -209,7 +210,8 @@ class RenderedReport:
 
 
 def render_report(data: ReportData, *, template_folder: str | None = None,
-                  for_file: bool = False, listed: int = 200) -> RenderedReport:
+                  for_file: bool = False, listed: int = 200,
+                  every_mention: Iterable[MentionRow] | None = None) -> RenderedReport:
     """Render the coverage report of one period in ``data.language``.
 
     Args:
@@ -219,14 +221,16 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
         for_file: embed the chart in the HTML as a ``data:`` URI, for a stand-alone file.
         listed: list the newest this many mentions in the HTML and text (a month at national
             scale has tens of thousands: unreadable, and megabytes of mail); the CSV has all.
+        every_mention: the mentions for the CSV when ``data.mentions`` holds only the newest
+            (see ``ReportData.mentions_total``), e.g. streamed from the store.
 
     Raises:
         TemplateError: a template is missing, broken or uses an undefined name.
         ReportError: the chart cannot be drawn (matplotlib is not installed).
     """
     fmt = _Format(_language(data))
-    csv = mentions_csv(data)
-    total = len(data.mentions)
+    csv = mentions_csv(data, every_mention)
+    total = len(data.mentions) if data.mentions_total is None else data.mentions_total
     data = _translated(_cleaned(dataclasses.replace(data, mentions=data.mentions[:max(listed, 0)])), fmt)
     png = chart_png(data)
     cid = f"trend-{hashlib.sha256(png).hexdigest()[:16]}@sociaalwerk-publisher"
@@ -253,8 +257,9 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
     )
 
 
-def mentions_csv(data: ReportData) -> bytes:
-    """Every mention of the period, one row each, headed in the report's language.
+def mentions_csv(data: ReportData, every_mention: Iterable[MentionRow] | None = None) -> bytes:
+    """Every mention of the period (``every_mention``, else ``data.mentions``), one row each,
+    headed in the report's language.
 
     UTF-8 with BOM, ``;``-separated, CRLF: see the module docstring for why.
     """
@@ -262,7 +267,7 @@ def mentions_csv(data: ReportData) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(fmt.labels["csv_header"])
-    for m in data.mentions:
+    for m in data.mentions if every_mention is None else every_mention:
         writer.writerow([_cell(value) for value in (
             _local(m.published_at).strftime("%Y-%m-%d %H:%M"), m.title, m.url, m.outlet,
             fmt.outlet_type(m.outlet_type), m.municipality or "", ", ".join(m.organisations),

@@ -165,6 +165,21 @@ def test_the_trend_counts_each_mention_on_its_day_in_amsterdam_across_daylight_s
     assert unit == "day" and [n for _, n in trend] == [1, 6, 8]
 
 
+def test_a_long_month_lists_its_newest_mentions_and_attaches_every_one(publisher: Publisher) -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    short = Publisher(replace(publisher.config, report=replace(publisher.config.report, listed_mentions=2)),
+                      publisher._storage)
+    data = short.build_report(short.report_period(start=date(2026, 11, 1), end=date(2026, 11, 30)))
+    assert [m.title for m in data.mentions] == ["Jongerenwerk in Bergen breidt uit", "Miljoenen voor welzijnswerk"]
+    assert data.mentions_total == 5
+    rendered = short.render_report(data)
+    rows = list(csv.reader(io.StringIO(rendered.csv.decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 1 + 5 and rows[1][1] == "Jongerenwerk in Bergen breidt uit"
+    assert "De nieuwste 2 van 5 vermeldingen" in rendered.html
+
+
 def test_mentions_that_do_not_count_are_kept_with_the_reason(publisher: Publisher) -> None:
     kept = {m.title for m in publisher.list_mentions(counted=False, limit=0)}
     assert kept == {"Nieuwe sociale werkplaats opent", "PEC Zwolle wint opnieuw", "Sociaal werk in Noord"}

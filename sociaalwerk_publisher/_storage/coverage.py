@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -208,9 +208,10 @@ class CoverageStore:
             return list(conn.execute(query))
 
     def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
-                      limit: int = 0) -> list[tuple[Any, ...]]:
+                      limit: int = 0) -> Iterator[tuple[Any, ...]]:
         """Mentions, newest first, as rows of (published_at, title, url, outlet name, outlet type,
-        municipality code, cluster id, facts as ``kind:value`` joined by tabs)."""
+        municipality code, cluster id, facts as ``kind:value`` joined by tabs), streamed: a
+        month's CSV is written row by row, never held whole."""
         fact = mention_facts.c.kind + ":" + mention_facts.c.value
         # per listed mention through the covering index: aggregating all facts first and
         # joining that would read the whole table for a month's list
@@ -232,7 +233,8 @@ class CoverageStore:
         if limit:
             query = query.limit(limit)
         with self._storage.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+            for row in conn.execution_options(yield_per=2000).execute(query):
+                yield tuple(row)
 
     # -- report aggregates ---------------------------------------------------------------
 

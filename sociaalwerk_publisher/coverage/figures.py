@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from .._storage import Storage
@@ -66,27 +67,26 @@ def _split(facts: str | None) -> dict[str, list[str]]:
 
 
 def mention_rows(storage: Storage, start: datetime | None, end: datetime | None, *,
-                 counted: bool | None = True, limit: int = 0) -> tuple[MentionRow, ...]:
-    """Mentions as the report and ``coverage list`` show them, newest first."""
+                 counted: bool | None = True, limit: int = 0) -> Iterator[MentionRow]:
+    """Mentions as the report, its CSV and ``coverage list`` show them, newest first, streamed."""
     names = {code: m.name for code, m in municipalities().items()}
     types = {t.value: t for t in OutletType}
-    rows = []
-    # tuples unpacked, not named attributes: a month's report lists tens of thousands
+    # tuples unpacked, not named attributes: a month's CSV has tens of thousands
     for published_at, title, url, outlet, outlet_type, municipality, cluster_id, facts in \
             storage.coverage.list_mentions(start, end, counted=counted, limit=limit):
         found = _split(facts)
-        rows.append(MentionRow(
+        yield MentionRow(
             published_at=published_at, title=title, url=url, outlet=outlet, outlet_type=types[outlet_type],
             municipality=names.get(municipality) if municipality else None,
             organisations=tuple(found.get("organisation", ())), themes=tuple(found.get("theme", ())),
             terms=tuple(found.get("term", ())), story=cluster_id,
-        ))
-    return tuple(rows)
+        )
 
 
 def build_report_data(storage: Storage, config: Config, period: Period, sources: list[Source],
                       now: datetime, language: str = "nl") -> ReportData:
-    """Every figure of the report for ``period``, compared with the period before it."""
+    """Every figure of the report for ``period``, compared with the period before it, and the
+    newest ``report.listed_mentions`` mentions (the CSV streams all of them: :func:`mention_rows`)."""
     before = previous(period, language)
     (start, end), (prev_start, prev_end) = utc_bounds(period), utc_bounds(before)
     store = storage.coverage
@@ -116,7 +116,8 @@ def build_report_data(storage: Storage, config: Config, period: Period, sources:
         for c, n in clusters if c in members
     )
 
-    rows = mention_rows(storage, start, end)
+    listed = config.report.listed_mentions
+    rows = tuple(mention_rows(storage, start, end, limit=listed)) if listed else ()
     own_labels = {"nl": ("eigen blogverhalen", "gesyndiceerde kopieën", "vermeldingen op eigen kanalen"),
                   "en": ("own blog stories", "syndicated copies", "items on own channels")}[language]
     own = tuple(Count(key, label, now_head[key], prev_head[key]) for key, label in
@@ -132,4 +133,5 @@ def build_report_data(storage: Storage, config: Config, period: Period, sources:
         by_municipality=by_municipality[:TOP], golden_municipalities=golden, by_organisation=by_org,
         by_theme=by_theme, trend=trend, trend_unit=unit, top_stories=top, mentions=rows,
         own_channels=own, new_outlets=new, failing_sources=failing, language=language,
+        mentions_total=now_head["mentions"],
     )

@@ -107,12 +107,14 @@ class ReportData:
     trend: tuple[tuple[date, int], ...]  #: mentions per day or per week (first day)
     trend_unit: str  #: "day" or "week"
     top_stories: tuple[TopStory, ...]
-    mentions: tuple[MentionRow, ...]  #: every mention of the period, newest first
+    mentions: tuple[MentionRow, ...]  #: the newest mentions of the period (all, or as many as listed)
     own_channels: tuple[Count, ...] = ()  #: "eigen kanalen": own blogs and syndicated copies
     new_outlets: tuple[NewOutlet, ...] = ()
     failing_sources: tuple[FailingSource, ...] = ()
     language: str = "nl"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: how many mentions the period has in all (None: ``mentions`` holds every one)
+    mentions_total: int | None = None
 
 
 @dataclass(frozen=True)
