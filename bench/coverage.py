@@ -967,10 +967,11 @@ def summarise(match: dict[str, Any], report: dict[str, Any]) -> tuple[list[tuple
          f"{fmt_s(floor_list)} (runs {runs(report['floor_list_s'])} s)", ""),
         ("build / floor (aggregates)", f"{build / floor:.1f}x", f"{verdict(build / floor <= TARGET_RATIO)} "
          f"<= {TARGET_RATIO:.0f}x"),
-        ("build / (floor + list)", f"{build / floor_list:.2f}x", f"{verdict(build / floor_list <= TARGET_RATIO)} "
-         f"<= {TARGET_RATIO:.0f}x (like for like: the report lists every mention)"),
-        ("render_report once", f"{fmt_s(report['render_s'])} (HTML {sizes['html'] / 2**20:.1f} MB, text "
+        ("render_report once (streams every mention into the CSV)",
+         f"{fmt_s(report['render_s'])} (HTML {sizes['html'] / 2**20:.1f} MB, text "
          f"{sizes['text'] / 2**20:.1f} MB, CSV {sizes['csv'] / 2**20:.1f} MB, PNG {sizes['png'] / 1024:.0f} KB)", ""),
+        ("build + render / (floor + list): what `report send` does", f"{(build + report['render_s']) / floor_list:.2f}x",
+         "(shown; the whole e-mail against the bare queries it needs)"),
         ("report: peak memory, build + render (VmHWM)", f"{report['hwm_mb']:.0f} MB (after build "
          f"{report['hwm_after_build_mb']:.0f} MB, after imports {report['hwm_ready_mb']:.0f} MB)",
          f"{verdict(report['hwm_mb'] <= TARGET_MB)} <= {TARGET_MB} MB"),
@@ -978,7 +979,8 @@ def summarise(match: dict[str, Any], report: dict[str, Any]) -> tuple[list[tuple
     figures = {
         "matching_pure_items_per_s": round(pure), "matching_end_to_end_items_per_s": round(e2e),
         "build_s": round(build, 3), "floor_s": round(floor, 4), "floor_with_list_s": round(floor_list, 3),
-        "build_over_floor": round(build / floor, 2), "build_over_floor_with_list": round(build / floor_list, 2),
+        "build_over_floor": round(build / floor, 2),
+        "build_render_over_floor_with_list": round((build + report["render_s"]) / floor_list, 2),
         "render_s": round(report["render_s"], 2), "peak_mb_match": round(match["hwm_mb"]),
         "peak_mb_build_render": round(report["hwm_mb"]),
     }
