@@ -259,23 +259,8 @@ class DescendantRssSampler(TreeRssSampler):
         self.descendants_seen: set[str] = set()
 
     def _sample(self) -> int:
-        parents: dict[int, int] = {}
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                try:
-                    with open(f"/proc/{entry.name}/stat", "rb") as f:
-                        parents[int(entry.name)] = int(f.read().rsplit(b")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
-                    pass
-        tree, frontier = {self.root}, [self.root]
-        while frontier:
-            parent = frontier.pop()
-            for pid, ppid in parents.items():
-                if ppid == parent and pid not in tree:
-                    tree.add(pid)
-                    frontier.append(pid)
         total = descendants = 0
-        for pid in tree:
+        for pid in self._tree():
             try:
                 with open(f"/proc/{pid}/statm", "rb") as f:
                     kib = int(f.read().split()[1]) * self._page_kib

@@ -24,7 +24,6 @@ import os
 import random
 import re
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -426,6 +425,17 @@ class TreeRssSampler(threading.Thread):
             self.peak_kib = max(self.peak_kib, self._sample())
 
     def _sample(self) -> int:
+        total = 0
+        for pid in self._tree():
+            try:
+                with open(f"/proc/{pid}/statm", "rb") as f:
+                    total += int(f.read().split()[1]) * self._page_kib
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
+
+    def _tree(self) -> set[int]:
+        """The root's pid and those of all its descendants alive now."""
         parents: dict[int, int] = {}
         for entry in os.scandir("/proc"):
             if entry.name.isdigit():
@@ -441,14 +451,7 @@ class TreeRssSampler(threading.Thread):
                 if ppid == parent and pid not in tree:
                     tree.add(pid)
                     frontier.append(pid)
-        total = 0
-        for pid in tree:
-            try:
-                with open(f"/proc/{pid}/statm", "rb") as f:
-                    total += int(f.read().split()[1]) * self._page_kib
-            except (OSError, ValueError, IndexError):
-                pass
-        return total
+        return tree
 
 
 # --------------------------------------------------------------------------------------------

@@ -74,8 +74,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for folder in (REPO, HERE):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+from ingest import SENTENCES  # noqa: E402 - the Dutch sentences the ingest benchmark's feeds use
 
 TARGET_RATIO = 1.3
 ACCESS_LOGS = {"hub": Path("/var/log/apache2/swp-wp-hub-access.log"),
@@ -91,24 +93,6 @@ def progress(message: str) -> None:
 
 # --------------------------------------------------------------------------- content
 
-SENTENCES = [
-    "In de wijk {wijk} gaan sociaal werkers elke week langs bij bewoners die het lastig hebben.",
-    "Het wijkteam werkt nauw samen met de huisarts, de woningcorporatie en de school.",
-    "Jongeren vinden bij het jongerenwerk een plek waar ze gehoord worden en kunnen meedoen.",
-    "Schulden ontstaan vaak ongemerkt; wie vroeg hulp vraagt, voorkomt veel stress.",
-    "Een budgetcoach helpt om overzicht te krijgen in rekeningen, toeslagen en afspraken.",
-    "Vrijwilligers zijn onmisbaar: zij openen de deuren van het buurthuis en zetten de koffie.",
-    "Volgens de gemeente {gemeente} is preventief sociaal werk goedkoper dan dure zorg achteraf.",
-    "Tijdens het spreekuur kunnen bewoners zonder afspraak binnenlopen met hun vragen.",
-    "Mantelzorgers krijgen een luisterend oor en praktische tips om het vol te houden.",
-    "De sociaal werker kent de buurt, de sleutelfiguren en de korte lijntjes naar hulp.",
-    "Ouders konden in de opvoedcursus ervaringen delen en van elkaar leren.",
-    "Met de inzet van ervaringsdeskundigen bereiken we mensen die anders buiten beeld blijven.",
-    "Het project loopt tot het einde van het jaar en wordt daarna geëvalueerd met de wijkraad.",
-    "‘Ik voelde me eindelijk serieus genomen,’ vertelt een bewoner na het eerste gesprek.",
-    "Eenzaamheid onder ouderen vraagt om aandacht, en om kleine ontmoetingen in de straat.",
-    "De straatcoaches en jongerenwerkers trekken samen op tijdens de zomermaanden.",
-]
 TITLES = ["Hoe het wijkteam samen met bewoners een nieuwe start maakte",
           "Jongerenwerkers bouwen in de avonduren aan vertrouwen",
           "Schuldhulp dichtbij: vroeg signaleren voorkomt grote problemen",
@@ -790,7 +774,12 @@ def worker_paired(spec: dict) -> dict:
         adapter.close()
     fields_publisher.close()
 
-    def fields_block(lo: int, hi: int) -> None:
+    # the minimal floor: title, content and status only
+    floor_payloads = [{"title": item["title"], "content": floor_content(item, token, i), "status": "publish"}
+                      for i, item in enumerate(floor_items)]
+
+    def bare_block(label: str, payloads: dict[str, list[dict[str, Any]]], lo: int, hi: int) -> None:
+        """POST payloads[site][lo:hi] to each site with plain requests, both sites at once."""
         errors: list[str] = []
 
         def run(site: Any) -> None:
@@ -798,7 +787,7 @@ def worker_paired(spec: dict) -> dict:
             s.auth = (site.user, site.app_password)
             s.headers["User-Agent"] = f"{FLOOR_UA}/{token}"
             try:
-                for payload in fields_payloads[site.name][lo:hi]:
+                for payload in payloads[site.name][lo:hi]:
                     r = s.post(site.rest("wp/v2/posts"), timeout=60, json=payload)
                     r.raise_for_status()
                     add_ids(site.name, r.json()["id"])
@@ -813,33 +802,7 @@ def worker_paired(spec: dict) -> dict:
         for t in threads:
             t.join()
         if errors:
-            out["interference"].append(f"paired fields floor: {'; '.join(errors)}")
-
-    def floor_block(items: list[tuple[int, dict[str, str]]]) -> None:
-        errors: list[str] = []
-
-        def run(site: Any) -> None:
-            s = requests.Session()
-            s.auth = (site.user, site.app_password)
-            s.headers["User-Agent"] = f"{FLOOR_UA}/{token}"
-            try:
-                for i, item in items:
-                    r = s.post(site.rest("wp/v2/posts"), timeout=60, json={
-                        "title": item["title"], "content": floor_content(item, token, i), "status": "publish"})
-                    r.raise_for_status()
-                    add_ids(site.name, r.json()["id"])
-            except Exception as e:  # noqa: BLE001
-                errors.append(f"{site.name}: {e}"[:200])
-            finally:
-                s.close()
-
-        threads = [threading.Thread(target=run, args=(site,)) for site in all_sites.values()]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            out["interference"].append(f"paired floor: {'; '.join(errors)}")
+            out["interference"].append(f"paired {label}: {'; '.join(errors)}")
 
     def ours_block(variant: str, ids: list[int]) -> None:
         publisher = publishers[variant]
@@ -865,9 +828,9 @@ def worker_paired(spec: dict) -> dict:
                 cpu0 = time.process_time()
                 t0 = time.perf_counter()
                 if variant == "floor":
-                    floor_block(list(enumerate(floor_items))[lo:hi])
+                    bare_block("floor", {name: floor_payloads for name in all_sites}, lo, hi)
                 elif variant == "fields":
-                    fields_block(lo, hi)
+                    bare_block("fields floor", fields_payloads, lo, hi)
                 else:
                     ours_block(variant, story_ids[variant][lo:hi])
                 timings[variant] = round(time.perf_counter() - t0, 3)
@@ -953,7 +916,7 @@ def run_phase(kind: str, mode: str | None, run_id: str, n: int, notes: list[str]
     for attempt in (1, 2):
         if attempt == 2 and ensure:  # another checkout may have reset the sites (new app passwords)
             ensure_sites()
-        all_sites = sites()
+        sites()  # fails early, with the reason, when the sites are not there
         token = f"swpbench-{run_id}-{mode or kind}{attempt}" + ("p" if extra.get("profile") else "")
         spec = {"posts": n, "token": token, "mode": mode, "top": top, **extra}
         progress(f"{kind}{'-' + mode if mode else ''}: run {attempt} (token {token})")

@@ -741,18 +741,11 @@ def report_build(ctx: _Context, period: str | None, start: str | None, end: str 
                  output: str | None, language: str | None) -> None:
     """Build the report; print the text version, or write the HTML and CSV with --output."""
     chosen = ctx.publisher.report_period(period, _date(start), _date(end))
-    data = ctx.publisher.build_report(chosen, language=language)
-    rendered = ctx.publisher.render_report(data, for_file=bool(output))
     if output:
-        target = Path(output)
-        csv_file = target.with_suffix(".csv")
-        if csv_file == target:
-            csv_file = target.with_name(target.name + ".csv")
-        csv_file.write_bytes(rendered.csv)
-        target.write_text(rendered.html, encoding="utf-8")
-        click.echo(f"wrote {target} and {csv_file}: {rendered.subject}")
+        csv_file, subject = ctx.publisher.write_report(chosen, Path(output), language=language)
+        click.echo(f"wrote {output} and {csv_file}: {subject}")
     else:
-        click.echo(rendered.text)
+        click.echo(ctx.publisher.render_report(ctx.publisher.build_report(chosen, language=language)).text)
 
 
 @report.command("send")

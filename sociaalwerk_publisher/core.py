@@ -30,6 +30,7 @@ from .exceptions import (
     InvalidTransitionError,
     NotAFeedError,
     PublisherError,
+    ReportError,
     SourceError,
     StoryNotFoundError,
     UsageError,
@@ -567,6 +568,28 @@ class Publisher:
         return render_report(data, template_folder=str(self.config.resolve(folder)) if folder else None,
                              for_file=for_file, listed=self.config.report.listed_mentions,
                              every_mention=every_mention)
+
+    def write_report(self, period: Period, target: Path, *, language: str | None = None) -> tuple[Path, str]:
+        """Write the report for ``period`` as a stand-alone HTML file, and every mention to a
+        CSV file beside it (same name, ``.csv``).
+
+        Returns:
+            The CSV file's path, and the report's subject line.
+
+        Raises:
+            ReportError: a file cannot be written.
+        """
+        rendered = self.render_report(self.build_report(period, language=language), for_file=True)
+        csv_file = target.with_suffix(".csv")
+        if csv_file == target:
+            csv_file = target.with_name(target.name + ".csv")
+        try:
+            # the CSV first: the HTML file is what marks a scheduled report as made
+            csv_file.write_bytes(rendered.csv)
+            target.write_text(rendered.html, encoding="utf-8")
+        except OSError as e:
+            raise ReportError(f"cannot write the report to {e.filename}: {e.strerror}") from e
+        return csv_file, rendered.subject
 
     def queue_report(self, period: Period) -> tuple[str, bool]:
         """Build the report for ``period`` and store it in the outbox, once per period.

@@ -126,10 +126,7 @@ class Jobs:
                 target = folder / f"persaandacht-{kind}-{period.start}-{period.end}.html"
                 if not target.exists():
                     folder.mkdir(parents=True, exist_ok=True)
-                    rendered = publisher.render_report(publisher.build_report(period), for_file=True)
-                    # the CSV first: the HTML is what marks the report as made
-                    target.with_suffix(".csv").write_bytes(rendered.csv)
-                    target.write_text(rendered.html, encoding="utf-8")
+                    publisher.write_report(period, target)
                     self.result.reports.append(str(target))
             if config.email.host:
                 key, added = publisher.queue_report(period)

@@ -17,6 +17,7 @@ from sociaalwerk_publisher._storage import open_storage
 from sociaalwerk_publisher._storage._schema import LATEST_VERSION, metadata
 from sociaalwerk_publisher.config import Config, DatabaseConfig, FetchConfig
 
+from .smtp import SmtpServer
 from .wordpress import WordPressSite, load_sites
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -257,3 +258,12 @@ def wp_sites() -> dict[str, WordPressSite]:
     for site in sites.values():
         site.delete_all_posts()
     return sites
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -83,14 +83,6 @@ def build(publisher: Publisher, folder: Path) -> None:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def config(tmp_path: Path, smtp: SmtpServer, database_url: str) -> Path:
     path = tmp_path / "sociaalwerk-publisher.toml"
     path.write_text(f"""
@@ -234,6 +226,17 @@ def test_report_build_writes_a_self_contained_html_file(config: Path, publisher:
     assert result.exit_code == 0, result.output
     html = target.read_text(encoding="utf-8")
     assert "data:image/png;base64," in html and "cid:" not in html
+    rows = list(csv.reader(io.StringIO((tmp_path / "rapport.csv").read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert len(rows) == 1 + 5
+
+
+def test_a_report_file_that_cannot_be_written_is_one_clear_line(config: Path, publisher: Publisher,
+                                                                tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(config), "report", "build", "--period", "month",
+                                      "--output", str(tmp_path / "geen-map" / "rapport.html")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: cannot write the report to {tmp_path / 'geen-map' / 'rapport.csv'}: No such file or directory"]
 
 
 def test_changing_the_watchlist_and_matching_again_recounts(config: Path, publisher: Publisher) -> None:

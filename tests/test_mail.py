@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,14 +16,6 @@ from .images import png
 from .smtp import SmtpServer
 
 NOW = datetime(2026, 12, 1, 7, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def email_config(server: SmtpServer) -> EmailConfig:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from click.testing import CliRunner
 from sociaalwerk_publisher import Publisher, SourceKind, StoryFilter, make_publisher
 from sociaalwerk_publisher._storage import open_storage
 from sociaalwerk_publisher.cli import cli
-from sociaalwerk_publisher.config import Config, DestinationConfig, load_config
+from sociaalwerk_publisher.config import DestinationConfig, load_config
 from sociaalwerk_publisher.exceptions import StoryNotFoundError
 from sociaalwerk_publisher.locking import RunLock
 

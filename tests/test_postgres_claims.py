@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, select, text, update
 
@@ -146,14 +144,6 @@ def test_a_syndication_claimed_by_a_killed_worker_elsewhere_is_taken_over_once_i
         assert taken.ok and len(site.posts) == 1
         assert [s.state for s in publisher.syndications(story.id)] == [SyndicationState.PUBLISHED]
         assert list(publisher.syndicate()) == []
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_a_message_claimed_by_a_killed_worker_elsewhere_is_sent_once_its_claim_expires(

@@ -8,7 +8,6 @@ saying how to start the sites.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path

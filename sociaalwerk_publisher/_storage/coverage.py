@@ -142,10 +142,11 @@ class CoverageStore:
             conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS pickup_probe"
                                  " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
                                  + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
-            conn.exec_driver_sql("DELETE FROM pickup_probe")  # SQLite keeps it with the connection
             if probes:  # straight to the driver: hundreds of thousands of rows
                 conn.exec_driver_sql(f"INSERT INTO pickup_probe (item, token) VALUES ({mark}, {mark})", list(probes))
             found = [(item, mention_id) for item, mention_id in conn.execute(shared)]
+            # SQLite keeps a temporary table with the pooled connection (a failed transaction
+            # takes its rows back with it); PostgreSQL drops it at the commit
             conn.exec_driver_sql("DELETE FROM pickup_probe")
         return found
 

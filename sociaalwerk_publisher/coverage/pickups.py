@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 
 from .._storage import Storage
-from .clustering import check_threshold, clusters, fingerprint, shingles_of
+from .clustering import clusters, fingerprint, shingles_of
 
 #: Pickups are looked for among the mentions of this many recent days.
 CLUSTER_WINDOW = timedelta(days=60)
@@ -59,7 +59,6 @@ def link(storage: Storage, items: Sequence[tuple[int, str]], threshold: float) -
     Returns:
         How many of ``items`` are in a cluster of two or more now.
     """
-    check_threshold(threshold)
     ids: list[int] = []
     sets: list[frozenset[int]] = []
     for mention_id, text in items:
