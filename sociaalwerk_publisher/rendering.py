@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from .exceptions import TemplateError
+from .feeds.sanitise import safe_url
 
 
 @lru_cache(maxsize=8)
@@ -28,7 +29,14 @@ def environment(folder: str | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # every URL a template puts in an attribute: ``href="{{ url | safe_url }}"``
+    env.filters["safe_url"] = _url_or_nothing
     return env
+
+
+def _url_or_nothing(url: str | None) -> str:
+    """``url`` when a browser reads it as http, https or mailto, else an empty string."""
+    return safe_url(url or "") or ""
 
 
 def render(name: str, folder: Path | str | None = None, **context: Any) -> str:

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from .coverage.model import Count, MentionRow, OutletType, ReportData
 from .coverage.periods import AMSTERDAM, MONTHS
 from .exceptions import ReportError
+from .feeds.sanitise import WEB_SCHEMES, safe_url
 from .rendering import render
 
 __all__ = ["LABELS", "OWN_CHANNEL_KEYS", "RenderedReport", "chart_png", "mentions_csv", "render_report"]
@@ -396,12 +397,13 @@ class _Format:
 
     @staticmethod
     def href(url: str) -> str | None:
-        """``url`` when it is safe to link to (http or https with a host), else ``None``."""
+        """``url`` when it is safe to link to (http or https, as a browser reads it, with a host),
+        else ``None``."""
+        link = safe_url(url, schemes=WEB_SCHEMES)
         try:
-            parts = urlsplit(url)
+            return link if link and urlsplit(link).hostname else None
         except ValueError:
             return None
-        return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 def _language(data: ReportData) -> str:

@@ -31,6 +31,7 @@ from .adapters.base import Adapter, Image, Post, RemotePost
 from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
 from .feeds.retrieve import Retrievers
+from .feeds.sanitise import WEB_SCHEMES, safe_url, sanitise_html
 from .fetching import utcnow
 from .images import download_image, image_filename
 from .municipalities import municipalities
@@ -68,9 +69,6 @@ RETRY_MIN = timedelta(minutes=15)
 RETRY_MAX = timedelta(hours=12)
 
 AdapterFactory = Callable[[DestinationConfig], Adapter]
-
-
-MARKER_COMMENT = re.compile(r"\s*<!-- swp-[0-9a-f]{20} -->\s*")
 
 
 def marker_for(story: Story, destination: str) -> str:
@@ -376,12 +374,16 @@ class Syndicator:
         municipality = municipalities().get(story.municipality or "")
         version = self._versions.get(story.id) if destination.name != self._hub else None
         if version is not None:
-            # the editor's version as published on the hub: attribution included, terms as chosen
+            # the editor's version as published on the hub: attribution included, terms as chosen.
+            # That HTML is the hub's, not ours: it is sanitised like a feed's (its marker goes too)
             story = replace(story, title=version.title, image_url=version.image_url or None)
-            body = MARKER_COMMENT.sub("", version.content_html)
+            body = sanitise_html(version.content_html, self._config.destination(self._hub).url or None,
+                                 drop_origin_footers=False)
             categories = tuple(filter(None, (version.categories or "").split("\t")))
             tags = tuple(filter(None, (version.tags or "").split("\t")))
         else:
+            # sanitised again on the way out: a store may hold what an older version let through
+            story = replace(story, content_html=sanitise_html(story.content_html, story.url))
             body = render(
                 destination.template, self._template_folder(), story=story,
                 source_title=story.source_title or story.organisation or story.url,
@@ -389,7 +391,8 @@ class Syndicator:
                 municipality=municipality.name if municipality else None,
             )
             categories, tags = self._terms(story, destination, municipality.name if municipality else None)
-        # the marker is added here, not in the template, so a custom template cannot lose it
+        # the marker is added here, not in the template, so a custom template cannot lose it;
+        # a comment after complete elements, it cannot change how the HTML before it is read
         content = f"{body.rstrip()}\n<!-- {marker} -->\n"
         image, image_id, problem = (self._image(story, destination, download, trusted=version is not None)
                                     if with_image else (None, None, None))
@@ -397,7 +400,8 @@ class Syndicator:
             title=story.title, content_html=content, excerpt=story.excerpt,
             slug=f"{slugify(story.title)}-{marker[4:12]}", marker=marker, status=destination.status,
             date=story.published_at if destination.post_date == "original" else now,
-            categories=categories, tags=tags, image=image, image_id=image_id, source_url=story.url,
+            categories=categories, tags=tags, image=image, image_id=image_id,
+            source_url=safe_url(story.url, schemes=WEB_SCHEMES) if story.url else None,
         ), problem
 
     def _template_folder(self) -> str | None:
@@ -424,6 +428,8 @@ class Syndicator:
         """The featured image; ``trusted`` for images from our own hub (no address check)."""
         if not story.image_url:
             return None, None, None
+        if not safe_url(story.image_url, schemes=WEB_SCHEMES):
+            return None, None, f"featured image left out: {story.image_url!r} is not an http(s) address"
         known = self._storage.syndications.media_id(destination.name, story.image_url)
         if known:
             return None, known, None

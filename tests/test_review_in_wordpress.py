@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from sociaalwerk_publisher import Publisher, StoryStatus, make_publisher
 from sociaalwerk_publisher.cli import cli
 
+from .htmlcheck import unsafe_parts
 from .smtp import SmtpServer
 from .stories import refetch, seed
 from .wordpress import WordPressSite
@@ -153,6 +154,24 @@ def test_published_by_an_editor_reaches_members_in_the_edited_version(config: Pa
     assert live(sites["member"]) == ["Buurtloket Noord: nieuwe kop"]
 
 
+def test_html_an_editor_adds_on_the_hub_is_sanitised_before_it_reaches_members(config: Path, queued, sites) -> None:
+    cycle(config)
+    post = hub_post(sites["hub"], "Buurtloket Noord")
+    hostile = ('<p><a href="javascript:alert(1)">een</a> <a href="\u2028javascript:alert(2)">twee</a>'
+               ' <a href="java&#x200b;script:alert(3)">drie</a><img src="x" onerror="alert(4)"></p>'
+               '<script>alert(5)</script><iframe src="https://evil.example/"></iframe>')
+    answer = editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30, json={
+        "status": "publish", "content": post["content"]["raw"] + hostile})
+    assert answer.status_code == 200, answer.text
+    assert "javascript:alert(1)" in answer.json()["content"]["raw"]  # WordPress lets an editor's HTML be
+    cycle(config)
+    (member_post,) = [p for p in ours(sites["member"]) if p["status"] == "publish"]
+    raw = member_post["content"]["raw"]
+    assert unsafe_parts(raw) == []
+    assert "een" in raw and "drie" in raw  # the words stay, the links and scripts go
+    assert raw.count("Dit verhaal verscheen eerst op") == 1 and '<aside class="swp-attributie">' in raw
+
+
 def test_trashed_by_an_editor_is_rejected_and_never_comes_back(config: Path, queued, sites) -> None:
     publisher, source = queued
     cycle(config)
@@ -203,6 +222,7 @@ def test_the_digest_arrives_once_with_edit_links(config: Path, queued, sites, sm
     (digest,) = digests
     assert digest.recipients == ["redactie@sociaalwerk.example"]
     text = digest.message.get_body(preferencelist=("plain",)).get_content()
+    assert unsafe_parts(digest.message.get_body(preferencelist=("html",)).get_content(), document=True) == []
     for title in ("Buurtloket Noord", "Jongerenwerk Zuid"):
         post = hub_post(sites["hub"], title)
         assert f"{sites['hub'].url}/wp-admin/post.php?post={post['id']}&action=edit" in text

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from .sanitise import excerpt, plain_text, sanitise_html, text_and_first_image
+from .sanitise import WEB_SCHEMES, excerpt, plain_text, safe_url, sanitise_html, text_and_first_image
 
 TRACKING_PARAMETERS = frozenset({
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "twclid",
@@ -52,7 +52,7 @@ def unwrap_redirect(url: str) -> str:
     if parts.path == "/url" and (host.startswith("google.") or ".google." in host):
         query = dict(parse_qsl(parts.query))
         target = query.get("url") or query.get("q")
-        if target and urlsplit(target).scheme in ("http", "https"):
+        if target and safe_url(target, schemes=WEB_SCHEMES):
             return target
     return url
 
@@ -120,8 +120,8 @@ def _declared_image(entry: Any, base: str | None) -> str | None:
         if thumbnail.get("url"):
             candidates.append(thumbnail["url"])
     for candidate in candidates:
-        absolute = urljoin(base or "", candidate.strip())
-        if urlsplit(absolute).scheme in ("http", "https"):
+        absolute = safe_url(urljoin(base or "", candidate.strip()), schemes=WEB_SCHEMES)
+        if absolute:
             return absolute
     return None
 
@@ -134,9 +134,9 @@ def normalise_entry(entry: Any, feed_url: str) -> NormalisedEntry:
         feed_url: the URL the feed was fetched from, to make relative links absolute.
     """
     raw_link = (entry.get("link") or "").strip()
-    link = quote(urljoin(feed_url, raw_link), safe=_PATH_SAFE + "?#") if raw_link else None
-    if link and urlsplit(link).scheme not in ("http", "https"):
-        link = None  # javascript:, data: and friends are never followed or shown
+    # javascript:, data: and friends are never followed or shown
+    link = safe_url(quote(urljoin(feed_url, raw_link), safe=_PATH_SAFE + "?#"), schemes=WEB_SCHEMES) \
+        if raw_link else None
     canonical = canonical_url(link) if link else None
     base = canonical or feed_url
     content_html = sanitise_html(_content(entry), base)
