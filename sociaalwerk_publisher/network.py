@@ -355,11 +355,11 @@ def describe(error: BaseException, deadline: Deadline | None = None) -> Failure:
         return Failure(ErrorKind.UNREACHABLE, f"cannot reach {host}: no route to it (network unreachable)")
     if find(http.client.RemoteDisconnected, smtplib.SMTPServerDisconnected) is not None:
         return Failure(ErrorKind.RESET, f"{host} closed the connection without answering")
-    if find(ConnectionError, http.client.IncompleteRead, u3.ProtocolError) is not None:
+    if find(ConnectionError, http.client.IncompleteRead) is not None:
         return Failure(ErrorKind.RESET, f"{host} broke off the connection")
     if find(u3.DecodeError) is not None:
         return Failure(ErrorKind.PROTOCOL, f"{host} sent a compressed body that cannot be decompressed")
-    if find(http.client.HTTPException, u3.HTTPError) is not None and find(OSError) is None:
+    if find(http.client.HTTPException, u3.ProtocolError) is not None:
         return Failure(ErrorKind.PROTOCOL, f"{host} did not answer with valid HTTP")
     system = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
     if system is not None:
