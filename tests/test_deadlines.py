@@ -11,6 +11,7 @@ a test takes that long and fails.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 import time
 from contextlib import ExitStack
@@ -122,6 +123,22 @@ def test_feeds_that_hold_any_phase_fail_at_the_deadline_and_delay_no_other_feed(
         assert stored[server.url].last_error == str(result.error)
         assert seconds <= DEADLINE + MARGIN, phase
     assert total <= DEADLINE + MARGIN
+
+
+def test_a_connection_cut_at_the_deadline_is_closed_and_the_next_download_succeeds() -> None:
+    open_before = len(os.listdir("/proc/self/fd"))
+    retrievers = Retrievers(FetchConfig(deadline=DEADLINE))
+    try:
+        with Trickler("headers", body=rss("een"), hold_path="/traag") as server:
+            for _ in range(3):
+                with pytest.raises(FetchError, match="within 1 s$"):
+                    retrievers.retrieve(server.url_for("traag"))
+            started = time.monotonic()
+            assert retrievers.retrieve(server.url_for("goed")).content == rss("een")  # same pool, same host
+            assert time.monotonic() - started < DEADLINE
+    finally:
+        retrievers.close()
+    assert len(os.listdir("/proc/self/fd")) <= open_before  # nothing left open: sockets, watchdog copies
 
 
 # -- images, article pages, discovery ------------------------------------------------------

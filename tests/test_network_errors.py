@@ -19,9 +19,8 @@ import trustme
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
-from sociaalwerk_publisher import FetchOutcome, Publisher, SourceKind, make_publisher
+from sociaalwerk_publisher import ErrorKind, FetchOutcome, Publisher, SourceKind, make_publisher
 from sociaalwerk_publisher.cli import cli
-from sociaalwerk_publisher.exceptions import ErrorKind
 
 from .conftest import make_config
 from .trickle import Trickler
