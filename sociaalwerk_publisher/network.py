@@ -134,11 +134,6 @@ class Deadline:
                     pass  # closed by its side meanwhile
 
 
-def current() -> Deadline | None:
-    """The deadline of the exchange in flight in this thread, if any."""
-    return _current.get()
-
-
 def watch(sock: socket.socket, host: str) -> None:
     """Watch ``sock`` under the deadline in flight, if there is one.
 
@@ -148,6 +143,10 @@ def watch(sock: socket.socket, host: str) -> None:
     deadline = _current.get()
     if deadline is not None:
         deadline.watch(sock, host)
+
+
+#: the watchdog's longest sleep: Condition.wait refuses an infinite one (a deadline of inf)
+_LONGEST_WAIT = 3600.0
 
 
 class _Watchdog:
@@ -178,7 +177,7 @@ class _Watchdog:
                     continue
                 delay = self._heap[0][0] - time.monotonic()
                 if delay > 0:
-                    self._wake.wait(delay)
+                    self._wake.wait(min(delay, _LONGEST_WAIT))
                     continue
                 deadline = heapq.heappop(self._heap)[2]
             deadline._fire()
