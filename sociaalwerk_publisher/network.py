@@ -66,8 +66,9 @@ class Deadline:
     ``seconds`` bounds the whole exchange, from the first connect to the last byte.
     ``connect`` and ``read`` are the per-operation timeouts the caller gives its socket
     library (:attr:`timeouts`); they default to ``seconds``. On leaving the block after
-    the deadline fired, any foreign exception (or none at all: a read cut short looks
-    like the end of the body) becomes :class:`DeadlineExceeded`; our own errors pass.
+    the deadline, any foreign exception (or none at all, when the watchdog fired: a read
+    cut short looks like the end of the body) becomes :class:`DeadlineExceeded`; our own
+    errors pass.
     """
 
     def __init__(self, seconds: float, *, connect: float | None = None, read: float | None = None) -> None:
@@ -103,8 +104,11 @@ class Deadline:
             for sock in self._sockets:
                 sock.close()  # our duplicate only: the connection keeps its own descriptor
             self._sockets.clear()
-        if self.fired and (error is None or (isinstance(error, Exception)
-                                             and not isinstance(error, (PublisherError, DeadlineExceeded)))):
+        # a socket's own timeout may go off a moment before the watchdog: past the deadline,
+        # that failure is the deadline's too
+        expired = self.fired or time.monotonic() >= self.expires
+        foreign = isinstance(error, Exception) and not isinstance(error, (PublisherError, DeadlineExceeded))
+        if (self.fired and error is None) or (expired and foreign):
             raise DeadlineExceeded(self) from error
 
     def watch(self, sock: socket.socket, host: str) -> None:
