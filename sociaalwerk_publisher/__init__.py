@@ -11,6 +11,7 @@ import logging
 from .core import Publisher, make_publisher
 from .exceptions import (
     ConfigError,
+    ErrorKind,
     FetchError,
     NotAFeedError,
     PublisherError,
@@ -39,6 +40,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ConfigError",
+    "ErrorKind",
     "FetchError",
     "FetchOutcome",
     "FetchResult",

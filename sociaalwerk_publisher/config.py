@@ -41,7 +41,8 @@ class FetchConfig:
     concurrency: int = 16
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    #: wall-clock limit for one whole download, so a trickling server cannot hang a run
+    #: wall-clock limit for one whole download, from connecting (TLS included) to the last byte
+    #: of the last redirect, so a trickling server cannot hang a run
     deadline: float = 60.0
     max_bytes: int = 10 * 1024 * 1024
     poll_interval_minutes: int = 30
@@ -123,7 +124,7 @@ class DestinationConfig:
     template: str = "post.html.j2"
     update_on_change: bool = True
     delete_on_retract: bool = False  #: delete for good instead of moving to the trash
-    timeout: float = 30.0
+    timeout: float = 30.0  #: seconds for each whole request to the site, connect to last byte
     filter: DestinationFilter = field(default_factory=DestinationFilter)
     terms: TermMapping = field(default_factory=TermMapping)
 
@@ -174,7 +175,7 @@ class EmailConfig:
     password_env: str = ""
     sender: str = ""
     recipients: tuple[str, ...] = ()
-    timeout: float = 60.0
+    timeout: float = 60.0  #: seconds for each SMTP step as a whole (connecting and logging in, each message)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,35 @@ xmlrpc.client, smtplib, jinja2) are translated at the boundary and chained as
 
 from __future__ import annotations
 
+from enum import Enum
+
+
+class ErrorKind(str, Enum):
+    """What went wrong, for a program (the report says it in Dutch); the message says it in words.
+
+    Kept on :class:`FetchError` and :class:`TransportError` as ``reason``, and stored with a
+    source's last error (``sources.last_error_kind``).
+    """
+
+    DNS = "dns"  #: the host name does not resolve
+    REFUSED = "refused"  #: nothing listens there (connection refused)
+    UNREACHABLE = "unreachable"  #: no route to the host
+    TIMEOUT = "timeout"  #: no (complete) answer within the time allowed
+    TLS = "tls"  #: no trusted encrypted connection (certificate, handshake)
+    RESET = "reset"  #: the server broke off the connection
+    PROTOCOL = "protocol"  #: the answer is not valid HTTP (or cannot be decompressed)
+    TOO_LARGE = "too-large"  #: above the size limit
+    HTTP_STATUS = "http-status"  #: an error status; ``status`` holds it
+    GONE = "gone"  #: HTTP 410: it will never come back
+    RATE_LIMITED = "rate-limited"  #: HTTP 429 (or 503 with Retry-After); ``retry_after`` says how long
+    REDIRECTS = "redirects"  #: too many redirects, or one without a Location
+    BLOCKED = "blocked"  #: refused by us: not http(s), or an address that is not public
+    WRONG_TYPE = "wrong-type"  #: not the kind of content asked for (e.g. not an image)
+    NOT_A_FEED = "not-a-feed"  #: no valid RSS or Atom
+    FILE = "file"  #: a local file is missing or unreadable
+    OTHER = "other"  #: anything else; the message says what
+
+
 
 class PublisherError(Exception):
     """Base of every error this package raises."""
@@ -59,8 +88,11 @@ class FetchError(SourceError):
     """Retrieving or parsing a feed failed.
 
     ``retry_after`` is set (seconds) when the server asked us to wait;
-    ``gone`` is true when the feed will never come back (HTTP 410).
+    ``gone`` is true when the feed will never come back (HTTP 410);
+    ``reason`` says what went wrong as an :class:`ErrorKind` (``None`` when unknown).
     """
+
+    default_reason: ErrorKind | None = None
 
     def __init__(
         self,
@@ -70,15 +102,19 @@ class FetchError(SourceError):
         status: int | None = None,
         retry_after: float | None = None,
         gone: bool = False,
+        reason: ErrorKind | None = None,
     ) -> None:
         self.status = status
         self.retry_after = retry_after
         self.gone = gone
+        self.reason = reason or self.default_reason
         super().__init__(message, url)
 
 
 class NotAFeedError(FetchError):
     """The URL answered with something that is not an RSS or Atom feed."""
+
+    default_reason = ErrorKind.NOT_A_FEED
 
 
 class StoryError(PublisherError):
@@ -126,7 +162,15 @@ class RemoteRejectedError(AdapterError):
 
 
 class TransportError(AdapterError):
-    """The destination could not be reached or failed on its side; worth retrying later."""
+    """The destination could not be reached or failed on its side; worth retrying later.
+
+    ``reason`` says what went wrong on the network as an :class:`ErrorKind`, when known.
+    """
+
+    def __init__(self, message: str, destination: str | None = None, *,
+                 reason: ErrorKind | None = None) -> None:
+        self.reason = reason
+        super().__init__(message, destination)
 
 
 class TemplateError(PublisherError):

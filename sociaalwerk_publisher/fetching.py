@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._storage import Storage
 from .config import FetchConfig
-from .exceptions import FetchError
+from .exceptions import ErrorKind, FetchError
 from .feeds.retrieve import Retrieved, Retrievers
 from .types import FetchOutcome, FetchResult, Source
 
@@ -143,7 +143,8 @@ class Fetcher:
                         continue
                     except Exception as e:  # noqa: BLE001 - a parser crash is one feed's failure
                         log.exception("unexpected error fetching %s", source.url)
-                        error = FetchError(f"unexpected error: {type(e).__name__}: {e}", source.url)
+                        error = FetchError(f"unexpected error: {type(e).__name__}: {e}", source.url,
+                                           reason=ErrorKind.OTHER)
                         yield self._record_failure(source, error)
                         continue
                     if stage == "download":
@@ -187,7 +188,7 @@ class Fetcher:
         values: dict[str, object] = {"last_polled_at": now, "last_success_at": now,
                                      "next_poll_at": self._next_poll(now), **_UNCLAIMED}
         if source.consecutive_failures or source.last_error:
-            values.update(consecutive_failures=0, last_error=None)
+            values.update(consecutive_failures=0, last_error=None, last_error_kind=None)
         moved = self._moved_values(source, retrieved, values)
         self._storage.sources.update(source.id, values)
         return FetchResult(source, FetchOutcome.NOT_MODIFIED, moved_to=moved)
@@ -197,7 +198,8 @@ class Fetcher:
         values: dict[str, object] = {
             "etag": retrieved.etag, "last_modified": retrieved.last_modified,
             "last_polled_at": now, "last_success_at": now, "next_poll_at": self._next_poll(now),
-            "consecutive_failures": 0, "last_error": None, "last_problem": feed.problem, **_UNCLAIMED,
+            "consecutive_failures": 0, "last_error": None, "last_error_kind": None, "last_problem": feed.problem,
+            **_UNCLAIMED,
         }
         if not source.title and feed.title:
             values["title"] = feed.title
@@ -232,6 +234,7 @@ class Fetcher:
             next_poll = now + backoff_delay(self._config, failures)
         values: dict[str, object] = {
             "last_polled_at": now, "last_error": str(error),
+            "last_error_kind": error.reason.value if error.reason else None,
             "consecutive_failures": failures, "next_poll_at": next_poll, **_UNCLAIMED,
         }
         if error.gone:

@@ -1,13 +1,17 @@
-"""The outbox and SMTP: a message is stored before the first attempt and sent until accepted."""
+"""The outbox and SMTP: a message is stored before the first attempt and sent until accepted.
+
+``[email] timeout`` bounds each SMTP step as a whole (connecting and logging in, each
+message, saying goodbye), so a server that trickles its replies cannot hold a run.
+"""
 
 from __future__ import annotations
 
 import email.policy
 import hashlib
 import smtplib
-import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -20,6 +24,7 @@ from ._storage import Storage
 from ._storage._schema import outbox
 from .config import EmailConfig, secret_from_env
 from .exceptions import ConfigError, MailError
+from .network import Deadline, create_connection, describe, watch
 
 RETRY_MIN = timedelta(minutes=10)
 RETRY_MAX = timedelta(hours=6)
@@ -169,22 +174,18 @@ class Outbox:
                 try:
                     if session is None:
                         session = connect(config)
-                    session.sendmail(parseaddr(config.sender)[1], row.recipients.split("\t"), row.message)
-                except MailError as e:  # could not connect or log in
+                    with _step(config, key, session):
+                        session.sendmail(parseaddr(config.sender)[1], row.recipients.split("\t"), row.message)
+                except MailError as e:
                     self._failed(key, row.attempts, e, now)
                     results.append(Delivery(key, False, str(e)))
-                    continue
-                except (smtplib.SMTPException, OSError) as e:
-                    error = _translate(e, key)
-                    self._failed(key, row.attempts, error, now)
-                    results.append(Delivery(key, False, str(error)))
-                    _close(session)  # a broken session is not reused
+                    _close(config, session)  # a broken session is not reused
                     session = None
                     continue
                 self._finish(key, state="sent", sent_at=now, last_error=None)
                 results.append(Delivery(key, True))
         finally:
-            _close(session)
+            _close(config, session)
         return results
 
     def _failed(self, key: str, attempts: int, error: MailError, now: datetime) -> None:
@@ -212,39 +213,71 @@ def connect(config: EmailConfig) -> smtplib.SMTP:
         login = (secret_from_env(config.username_env, "email.username_env"),
                  secret_from_env(config.password_env, "email.password_env"))
     context = ssl.create_default_context()
+    session: smtplib.SMTP | None = None
     try:
-        if config.security == "ssl":
-            session: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
-                                                     context=context)
-        else:
-            session = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-            if config.security == "starttls":
-                session.starttls(context=context)
-        if login:
-            session.login(*login)
-    except smtplib.SMTPAuthenticationError as e:
-        raise MailError(f"the SMTP server refused the login (check ${config.username_env} and"
-                        f" ${config.password_env}): {e.smtp_code}", permanent=False) from e
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as e:
-        raise _translate(e, None) from e
+        with _step(config, None):
+            if config.security == "ssl":
+                session = _WatchedSMTPSSL(config.host, config.port, timeout=config.timeout, context=context)
+            else:
+                session = _WatchedSMTP(config.host, config.port, timeout=config.timeout)
+                if config.security == "starttls":
+                    session.starttls(context=context)
+            if login:
+                try:
+                    session.login(*login)
+                except smtplib.SMTPAuthenticationError as e:
+                    raise MailError(f"the SMTP server refused the login (check ${config.username_env} and"
+                                    f" ${config.password_env}): {e.smtp_code}", permanent=False) from e
+    except MailError:
+        if session is not None:
+            session.close()
+        raise
+    assert session is not None
     return session
 
 
-def _translate(e: BaseException, key: str | None) -> MailError:
+class _WatchedSMTP(smtplib.SMTP):
+    """SMTP whose socket the deadline in flight watches from before it connects."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        return create_connection((host, port), timeout, self.source_address)
+
+
+class _WatchedSMTPSSL(smtplib.SMTP_SSL, _WatchedSMTP):
+    """SMTP over TLS from the first byte; the handshake is watched too."""
+
+
+@contextmanager
+def _step(config: EmailConfig, key: str | None, session: smtplib.SMTP | None = None) -> Iterator[None]:
+    """One SMTP step within ``[email] timeout`` as a whole; a failure becomes a MailError.
+
+    Raises:
+        MailError: the step failed or took too long.
+    """
+    exchange = Deadline(config.timeout)
+    try:
+        with exchange:
+            if session is not None and session.sock is not None:
+                watch(session.sock, config.host)
+            yield
+    except (smtplib.SMTPException, OSError) as e:
+        raise _translate(e, key, exchange) from e
+
+
+def _translate(e: BaseException, key: str | None, exchange: Deadline) -> MailError:
     if isinstance(e, smtplib.SMTPRecipientsRefused):
         return MailError(f"every recipient was refused: {sorted(e.recipients)}", key, permanent=True)
     if isinstance(e, smtplib.SMTPResponseException):
         permanent = 500 <= e.smtp_code < 600
         text = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
         return MailError(f"SMTP {e.smtp_code}: {text}", key, permanent=permanent)
-    if isinstance(e, (socket.timeout, TimeoutError)):
-        return MailError("the SMTP server did not answer in time", key)
-    return MailError(f"cannot talk to the SMTP server: {e}", key)
+    return MailError(f"SMTP server: {describe(e, exchange)}", key)
 
 
-def _close(session: smtplib.SMTP | None) -> None:
+def _close(config: EmailConfig, session: smtplib.SMTP | None) -> None:
     if session is not None:
         try:
-            session.quit()
-        except (smtplib.SMTPException, OSError):
+            with _step(config, None, session):
+                session.quit()
+        except MailError:
             session.close()

@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import sys
+from collections.abc import Sequence
 from typing import Any, NoReturn, Union
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
 
-from .exceptions import FetchError
+from .exceptions import ErrorKind, FetchError
+from .network import AddressInfo, DeadlineAdapter, WatchedConnection, WatchedHTTPSConnection
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 SCHEMES = ("http", "https")
@@ -75,6 +73,8 @@ class RefusedAddress(FetchError):
     Not an ``OSError``, so urllib3 and requests let it through untouched to the
     retriever, which turns it into a :class:`FetchError` naming the URL.
     """
+
+    default_reason = ErrorKind.BLOCKED
 
 
 def is_public_address(ip: str | IPAddress) -> bool:
@@ -154,7 +154,7 @@ def check_url(url: str) -> None:
     except RefusedAddress as e:
         raise RefusedAddress(str(e), url) from None
     except (socket.gaierror, UnicodeError, ValueError) as e:
-        raise FetchError(f"cannot resolve {_printable(parts.hostname)}: {e}", url) from e
+        raise FetchError(f"cannot resolve {_printable(parts.hostname)}: {e}", url, reason=ErrorKind.DNS) from e
 
 
 def check_scheme(url: str) -> None:
@@ -181,43 +181,25 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)[:100]
 
 
-class _GuardedConnection(HTTPConnection):
+class _GuardedConnection(WatchedConnection):
     """Connects only to public addresses: resolved once, every answer checked, connected to as checked."""
 
+    def _resolve(self, host: str, port: int) -> Sequence[AddressInfo]:
+        return public_addresses(host, port)
+
     def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
         try:
-            answers = public_addresses(self._dns_host, self.port)
-        except socket.gaierror as e:
-            raise NameResolutionError(self.host, self, e) from e
-        error: OSError | None = None
-        for family, kind, protocol, _, address in answers:
-            sock = socket.socket(family, kind, protocol)
-            try:
-                for option in self.socket_options or ():
-                    sock.setsockopt(*option)
-                if self.timeout is None or isinstance(self.timeout, (int, float)):
-                    sock.settimeout(self.timeout)
-                if self.source_address:
-                    sock.bind(self.source_address)
-                sock.connect(address)
-                peer = str(sock.getpeername()[0])
-            except OSError as e:
-                sock.close()
-                error = e
-                continue
-            if not is_public_address(peer):  # cannot happen when connecting to a checked address
-                sock.close()
-                _refuse(self.host, peer)
-            sys.audit("http.client.connect", self, self.host, self.port)
-            return sock
-        if isinstance(error, TimeoutError):
-            raise ConnectTimeoutError(
-                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
-            ) from error
-        raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+            peer = str(sock.getpeername()[0])
+        except OSError:
+            peer = ""
+        if not is_public_address(peer):  # cannot happen when connecting to a checked address
+            sock.close()
+            _refuse(self.host, peer)
+        return sock
 
 
-class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+class _GuardedHTTPSConnection(_GuardedConnection, WatchedHTTPSConnection):
     """TLS over a guarded socket; SNI and the certificate check use the host name."""
 
 
@@ -229,16 +211,14 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-class GuardedAdapter(HTTPAdapter):
+class GuardedAdapter(DeadlineAdapter):
     """A requests transport whose every connection goes to public addresses only.
 
     It uses no proxy: behind one, the proxy would choose the address and the
     guard could not see it.
     """
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedHTTPSPool}
+    pool_classes = {"http": _GuardedPool, "https": _GuardedHTTPSPool}
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         raise RefusedAddress("refused: URLs from feed content are not fetched through a proxy")

@@ -43,6 +43,8 @@ class Source:
     last_polled_at: datetime | None = None
     last_success_at: datetime | None = None
     last_error: str | None = None
+    #: what kind of failure ``last_error`` was: an :class:`~.exceptions.ErrorKind` value
+    last_error_kind: str | None = None
     last_problem: str | None = None  #: a feed defect that did not stop parsing
     consecutive_failures: int = 0
     next_poll_at: datetime | None = None

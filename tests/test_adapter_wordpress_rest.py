@@ -116,7 +116,7 @@ def test_a_wrong_password_is_an_authentication_error_that_names_the_variable(sit
 def test_an_unreachable_site_is_a_transport_error() -> None:
     config = DestinationConfig(name="weg", adapter="wordpress-rest", url="http://127.0.0.1:9",
                                username="u", password_env="X", timeout=5)
-    with pytest.raises(TransportError, match="cannot reach"):
+    with pytest.raises(TransportError, match="HEAD http://127.0.0.1:9/: cannot reach 127.0.0.1: connection refused"):
         WordPressRestAdapter(config, "x").publish(post("swp-r8rest0000000000008"))
 
 

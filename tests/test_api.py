@@ -9,7 +9,7 @@ import sociaalwerk_publisher
 
 def test_public_names_are_pinned() -> None:
     assert sorted(sociaalwerk_publisher.__all__) == [
-        "ConfigError", "FetchError", "FetchOutcome", "FetchResult", "NotAFeedError", "Publisher",
+        "ConfigError", "ErrorKind", "FetchError", "FetchOutcome", "FetchResult", "NotAFeedError", "Publisher",
         "PublisherError", "SchemaOutdatedError", "Source", "SourceError", "SourceKind",
         "SourceNotFoundError", "SourceUpdate", "StorageError", "Story", "StoryError", "StoryFilter",
         "StoryNotFoundError", "StoryStatus", "UsageError", "make_publisher",

@@ -83,6 +83,7 @@ def _make_version_1(url: str) -> None:
         with storage.begin() as conn:
             conn.execute(text("ALTER TABLE sources DROP COLUMN claimed_by"))
             conn.execute(text("ALTER TABLE sources DROP COLUMN claim_expires_at"))
+            conn.execute(text("ALTER TABLE sources DROP COLUMN last_error_kind"))  # version 4
             conn.execute(text("DROP TABLE suppressions"))  # a table added after version 1
             if not storage.is_sqlite:
                 naive = WHEN.replace(tzinfo=None)
@@ -123,7 +124,7 @@ def test_a_version_1_store_is_brought_forward_keeping_its_data(own_database_url:
         with storage.connect() as conn:
             columns = {c["name"]: c for c in inspect(conn).get_columns("sources")}
             assert "suppressions" in inspect(conn).get_table_names()
-        assert {"claimed_by", "claim_expires_at"} <= set(columns)
+        assert {"claimed_by", "claim_expires_at", "last_error_kind"} <= set(columns)
         if not storage.is_sqlite:
             assert getattr(columns["created_at"]["type"], "timezone", False) is True
         storage.sources.claim({old.id: None}, "host:1:a", WHEN, WHEN)  # the new columns work

@@ -91,6 +91,7 @@ sources = Table(
     Column("last_polled_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
     Column("last_error", Text),
+    Column("last_error_kind", String(16)),  # the ErrorKind of last_error (version 4)
     Column("last_problem", Text),  # a defect the parser worked around (bozo feed)
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("next_poll_at", UTCDateTime),
@@ -351,12 +352,18 @@ def _to_version_3(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _to_version_4(conn: Connection) -> None:
+    """What kind of failure a source's last error was (an ``ErrorKind`` value), for the report."""
+    _add_columns(conn, sources, "last_error_kind")
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     lambda conn: metadata.create_all(conn),
     _to_version_2,
     _to_version_3,
+    _to_version_4,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 _PUBLIC = (
     "id", "url", "kind", "title", "organisation", "municipality", "ambassador", "trusted",
-    "active", "created_at", "last_polled_at", "last_success_at", "last_error",
+    "active", "created_at", "last_polled_at", "last_success_at", "last_error", "last_error_kind",
     "last_problem", "consecutive_failures", "next_poll_at", "deactivated_reason",
 )
 

@@ -4,7 +4,8 @@ The REST root is discovered from the site (the ``Link: rel="https://api.w.org/"`
 header) rather than assumed: with plain permalinks ``/wp-json/`` answers 200
 with the HTML home page. Redirects are never followed, and a REST root announced
 on another origin (scheme, host, port) is refused, so credentials never travel
-to another address and a write is never replayed.
+to another address and a write is never replayed. The destination's ``timeout``
+bounds each whole request, from connecting to the last byte of the answer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import requests
 
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
+from ..network import Deadline, DeadlineAdapter, describe
 from .base import CheckResult, Image, Post, RemotePost, RemoteState
 
 API_REL = "https://api.w.org/"
@@ -41,6 +43,8 @@ class WordPressRestAdapter:
         self._config = config
         self._site = config.url.rstrip("/") + "/"
         self._session = requests.Session()
+        for scheme in ("http://", "https://"):
+            self._session.mount(scheme, DeadlineAdapter())
         self._session.auth = (config.username, secret or "")
         self._session.headers["User-Agent"] = "sociaalwerk-publisher (WordPress REST adapter)"
         self._root: str | None = None
@@ -48,13 +52,25 @@ class WordPressRestAdapter:
 
     # -- the wire ------------------------------------------------------------------
 
-    def _discover_root(self) -> str:
+    def _exchange(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+        """One request and its whole answer, within the destination's ``timeout``.
+
+        Raises:
+            TransportError: the site could not be reached or did not answer in time.
+        """
+        exchange = Deadline(self._config.timeout)
         try:
-            response = self._session.head(self._site, timeout=self._config.timeout, allow_redirects=False)
-            if response.status_code in (405, 501):
-                response = self._session.get(self._site, timeout=self._config.timeout, allow_redirects=False)
-        except requests.RequestException as e:
-            raise TransportError(f"cannot reach {self._site}: {_reason(e)}", self.name) from e
+            with exchange:
+                return self._session.request(method, url, timeout=exchange.timeouts,
+                                             allow_redirects=False, **kwargs)
+        except (requests.RequestException, OSError) as e:
+            failure = describe(e, exchange)
+            raise TransportError(f"{what}: {failure}", self.name, reason=failure.kind) from e
+
+    def _discover_root(self) -> str:
+        response = self._exchange("HEAD", self._site, f"HEAD {self._site}")
+        if response.status_code in (405, 501):
+            response = self._exchange("GET", self._site, f"GET {self._site}")
         if response.is_redirect:
             raise AdapterError(
                 f"{self._site} redirects to {response.headers.get('Location')}: set url to the final address",
@@ -77,13 +93,7 @@ class WordPressRestAdapter:
         return self._root.rstrip("/") + "/" + route
 
     def _request(self, method: str, route: str, **kwargs: Any) -> Any:
-        url = self._url(route)
-        try:
-            response = self._session.request(
-                method, url, timeout=self._config.timeout, allow_redirects=False, **kwargs
-            )
-        except requests.RequestException as e:
-            raise TransportError(f"{method} {route}: {_reason(e)}", self.name) from e
+        response = self._exchange(method, self._url(route), f"{method} {route}", **kwargs)
         if response.is_redirect or response.is_permanent_redirect:
             raise AdapterError(
                 f"{method} {route} was redirected to {response.headers.get('Location')};"
@@ -290,9 +300,3 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or ""), parts.port or {"http": 80, "https": 443}.get(scheme)
-
-
-def _reason(e: BaseException) -> str:
-    text = str(e)
-    return text.split("Caused by ")[-1].strip("()")[:200] if "Caused by" in text else text[:200]
-

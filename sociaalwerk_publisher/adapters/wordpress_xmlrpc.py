@@ -51,6 +51,7 @@ from wordpress_xmlrpc.methods import media, posts, taxonomies, users
 
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
+from ..network import Deadline, create_connection, describe, watch
 from .base import CheckResult, Image, Post, RemotePost
 
 __all__ = ["WordPressXmlRpcAdapter"]
@@ -163,31 +164,32 @@ class _Client(Client):  # type: ignore[misc]
 
 
 class _TimeoutTransport(xmlrpc.client.Transport):
-    """HTTP with a timeout for connecting and for every read. Never follows redirects."""
+    """HTTP in which ``timeout`` bounds each whole request, from connecting (TLS included)
+    to the last byte of the answer (see :mod:`...network`). Never follows redirects."""
 
     def __init__(self, timeout: float, user_agent: str) -> None:
         super().__init__()
         self.timeout = timeout
         self.user_agent = user_agent
+        #: the limits of the request in flight or the last one, to say what went wrong
+        self.exchange = Deadline(timeout)
+
+    def request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
+        self.exchange = Deadline(self.timeout)
+        with self.exchange:
+            return super().request(host, handler, request_body, verbose)
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
         connection = super().make_connection(host)
-        connection.timeout = self.timeout  # used when the socket is opened
+        connection.timeout = self.timeout  # for each socket operation
+        connection._create_connection = create_connection  # type: ignore[attr-defined]
+        if connection.sock is not None:  # kept alive since an earlier request
+            watch(connection.sock, connection.host)
         return connection
 
 
-class _SafeTimeoutTransport(xmlrpc.client.SafeTransport):
-    """HTTPS (certificates verified) with a timeout. Never follows redirects."""
-
-    def __init__(self, timeout: float, user_agent: str) -> None:
-        super().__init__()
-        self.timeout = timeout
-        self.user_agent = user_agent
-
-    def make_connection(self, host: Any) -> http.client.HTTPSConnection:
-        connection = super().make_connection(host)
-        connection.timeout = self.timeout
-        return connection
+class _SafeTimeoutTransport(_TimeoutTransport, xmlrpc.client.SafeTransport):  # type: ignore[misc]
+    """The same over HTTPS, certificates verified (``make_connection`` gives an HTTPSConnection)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -701,12 +703,9 @@ class WordPressXmlRpcAdapter:
                               FieldConversionError, ServerConnectionError)):
             self._raise(TransportError, f"could not {action}: {self.xmlrpc_url} did not answer with valid "
                         f"XML-RPC ({type(error).__name__}: {error})", error)
-        if isinstance(error, TimeoutError):
-            self._raise(TransportError, f"could not {action}: {self.xmlrpc_url} did not answer within "
-                        f"{self._transport.timeout:g} s", error)
         if isinstance(error, (OSError, http.client.HTTPException)):
-            self._raise(TransportError, f"could not {action}: cannot reach {self.xmlrpc_url} "
-                        f"({type(error).__name__}: {error})", error)
+            failure = describe(error, self._transport.exchange)
+            self._raise(TransportError, f"could not {action}: {failure}", error, reason=failure.kind)
         self._raise(AdapterError, f"could not {action}: unexpected {type(error).__name__}: {error}", error)
 
     def _http_error(self, error: xmlrpc.client.ProtocolError, action: str, site: str) -> NoReturn:

@@ -19,12 +19,12 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from ..config import FetchConfig
-from ..exceptions import FetchError
+from ..exceptions import ErrorKind, FetchError
 from ..netguard import RefusedAddress, guarded_session
+from ..network import Deadline, DeadlineAdapter, describe
 
 MAX_REDIRECTS = 5
 _PERMANENT = frozenset({301, 308})
@@ -97,7 +97,7 @@ class HttpRetriever:
             "Accept-Encoding": "gzip, deflate",
         }
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=config.concurrency, pool_maxsize=config.concurrency)
+        adapter = DeadlineAdapter(pool_connections=config.concurrency, pool_maxsize=config.concurrency)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update(headers)
@@ -113,6 +113,9 @@ class HttpRetriever:
                  max_bytes: int | None = None) -> Retrieved:
         """Download ``url``, following at most five redirects.
 
+        ``[fetch] deadline`` bounds the whole exchange, from the first connect to the last
+        byte of the last hop, TLS handshakes included (see :mod:`..network`).
+
         Args:
             accept: the Accept header, instead of the one given when built.
             content_types: the answer's Content-Type must be one of these
@@ -121,9 +124,9 @@ class HttpRetriever:
 
         Raises:
             FetchError: network failure, error status, too large, too slow, an
-                unwanted Content-Type, or a refused address ("refused: ...").
+                unwanted Content-Type, or a refused address ("refused: ..."); its
+                ``reason`` says which.
         """
-        deadline = time.monotonic() + self._config.deadline
         limit = min(self._config.max_bytes, max_bytes or self._config.max_bytes)
         headers = {}
         if etag:
@@ -132,15 +135,28 @@ class HttpRetriever:
             headers["If-Modified-Since"] = last_modified
         if accept:
             headers["Accept"] = accept
+        exchange = Deadline(self._config.deadline, connect=self._config.connect_timeout,
+                            read=self._config.read_timeout)
+        try:
+            with exchange:
+                return self._follow(url, headers, content_types, limit, exchange)
+        except (requests.RequestException, Urllib3HTTPError, OSError) as e:
+            failure = describe(e, exchange)
+            raise FetchError(failure.message, url, reason=failure.kind) from e
+
+    def _follow(self, url: str, headers: dict[str, str], content_types: tuple[str, ...], limit: int,
+                exchange: Deadline) -> Retrieved:
+        etag, last_modified = headers.get("If-None-Match"), headers.get("If-Modified-Since")
         current, permanent = url, True
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._get(self._session_for(url, current), current, url, headers, deadline)
+            response = self._get(self._session_for(url, current), current, url, headers, exchange)
             try:
                 status = response.status_code
                 if status in _PERMANENT or status in _TEMPORARY:
                     location = response.headers.get("Location")
                     if not location:
-                        raise FetchError(f"HTTP {status} without a Location", url, status=status)
+                        raise FetchError(f"HTTP {status} without a Location", url, status=status,
+                                         reason=ErrorKind.REDIRECTS)
                     current = urljoin(current, location)
                     permanent = permanent and status in _PERMANENT
                     continue
@@ -152,62 +168,48 @@ class HttpRetriever:
                     raise _status_error(response, url)
                 if content_types:
                     _check_content_type(response, content_types, url)
-                content = self._read_body(response, url, deadline, limit)
+                content = self._read_body(response, url, limit)
                 return Retrieved(
                     current, content, dict(response.headers),
                     response.headers.get("ETag"), response.headers.get("Last-Modified"), moved_to,
                 )
             finally:
                 _release(response)
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects", url)
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects", url, reason=ErrorKind.REDIRECTS)
 
     def _session_for(self, given: str, current: str) -> requests.Session:
         if urlsplit(current).scheme.lower() not in ("http", "https"):
             raise FetchError("refused: only http and https URLs are fetched"
-                             + (" (a redirect pointed elsewhere)" if current != given else ""), given)
+                             + (" (a redirect pointed elsewhere)" if current != given else ""), given,
+                             reason=ErrorKind.BLOCKED)
         if self._guarded is None or (self._trust_given_url and _same_host(given, current)):
             return self.session
         return self._guarded
 
     def _get(self, session: requests.Session, current: str, url: str, headers: dict[str, str],
-             deadline: float) -> requests.Response:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise FetchError(f"took longer than {self._config.deadline:g} s", url)
+             exchange: Deadline) -> requests.Response:
         try:
-            return session.get(
-                current, headers=headers, stream=True, allow_redirects=False,
-                timeout=(min(self._config.connect_timeout, remaining),
-                         min(self._config.read_timeout, remaining)),
-            )
+            return session.get(current, headers=headers, stream=True, allow_redirects=False,
+                               timeout=exchange.timeouts)
         except RefusedAddress as e:
             redirected = " (after a redirect)" if current != url else ""
-            raise FetchError(f"{e}{redirected}", url) from e
-        except requests.Timeout as e:
-            raise FetchError(f"timed out: {_reason(e)}", url) from e
-        except requests.RequestException as e:
-            raise FetchError(f"cannot connect: {_reason(e)}", url) from e
+            raise FetchError(f"{e}{redirected}", url, reason=ErrorKind.BLOCKED) from e
 
-    def _read_body(self, response: requests.Response, url: str, deadline: float, limit: int) -> bytes:
+    def _read_body(self, response: requests.Response, url: str, limit: int) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise FetchError(f"larger than the limit of {limit} bytes ({declared})", url)
+            raise FetchError(f"larger than the limit of {limit} bytes ({declared})", url,
+                             reason=ErrorKind.TOO_LARGE)
         body = bytearray()
-        try:
-            while True:
-                # read1 returns what has arrived, so a trickle is checked against the deadline
-                chunk = response.raw.read1(_CHUNK, decode_content=True)
-                if not chunk:
-                    break
-                body += chunk
-                if len(body) > limit:
-                    raise FetchError(f"larger than the limit of {limit} bytes (decompressed)", url)
-                if time.monotonic() > deadline:
-                    raise FetchError(
-                        f"download took longer than {self._config.deadline:g} s", url
-                    )
-        except (requests.RequestException, Urllib3HTTPError, OSError) as e:
-            raise FetchError(f"download failed: {_reason(e)}", url) from e
+        while True:
+            # read1 returns what has arrived: the limit is checked as the body grows
+            chunk = response.raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            body += chunk
+            if len(body) > limit:
+                raise FetchError(f"larger than the limit of {limit} bytes (decompressed)", url,
+                                 reason=ErrorKind.TOO_LARGE)
         return bytes(body)
 
     def close(self) -> None:
@@ -242,16 +244,17 @@ class FileRetriever:
         try:
             stat = path.stat()
             if stat.st_size > self._config.max_bytes:
-                raise FetchError(f"larger than the limit of {self._config.max_bytes} bytes", url)
+                raise FetchError(f"larger than the limit of {self._config.max_bytes} bytes", url,
+                                 reason=ErrorKind.TOO_LARGE)
             # mtime and size stand in for an ETag, so an unchanged file is not re-parsed
             tag = '"' + hashlib.sha1(f"{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest() + '"'
             if etag == tag:
                 return Retrieved(url, None, {}, etag, None)
             content = path.read_bytes()
         except FileNotFoundError as e:
-            raise FetchError(f"file not found: {path}", url) from e
+            raise FetchError(f"file not found: {path}", url, reason=ErrorKind.FILE) from e
         except OSError as e:
-            raise FetchError(f"cannot read {path}: {e.strerror}", url) from e
+            raise FetchError(f"cannot read {path}: {e.strerror}", url, reason=ErrorKind.FILE) from e
         modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
         headers = {"Content-Type": "application/xml"}  # feedparser sniffs the real encoding
         return Retrieved(url, content, headers, tag, email.utils.format_datetime(modified, usegmt=True))
@@ -277,7 +280,7 @@ class Retrievers:
         """Raises: FetchError."""
         retriever = self._by_scheme.get(urlsplit(url).scheme.lower())
         if retriever is None:
-            raise FetchError("only http, https and file URLs can be fetched", url)
+            raise FetchError("only http, https and file URLs can be fetched", url, reason=ErrorKind.BLOCKED)
         return retriever.retrieve(url, etag, last_modified)
 
     def for_content(self, allow_private_networks: bool | None = None) -> HttpRetriever:
@@ -324,13 +327,15 @@ def _release(response: requests.Response) -> None:
 
 def _status_error(response: requests.Response, url: str) -> FetchError:
     status = response.status_code
-    reason = f"HTTP {status} {response.reason or ''}".strip()
+    said = f"HTTP {status} {response.reason or ''}".strip()
     if status == 410:
-        return FetchError(f"{reason}: the feed is gone", url, status=status, gone=True)
+        return FetchError(f"{said}: the feed is gone", url, status=status, gone=True, reason=ErrorKind.GONE)
     if status in (429, 503):
         wait = retry_after_seconds(response.headers.get("Retry-After"))
-        return FetchError(reason, url, status=status, retry_after=wait)
-    return FetchError(reason, url, status=status)
+        limited = status == 429 or wait is not None
+        return FetchError(said, url, status=status, retry_after=wait,
+                          reason=ErrorKind.RATE_LIMITED if limited else ErrorKind.HTTP_STATUS)
+    return FetchError(said, url, status=status, reason=ErrorKind.HTTP_STATUS)
 
 
 def _check_content_type(response: requests.Response, wanted: tuple[str, ...], url: str) -> None:
@@ -339,19 +344,11 @@ def _check_content_type(response: requests.Response, wanted: tuple[str, ...], ur
         if declared == pattern or (pattern.endswith("/*") and declared.startswith(pattern[:-1])):
             return
     shown = "".join(c for c in declared if c.isprintable())[:60] or "missing"
-    raise FetchError(f"Content-Type {shown} is not {' or '.join(wanted)}", url)
+    raise FetchError(f"Content-Type {shown} is not {' or '.join(wanted)}", url, reason=ErrorKind.WRONG_TYPE)
 
 
 def _same_host(given: str, current: str) -> bool:
     return (urlsplit(given).hostname or "") == (urlsplit(current).hostname or "")
-
-
-def _reason(e: BaseException) -> str:
-    # requests wraps urllib3 wraps socket errors; the innermost says what happened
-    while e.__context__ is not None and not str(e):
-        e = e.__context__
-    text = str(e)
-    return text.split(": ", 1)[-1][:200] if "Max retries" in text else text[:200]
 
 
 def is_file_url(url: str) -> bool:
