@@ -346,6 +346,9 @@ def _fetch_line(result: FetchResult) -> str:
         return f"FAILED  {result.source.id:>4} {name}: {result.error}"
     if result.outcome is FetchOutcome.NOT_MODIFIED:
         return f"same    {result.source.id:>4} {name}"
+    if result.outcome is FetchOutcome.SKIPPED:
+        return (f"skipped {result.source.id:>4} {name}: backing off until {_when(result.source.next_poll_at)}"
+                f" after {result.source.last_error} (--force polls it now)")
     line = f"ok      {result.source.id:>4} {name}: {result.new} new, {result.updated} updated"
     if result.problem:
         line += f" (feed defect: {result.problem})"
@@ -355,20 +358,25 @@ def _fetch_line(result: FetchResult) -> str:
 
 
 def _summarise(results: list[FetchResult]) -> str:
+    skipped = [r.source.next_poll_at for r in results if r.outcome is FetchOutcome.SKIPPED]
+    results = [r for r in results if r.outcome is not FetchOutcome.SKIPPED]
     failed = sum(not r.ok for r in results)
     return (
         f"fetched {len(results)} sources: {sum(r.new for r in results)} new, "
         f"{sum(r.updated for r in results)} updated, "
         f"{sum(r.unchanged for r in results) + sum(r.outcome is FetchOutcome.NOT_MODIFIED for r in results)}"
         f" unchanged, {failed} failed"
+        # until the last of them may be polled again
+        + (f"; {len(skipped)} skipped (backing off, until {_when(max(d for d in skipped if d))})" if skipped else "")
     )
 
 
 def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: bool,
-               quiet_lines: bool) -> list[FetchResult]:
+               quiet_lines: bool, force: bool = False) -> list[FetchResult]:
     total = len(source_ids) if source_ids else publisher.count_sources_to_fetch(due_only=due_only)
     results = []
-    with _progress(publisher.fetch_sources(source_ids, due_only=due_only), total, "fetching") as items:
+    with _progress(publisher.fetch_sources(source_ids, due_only=due_only, force=force), total,
+                   "fetching") as items:
         for result in items:
             results.append(result)
             if not quiet_lines or not result.ok:
@@ -377,17 +385,24 @@ def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: boo
 
 
 @cli.command()
-@click.option("--source", "source_ids", type=ID, multiple=True, help="Only this source (repeatable).")
+@click.option("--source", "source_ids", type=ID, multiple=True,
+              help="Only this source (repeatable), even while it is backing off.")
 @click.option("--due", is_flag=True, help="Only sources whose next poll time has come.")
+@click.option("--force", is_flag=True,
+              help="Also poll sources backing off after failures or a server's Retry-After.")
 @json_option
 @pass_ctx
-def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, as_json: bool) -> None:
-    """Poll sources and store new and changed stories. Exit 1 if any source failed."""
+def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, force: bool, as_json: bool) -> None:
+    """Poll sources and store new and changed stories. Exit 1 if any source failed.
+
+    Sources backing off (after failures, or as their server asked) are skipped
+    unless named with --source or --force is given.
+    """
     if as_json:
-        results = list(ctx.publisher.fetch_sources(list(source_ids) or None, due_only=due))
+        results = list(ctx.publisher.fetch_sources(list(source_ids) or None, due_only=due, force=force))
         _echo_json(results)
     else:
-        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=False)
+        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=False, force=force)
         click.echo(_summarise(results))
     if any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)

@@ -41,7 +41,7 @@ from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, St
 from .mail import Attachment, Delivery, InlineImage, Outbox, OutboxItem, build_message
 from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers
-from .fetching import Fetcher, utcnow
+from .fetching import Fetcher, backing_off, utcnow
 from .municipalities import lookup
 from .review import AUTO, Decision, check_transition, current_user
 from .hub import HubReview, HubSummary
@@ -49,6 +49,7 @@ from .municipalities import municipalities
 from .rendering import render
 from .syndication import Syndicator, make_adapter
 from .types import (
+    FetchOutcome,
     FetchResult,
     Source,
     SourceKind,
@@ -248,14 +249,19 @@ class Publisher:
     # -- fetching --------------------------------------------------------------------
 
     def fetch_sources(
-        self, source_ids: Iterable[int] | None = None, *, due_only: bool = False
+        self, source_ids: Iterable[int] | None = None, *, due_only: bool = False, force: bool = False
     ) -> Generator[FetchResult, None, None]:
         """Poll sources and store what is new; yields one result per source.
 
+        Without ``source_ids`` every active source is polled, except those backing off
+        (after a failure, or as long as the server's Retry-After asked): each of those
+        yields a ``SKIPPED`` result, its source's ``next_poll_at`` saying until when.
+
         Args:
-            source_ids: these sources (active or not); default: every active one.
+            source_ids: these sources (active or not), whatever their next poll time.
             due_only: skip sources whose next poll (interval, backoff or the
-                server's Retry-After) is still in the future.
+                server's Retry-After) is still in the future, without a result.
+            force: poll the sources that are backing off too.
 
         Raises:
             SourceNotFoundError: an id in ``source_ids`` does not exist.
@@ -267,6 +273,12 @@ class Publisher:
             sources = self._storage.sources.list(due_before=utcnow())
         else:
             sources = self._storage.sources.list(active_only=True)
+            if not force:
+                now = utcnow()
+                for source in sources:
+                    if backing_off(source, now):
+                        yield FetchResult(source, FetchOutcome.SKIPPED)
+                sources = [s for s in sources if not backing_off(s, now)]
         fetcher = Fetcher(self._storage, self._retrievers, self.config.fetch)
         yield from fetcher.fetch(sources)
 

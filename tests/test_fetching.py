@@ -199,6 +199,47 @@ def test_retry_after_as_an_http_date(publisher: Publisher, httpserver: HTTPServe
     assert abs(publisher.get_source(source.id).next_poll_at - when) < timedelta(seconds=30)
 
 
+def test_a_retry_after_beyond_the_calendar_waits_the_longest_backoff(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        "", status=429, headers={"Retry-After": "9" * 400})  # float() of this is infinity
+    source = add(publisher, httpserver.url_for("/feed"))
+    before = datetime.now(timezone.utc)
+    assert only(publisher).outcome is FetchOutcome.FAILED
+    wait = publisher.get_source(source.id).next_poll_at - before
+    assert timedelta(hours=23, minutes=59) < wait <= timedelta(hours=24, seconds=5)  # backoff_max_minutes
+
+
+def _polls(httpserver: HTTPServer, path: str) -> int:
+    return sum(request.path == path for request, _ in httpserver.log)
+
+
+def test_a_manual_fetch_waits_as_long_as_the_server_asked_unless_forced(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/druk").respond_with_data("", status=429, headers={"Retry-After": "3600"})
+    httpserver.expect_request("/gezond").respond_with_data(rss(("1", "a", "b")), headers=RSS)
+    busy = add(publisher, httpserver.url_for("/druk"))
+    add(publisher, httpserver.url_for("/gezond"))
+    list(publisher.fetch_sources())
+    again = {r.source.url: r for r in publisher.fetch_sources()}
+    skipped = again[busy.url]
+    assert skipped.outcome is FetchOutcome.SKIPPED and skipped.ok
+    assert skipped.source.next_poll_at == publisher.get_source(busy.id).next_poll_at
+    assert again[httpserver.url_for("/gezond")].outcome is FetchOutcome.OK  # within its interval, still polled
+    assert (_polls(httpserver, "/druk"), _polls(httpserver, "/gezond")) == (1, 2)
+    assert only(publisher, source_ids=[busy.id]).outcome is FetchOutcome.FAILED  # named: polled
+    forced = {r.source.url: r.outcome for r in publisher.fetch_sources(force=True)}
+    assert forced[busy.url] is FetchOutcome.FAILED
+    assert (_polls(httpserver, "/druk"), _polls(httpserver, "/gezond")) == (3, 3)
+
+
+def test_a_manual_fetch_leaves_a_failing_source_in_its_backoff(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/kapot").respond_with_data("", status=500)
+    source = add(publisher, httpserver.url_for("/kapot"))
+    for _ in range(3):
+        list(publisher.fetch_sources())
+    assert _polls(httpserver, "/kapot") == 1
+    assert publisher.get_source(source.id).consecutive_failures == 1
+
+
 def test_a_trickling_server_is_cut_off_at_the_deadline_without_delaying_others(tmp_path: Path, httpserver: HTTPServer) -> None:
     stop = threading.Event()
 
