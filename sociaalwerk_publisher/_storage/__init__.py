@@ -103,7 +103,11 @@ class Storage:
     def upgrade(self) -> int:
         """Bring the schema to the latest version; returns the version reached."""
         with self.begin() as conn:
-            # two hosts running `db upgrade` at once: the second waits, then finds it done
+            # processes starting at once on a new or outdated store (cron, `db upgrade` on two
+            # hosts): the check and the change are one transaction that holds the write lock
+            # from its start, so the second waits, then finds the work done
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would begin only at the INSERT
             self.serialise(conn, "schema upgrade")
             has_table = self.engine.dialect.has_table(conn, "schema_version")
             current = (
@@ -189,8 +193,8 @@ def open_storage(url: str, *, auto_upgrade: bool | None = None) -> Storage:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching a new file to WAL may have to wait
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
