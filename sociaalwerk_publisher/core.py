@@ -195,7 +195,7 @@ class Publisher:
         check_id(source_id, "source id")
         values = _source_values(**{k: v for k, v in asdict(changes).items() if v is not None})
         if changes.active:
-            values.update(deactivated_reason=None, consecutive_failures=0, next_poll_at=None)
+            values.update(_FRESH_START)
         if values:
             self._storage.sources.update(source_id, values)
         return self._storage.sources.get(source_id)
@@ -212,7 +212,9 @@ class Publisher:
     def import_opml(self, path: str | os.PathLike[str]) -> ImportResult:
         """Add the feeds an OPML file lists; feeds already present get its fields.
 
-        Relative feed URLs in the file are files beside it.
+        Relative feed URLs in the file are files beside it. An outline marked
+        ``active="false"`` (as :meth:`export_opml` writes an inactive source) is added or
+        switched off as inactive; without the attribute a source keeps its state.
 
         Raises:
             SourceError: the file cannot be read or is not OPML.
@@ -230,13 +232,17 @@ class Publisher:
                 organisation=outline.organisation, municipality=outline.municipality,
                 ambassador=outline.ambassador, trusted=outline.trusted,
             )
+            if outline.active is not None:
+                values["active"] = outline.active
             existing = self._storage.sources.find_by_url(outline.url)
             if existing is None:
-                source = self._storage.sources.add_missing({**values, "created_at": utcnow(), "active": True})
+                source = self._storage.sources.add_missing({"active": True, **values, "created_at": utcnow()})
                 if source is not None:  # None: another host added it this very moment
                     added.append(source)
             else:
                 changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+                if changed.get("active"):  # switched back on, as with `sources update --active`
+                    changed.update(_FRESH_START)
                 if changed:
                     self._storage.sources.update(existing.id, changed)
                     updated.append(self._storage.sources.get(existing.id))
@@ -852,6 +858,10 @@ def _redact_url(url: str) -> str:
 
 def _outlet(row: Any) -> Outlet:
     return Outlet(row.domain, row.name, OutletType(row.type), row.municipality, row.province, row.reach)
+
+
+#: What switching a source back on clears: its failures, backoff and the reason it was off.
+_FRESH_START = {"deactivated_reason": None, "consecutive_failures": 0, "next_poll_at": None}
 
 
 def _source_values(**fields: Any) -> dict[str, Any]:

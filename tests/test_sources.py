@@ -105,6 +105,27 @@ def test_opml_export_round_trips(publisher: Publisher, tmp_path: Path) -> None:
         "https://a.example.nl/feed", SourceKind.ALERT, "A & B", "Org", "GM0193", "Joris", True)
 
 
+def test_an_inactive_source_stays_inactive_through_an_opml_round_trip(publisher: Publisher, tmp_path: Path) -> None:
+    off = publisher.add_source("https://uit.example.nl/feed", discover=False)
+    on = publisher.add_source("https://aan.example.nl/feed", discover=False)
+    publisher.update_source(off.id, SourceUpdate(active=False))
+    exported = tmp_path / "export.opml"
+    exported.write_bytes(publisher.export_opml())
+    for source in (off, on):
+        publisher.remove_source(source.id)
+    publisher.import_opml(exported)
+    assert {s.url: s.active for s in publisher.list_sources()} == {off.url: False, on.url: True}
+    (imported,) = [s for s in publisher.list_sources() if s.url == off.url]
+    publisher.update_source(imported.id, SourceUpdate(active=True))
+    again = publisher.import_opml(exported)  # the file still says inactive: switched off again
+    assert [s.url for s in again.updated] == [off.url] and publisher.get_source(imported.id).active is False
+    silent = tmp_path / "bronnen.opml"  # as a run imports [sources] opml: every time, saying nothing
+    silent.write_text(f"""<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
+      <outline type="rss" text="Uit" xmlUrl="{off.url}"/></body></opml>""", encoding="utf-8")
+    publisher.import_opml(silent)
+    assert publisher.get_source(imported.id).active is False
+
+
 def test_not_opml_is_refused(publisher: Publisher) -> None:
     with pytest.raises(SourceError, match="OPML"):
         publisher.import_opml(FIXTURES / "feeds" / "homepage.html")
