@@ -127,6 +127,56 @@ def test_same_article_from_two_sources_is_one_story_with_two_sightings(publisher
     assert story.sightings == 2
 
 
+def test_a_feed_that_changes_its_guids_on_every_poll_keeps_one_sighting_per_story(
+        publisher: Publisher, httpserver: HTTPServer) -> None:
+    polls = iter(range(1, 100))
+
+    def new_guids(request: Request) -> Response:
+        poll = next(polls)
+        body = rss(*((f"poll-{poll}-{i}", f"Verhaal {i}", "<p>nieuw</p>" if poll >= 15 and i == 3 else "<p>oud</p>")
+                     for i in range(10)))
+        # the same ten articles: each links to /artikel/<guid>, so give them stable links
+        for i in range(10):
+            body = body.replace(f"/artikel/poll-{poll}-{i}<".encode(), f"/artikel/{i}<".encode())
+        return Response(body, headers=RSS)
+
+    httpserver.expect_request("/feed").respond_with_handler(new_guids)
+    add(publisher, httpserver.url_for("/feed"))
+    results = [only(publisher) for _ in range(20)]
+    assert [(r.new, r.updated, r.unchanged) for r in results[:2]] == [(10, 0, 0), (0, 0, 10)]
+    assert (results[14].updated, results[15].updated) == (1, 0)  # a change is still seen under a new GUID
+    stories = publisher.list_stories(StoryFilter(limit=0))
+    assert sorted(s.title for s in stories) == [f"Verhaal {i}" for i in range(10)]
+    assert sum(s.sightings for s in stories) == 10
+    assert [s.text for s in stories if s.title == "Verhaal 3"] == ["nieuw"]
+
+
+def test_entries_without_a_link_and_with_new_guids_stay_the_same_stories(
+        publisher: Publisher, httpserver: HTTPServer) -> None:
+    polls = iter(range(1, 100))
+
+    def new_guids(request: Request) -> Response:
+        poll = next(polls)
+        items = "".join(f"<item><guid isPermaLink=\"false\">{poll}-{i}</guid><title>Zonder link {i}</title>"
+                        f"<description>tekst {i}</description></item>" for i in range(3))
+        return Response(f'<rss version="2.0"><channel><title>x</title>{items}</channel></rss>', headers=RSS)
+
+    httpserver.expect_request("/feed").respond_with_handler(new_guids)
+    add(publisher, httpserver.url_for("/feed"))
+    assert [only(publisher).new for _ in range(5)] == [3, 0, 0, 0, 0]
+    stories = publisher.list_stories(StoryFilter(limit=0))
+    assert len(stories) == 3 and sum(s.sightings for s in stories) == 3
+
+
+def test_the_same_article_twice_in_one_feed_is_one_story_sighted_once(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(("a", "Verhaal", "x"), ("b", "Verhaal", "x")).replace(b"/artikel/b", b"/artikel/a"), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    assert [(r.new, r.unchanged) for r in (only(publisher), only(publisher))] == [(1, 0), (0, 1)]
+    (story,) = publisher.list_stories()
+    assert story.sightings == 1
+
+
 def test_permanent_redirect_updates_the_stored_url(publisher: Publisher, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
     httpserver.expect_request("/new").respond_with_data(rss(("1", "a", "b")), headers=RSS)
