@@ -20,6 +20,12 @@ LAST_DAY = date(2999, 12, 31)
 MAX_MONTHS = 1200
 
 
+def is_whole_number(text: str) -> bool:
+    """Whether ``text`` is ASCII digits only (``str.isdigit`` also passes ``²``, which ``int()``
+    refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def check_number(value: int, what: str, low: int, high: int) -> int:
     """``value`` itself when ``low <= value <= high``.
 

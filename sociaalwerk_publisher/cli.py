@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .bounds import MAX_INTEGER, parse_date
+from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
 from .cycle import run_cycle
 from .daemon import run_daemon
@@ -887,7 +887,7 @@ def _months(value: str | None) -> int | None:
     if value is None:
         return None
     number, unit = value[:-1], value[-1:].lower()
-    if not number.isdigit() or unit not in ("m", "y"):
+    if not is_whole_number(number) or unit not in ("m", "y"):
         raise click.BadParameter(f"{value!r}: use months or years, e.g. 24m or 2y")
     return int(number) * (12 if unit == "y" else 1)
 

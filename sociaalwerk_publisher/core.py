@@ -13,10 +13,11 @@ from functools import partial
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from . import transfer
-from .bounds import MAX_MONTHS, check_count, check_date, check_id, check_moment, check_number
+from .bounds import MAX_MONTHS, check_count, check_date, check_id, check_moment, check_number, is_whole_number
 from ._storage import Storage, open_storage
 from .adapters.base import Adapter, CheckResult
 from ._storage.coverage import check_domain
@@ -707,7 +708,7 @@ class Publisher:
             UsageError: neither an id in range nor an http(s) URL.
         """
         who = by or current_user()
-        if isinstance(story, str) and not (story.isascii() and story.isdigit()):
+        if isinstance(story, str) and not is_whole_number(story):
             url = canonical_url(story)
             if url is None:
                 raise UsageError(f"not a story id or an http(s) address: {story!r}")
@@ -881,7 +882,13 @@ def _source_values(**fields: Any) -> dict[str, Any]:
                 " or a municipality name"
             )
         values["municipality"] = municipality.code
-    if "url" in values and "://" not in values["url"]:
-        raise UsageError(f"not an absolute URL: {values['url']!r}")
+    if "url" in values:
+        try:
+            parts = urlsplit(values["url"])
+            parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+        except ValueError:
+            raise UsageError(f"not a valid URL: {values['url']!r}") from None
+        if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
+            raise UsageError(f"not an absolute http(s) or file URL: {values['url']!r}")
     return values
 

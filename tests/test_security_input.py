@@ -56,6 +56,10 @@ HOSTILE_COMMAND_LINES = [
     ["report", "build", "--from", "0002-01-01", "--to", "0003-01-01"],  # compared with year 1
     ["report", "build", "--from", "9999-12-30", "--to", "9999-12-31"],
     ["prune", "--older-than", "99999999999y"],
+    ["prune", "--older-than", "²m"],
+    ["sources", "add", "--no-discover", "http://[::1/feed"],
+    ["sources", "add", "--no-discover", "https://blog.example.nl:99999/feed"],
+    ["sources", "add", "--no-discover", "https://blog.example.nl/feed", "--municipality", "²"],
 ]
 
 
@@ -90,6 +94,12 @@ def test_the_installed_command_shows_no_traceback_for_an_id_beyond_every_integer
         done = subprocess.run([sys.executable, "-m", "sociaalwerk_publisher", "--config", str(config), *args],
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_an_outlet_set_without_changes_is_made_once(config: Path) -> None:
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["--config", str(config), "outlets", "set", "krant.example.nl"])
+        assert (result.exit_code, result.output) == (0, "krant.example.nl: krant.example.nl, unclassified, -\n")
 
 
 _LIBRARY_CALLS: dict[str, Callable[[Publisher], Any]] = {
