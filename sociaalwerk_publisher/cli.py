@@ -332,7 +332,10 @@ def sources_export(ctx: _Context, path: str | None) -> None:
     """Write all sources as OPML (to PATH or standard output)."""
     data = ctx.publisher.export_opml()
     if path:
-        Path(path).write_bytes(data)
+        try:
+            Path(path).write_bytes(data)
+        except OSError as e:
+            raise click.UsageError(f"cannot write {path}: {e.strerror}") from None
         click.echo(f"wrote {path}")
     else:
         click.echo(data.decode("utf-8"), nl=False)

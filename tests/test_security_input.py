@@ -48,7 +48,9 @@ HOSTILE_COMMAND_LINES = [
     ["forget", HUGE],
     ["forget", "²"],  # a digit to str.isdigit, not to int()
     ["forget", "javascript:alert(1)"],
+    ["forget", "http://[::1"],
     ["sources", "update", HUGE, "--title", "x"],
+    ["sources", "export", "/nonexistent-folder/bronnen.opml"],
     ["sources", "remove", HUGE],
     ["fetch", "--source", HUGE],
     ["outlets", "set", "krant.example.nl", "--reach", HUGE],

@@ -21,6 +21,13 @@ def test_adding_an_html_page_adds_the_feed_it_links_to(publisher: Publisher, htt
     assert source.organisation == "Welzijn Oost"
 
 
+def test_a_feed_link_urllib_cannot_parse_is_passed_over(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/").respond_with_data(
+        '<html><head><link rel="alternate" type="application/rss+xml" href="http://[::1/feed">'
+        '<link rel="alternate" type="application/rss+xml" href="/feed/"></head></html>', content_type="text/html")
+    assert publisher.add_source(httpserver.url_for("/")).url == httpserver.url_for("/feed/")
+
+
 def test_adding_a_page_without_a_feed_link_says_so(publisher: Publisher, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/").respond_with_data("<html><head></head><body>hoi</body></html>", content_type="text/html")
     with pytest.raises(SourceError, match="no feed found"):

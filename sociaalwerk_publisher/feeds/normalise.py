@@ -47,14 +47,28 @@ class NormalisedEntry:
 
 def unwrap_redirect(url: str) -> str:
     """The target of a Google redirect link (``google.*/url?...&url=TARGET``), else ``url``."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.path == "/url" and (host.startswith("google.") or ".google." in host):
-        query = dict(parse_qsl(parts.query))
-        target = query.get("url") or query.get("q")
-        if target and urlsplit(target).scheme in ("http", "https"):
-            return target
+    try:  # urllib raises on what a feed may write, e.g. ``http://[::1``
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.path == "/url" and (host.startswith("google.") or ".google." in host):
+            query = dict(parse_qsl(parts.query))
+            target = query.get("url") or query.get("q")
+            if target and urlsplit(target).scheme in ("http", "https"):
+                return target
+    except ValueError:
+        pass
     return url
+
+
+def absolute_url(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; ``None`` for a URL urllib cannot parse, so one
+    malformed link drops that link, never the entry or the feed."""
+    try:
+        joined = urljoin(base, href)
+        urlsplit(joined).port  # noqa: B018 - raises for a port that is not a number up to 65535
+    except ValueError:
+        return None
+    return joined
 
 
 def canonical_url(url: str) -> str | None:
@@ -120,8 +134,8 @@ def _declared_image(entry: Any, base: str | None) -> str | None:
         if thumbnail.get("url"):
             candidates.append(thumbnail["url"])
     for candidate in candidates:
-        absolute = urljoin(base or "", candidate.strip())
-        if urlsplit(absolute).scheme in ("http", "https"):
+        absolute = absolute_url(base or "", candidate.strip())
+        if absolute and urlsplit(absolute).scheme in ("http", "https"):
             return absolute
     return None
 
@@ -134,7 +148,8 @@ def normalise_entry(entry: Any, feed_url: str) -> NormalisedEntry:
         feed_url: the URL the feed was fetched from, to make relative links absolute.
     """
     raw_link = (entry.get("link") or "").strip()
-    link = quote(urljoin(feed_url, raw_link), safe=_PATH_SAFE + "?#") if raw_link else None
+    joined = absolute_url(feed_url, raw_link) if raw_link else None
+    link = quote(joined, safe=_PATH_SAFE + "?#") if joined else None
     if link and urlsplit(link).scheme not in ("http", "https"):
         link = None  # javascript:, data: and friends are never followed or shown
     canonical = canonical_url(link) if link else None
