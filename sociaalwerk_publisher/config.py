@@ -16,6 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .bounds import MAX_MONTHS
 from .exceptions import ConfigError
@@ -423,6 +424,13 @@ def _check_destinations(config: Config) -> None:
                     raise ConfigError(f"is required for the {d.adapter} adapter", f"{key}.{required}")
             if not d.url.startswith(("http://", "https://")):
                 raise ConfigError("must start with https:// (or http://)", f"{key}.url")
+            try:
+                parts = urlsplit(d.url)
+                parts.port  # noqa: B018 - raises for a port that is not a number up to 65535
+            except ValueError:
+                raise ConfigError("is not a valid URL (host or port)", f"{key}.url") from None
+            if not parts.hostname:
+                raise ConfigError("names no host", f"{key}.url")
         if d.adapter == "wxr" and not d.path:
             raise ConfigError("is required for the wxr adapter", f"{key}.path")
         if d.status not in POST_STATUSES:

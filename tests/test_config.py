@@ -121,6 +121,10 @@ def test_every_number_refuses_values_far_outside_its_range_naming_the_key(tmp_pa
          "fetch.backoff_min_minutes: must not exceed backoff_max_minutes (60)"),
         ("[daemon]\nreport_hour = 24\n", "daemon.report_hour: must be from 0 to 23"),
         ("[coverage]\ncluster_threshold = 0\n", "coverage.cluster_threshold: must be more than 0 and at most 1"),
+        ("[[destinations]]\nname = 'x'\nadapter = 'wordpress-rest'\nurl = 'https://[::1'\nusername = 'u'\n"
+         "password_env = 'P'\n", "destinations[0].url: is not a valid URL (host or port)"),
+        ("[[destinations]]\nname = 'x'\nadapter = 'wordpress-xmlrpc'\nurl = 'https://site.example.nl:99999'\n"
+         "username = 'u'\npassword_env = 'P'\n", "destinations[0].url: is not a valid URL (host or port)"),
     ],
 )
 def test_a_number_outside_its_range_is_refused_with_the_range(tmp_path: Path, text: str, message: str) -> None:
