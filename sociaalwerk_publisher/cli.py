@@ -22,13 +22,15 @@ from typing import Any, TypeVar
 
 import click
 
+from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
 from .cycle import run_cycle
 from .daemon import run_daemon
 from .locking import RunLock
-from .core import Publisher, make_publisher, parse_since
+from .core import Publisher, make_publisher
 from .coverage.model import OutletType
-from .exceptions import PublisherError
+from .coverage.periods import start_of_day
+from .exceptions import PublisherError, UsageError
 from .review import Decision
 from .types import (
     FetchOutcome,
@@ -198,8 +200,27 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[Iterable[T
         yield advance()
 
 
+class _Date(click.ParamType):
+    """A day as YYYY-MM-DD, within the dates the program handles."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(value)
+        except UsageError as e:
+            self.fail(str(e), param, ctx)
+
+
+#: Every id and count on the command line, bound to what the store's integers hold.
+ID = click.IntRange(1, MAX_INTEGER)
+COUNT = click.IntRange(0, MAX_INTEGER)
+DATE = _Date()
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-limit_option = click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+limit_option = click.option("--limit", type=COUNT, default=50, show_default=True,
                             help="At most this many items; 0 for all.")
 
 
@@ -265,7 +286,7 @@ def sources_list(ctx: _Context, as_json: bool) -> None:
 
 
 @sources.command("update")
-@click.argument("source_id", type=int)
+@click.argument("source_id", type=ID)
 @click.option("--url")
 @click.option("--kind", type=kind_choice)
 @click.option("--title")
@@ -287,7 +308,7 @@ def sources_update(ctx: _Context, source_id: int, url: str | None, kind: str | N
 
 
 @sources.command("remove")
-@click.argument("source_id", type=int)
+@click.argument("source_id", type=ID)
 @pass_ctx
 def sources_remove(ctx: _Context, source_id: int) -> None:
     """Remove a source (its stories stay)."""
@@ -311,7 +332,10 @@ def sources_export(ctx: _Context, path: str | None) -> None:
     """Write all sources as OPML (to PATH or standard output)."""
     data = ctx.publisher.export_opml()
     if path:
-        Path(path).write_bytes(data)
+        try:
+            Path(path).write_bytes(data)
+        except OSError as e:
+            raise click.UsageError(f"cannot write {path}: {e.strerror}") from None
         click.echo(f"wrote {path}")
     else:
         click.echo(data.decode("utf-8"), nl=False)
@@ -325,6 +349,9 @@ def _fetch_line(result: FetchResult) -> str:
         return f"FAILED  {result.source.id:>4} {name}: {result.error}"
     if result.outcome is FetchOutcome.NOT_MODIFIED:
         return f"same    {result.source.id:>4} {name}"
+    if result.outcome is FetchOutcome.SKIPPED:
+        return (f"skipped {result.source.id:>4} {name}: backing off until {_when(result.source.next_poll_at)}"
+                f" after {result.source.last_error} (--force polls it now)")
     line = f"ok      {result.source.id:>4} {name}: {result.new} new, {result.updated} updated"
     if result.problem:
         line += f" (feed defect: {result.problem})"
@@ -334,20 +361,25 @@ def _fetch_line(result: FetchResult) -> str:
 
 
 def _summarise(results: list[FetchResult]) -> str:
+    skipped = [r.source.next_poll_at for r in results if r.outcome is FetchOutcome.SKIPPED]
+    results = [r for r in results if r.outcome is not FetchOutcome.SKIPPED]
     failed = sum(not r.ok for r in results)
     return (
         f"fetched {len(results)} sources: {sum(r.new for r in results)} new, "
         f"{sum(r.updated for r in results)} updated, "
         f"{sum(r.unchanged for r in results) + sum(r.outcome is FetchOutcome.NOT_MODIFIED for r in results)}"
         f" unchanged, {failed} failed"
+        # until the last of them may be polled again
+        + (f"; {len(skipped)} skipped (backing off, until {_when(max(d for d in skipped if d))})" if skipped else "")
     )
 
 
 def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: bool,
-               quiet_lines: bool) -> list[FetchResult]:
+               quiet_lines: bool, force: bool = False) -> list[FetchResult]:
     total = len(source_ids) if source_ids else publisher.count_sources_to_fetch(due_only=due_only)
     results = []
-    with _progress(publisher.fetch_sources(source_ids, due_only=due_only), total, "fetching") as items:
+    with _progress(publisher.fetch_sources(source_ids, due_only=due_only, force=force), total,
+                   "fetching") as items:
         for result in items:
             results.append(result)
             if not quiet_lines or not result.ok:
@@ -356,17 +388,24 @@ def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: boo
 
 
 @cli.command()
-@click.option("--source", "source_ids", type=int, multiple=True, help="Only this source (repeatable).")
+@click.option("--source", "source_ids", type=ID, multiple=True,
+              help="Only this source (repeatable), even while it is backing off.")
 @click.option("--due", is_flag=True, help="Only sources whose next poll time has come.")
+@click.option("--force", is_flag=True,
+              help="Also poll sources backing off after failures or a server's Retry-After.")
 @json_option
 @pass_ctx
-def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, as_json: bool) -> None:
-    """Poll sources and store new and changed stories. Exit 1 if any source failed."""
+def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, force: bool, as_json: bool) -> None:
+    """Poll sources and store new and changed stories. Exit 1 if any source failed.
+
+    Sources backing off (after failures, or as their server asked) are skipped
+    unless named with --source or --force is given.
+    """
     if as_json:
-        results = list(ctx.publisher.fetch_sources(list(source_ids) or None, due_only=due))
+        results = list(ctx.publisher.fetch_sources(list(source_ids) or None, due_only=due, force=force))
         _echo_json(results)
     else:
-        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=False)
+        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=False, force=force)
         click.echo(_summarise(results))
     if any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
@@ -386,24 +425,24 @@ def _story_line(s: Story) -> str:
 
 @stories.command("list")
 @click.option("--kind", type=kind_choice)
-@click.option("--source", "source_id", type=int)
+@click.option("--source", "source_id", type=ID)
 @click.option("--organisation")
 @click.option("--municipality", help="CBS code, e.g. GM0363.")
 @click.option("--status", type=click.Choice([s.value for s in StoryStatus]))
-@click.option("--since", help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--since", type=DATE, help="Published on or after this day (YYYY-MM-DD).")
 @click.option("--search", "text", help="Words in the title or text.")
 @limit_option
 @json_option
 @pass_ctx
 def stories_list(ctx: _Context, kind: str | None, source_id: int | None, organisation: str | None,
-                 municipality: str | None, status: str | None, since: str | None,
+                 municipality: str | None, status: str | None, since: date | None,
                  text: str | None, limit: int, as_json: bool) -> None:
     """Stories, newest first."""
     criteria = StoryFilter(
         kind=SourceKind(kind) if kind else None, source_id=source_id, organisation=organisation,
         municipality=municipality.upper() if municipality else None,
         status=StoryStatus(status) if status else None,
-        since=parse_since(since) if since else None, text=text, limit=limit,
+        since=start_of_day(since) if since else None, text=text, limit=limit,
     )
     items = ctx.publisher.list_stories(criteria)
     if as_json:
@@ -416,7 +455,7 @@ def stories_list(ctx: _Context, kind: str | None, source_id: int | None, organis
 
 
 @stories.command("show")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=ID)
 @json_option
 @pass_ctx
 def stories_show(ctx: _Context, story_id: int, as_json: bool) -> None:
@@ -446,7 +485,7 @@ def _decision_line(d: Decision) -> str:
 
 
 @stories.command("approve")
-@click.argument("story_ids", type=int, nargs=-1, required=True)
+@click.argument("story_ids", type=ID, nargs=-1, required=True)
 @click.option("--note")
 @by_option
 @pass_ctx
@@ -457,7 +496,7 @@ def stories_approve(ctx: _Context, story_ids: tuple[int, ...], note: str | None,
 
 
 @stories.command("reject")
-@click.argument("story_ids", type=int, nargs=-1, required=True)
+@click.argument("story_ids", type=ID, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why; kept in the story's history.")
 @by_option
 @pass_ctx
@@ -468,7 +507,7 @@ def stories_reject(ctx: _Context, story_ids: tuple[int, ...], reason: str, by: s
 
 
 @stories.command("retract")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=ID)
 @click.option("--note")
 @by_option
 @pass_ctx
@@ -480,7 +519,7 @@ def stories_retract(ctx: _Context, story_id: int, note: str | None, by: str | No
 
 
 @stories.command("history")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=ID)
 @json_option
 @pass_ctx
 def stories_history(ctx: _Context, story_id: int, as_json: bool) -> None:
@@ -627,24 +666,15 @@ def coverage() -> None:
     """Press mentions of social work and our members."""
 
 
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not a date: {value!r} (use YYYY-MM-DD)") from None
-
-
 @coverage.command("list")
-@click.option("--since", help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--since", type=DATE, help="Published on or after this day (YYYY-MM-DD).")
 @click.option("--not-counted", is_flag=True, help="The items that matched nothing or are excluded.")
 @limit_option
 @json_option
 @pass_ctx
-def coverage_list(ctx: _Context, since: str | None, not_counted: bool, limit: int, as_json: bool) -> None:
+def coverage_list(ctx: _Context, since: date | None, not_counted: bool, limit: int, as_json: bool) -> None:
     """Mentions, newest first."""
-    rows = ctx.publisher.list_mentions(since=parse_since(since) if since else None,
+    rows = ctx.publisher.list_mentions(since=start_of_day(since) if since else None,
                                        counted=not not_counted, limit=limit)
     if as_json:
         _echo_json(rows)
@@ -694,7 +724,7 @@ def outlets_list(ctx: _Context, unclassified: bool, as_json: bool) -> None:
 @click.option("--type", "outlet_type", type=click.Choice([t.value for t in OutletType]))
 @click.option("--municipality", help="CBS code or name.")
 @click.option("--province")
-@click.option("--reach", type=click.IntRange(min=0))
+@click.option("--reach", type=COUNT)
 @pass_ctx
 def outlets_set(ctx: _Context, domain: str, name: str | None, outlet_type: str | None,
                 municipality: str | None, province: str | None, reach: int | None) -> None:
@@ -720,8 +750,8 @@ def report() -> None:
 period_options = [
     click.option("--period", type=click.Choice(["week", "month", "quarter"]),
                  help="The last complete week, month or quarter (Europe/Amsterdam)."),
-    click.option("--from", "start", help="First day (YYYY-MM-DD), with --to."),
-    click.option("--to", "end", help="Last day (YYYY-MM-DD), included."),
+    click.option("--from", "start", type=DATE, help="First day (YYYY-MM-DD), with --to."),
+    click.option("--to", "end", type=DATE, help="Last day (YYYY-MM-DD), included."),
 ]
 
 
@@ -737,10 +767,10 @@ def _with_period(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Write the HTML report to this file, and every mention to a CSV file beside it.")
 @click.option("--language", type=click.Choice(["nl", "en"]))
 @pass_ctx
-def report_build(ctx: _Context, period: str | None, start: str | None, end: str | None,
+def report_build(ctx: _Context, period: str | None, start: date | None, end: date | None,
                  output: str | None, language: str | None) -> None:
     """Build the report; print the text version, or write the HTML and CSV with --output."""
-    chosen = ctx.publisher.report_period(period, _date(start), _date(end))
+    chosen = ctx.publisher.report_period(period, start, end)
     if output:
         csv_file, subject = ctx.publisher.write_report(chosen, Path(output), language=language)
         click.echo(f"wrote {output} and {csv_file}: {subject}")
@@ -751,9 +781,9 @@ def report_build(ctx: _Context, period: str | None, start: str | None, end: str 
 @report.command("send")
 @_with_period
 @pass_ctx
-def report_send(ctx: _Context, period: str | None, start: str | None, end: str | None) -> None:
+def report_send(ctx: _Context, period: str | None, start: date | None, end: date | None) -> None:
     """Build the report, store it in the outbox and e-mail it. Exit 1 if it is not sent yet."""
-    chosen = ctx.publisher.report_period(period, _date(start), _date(end))
+    chosen = ctx.publisher.report_period(period, start, end)
     deliveries = ctx.publisher.send_report(chosen)
     for d in deliveries:
         click.echo(f"sent {d.key}" if d.ok else f"NOT SENT {d.key}: {d.error} (kept in the outbox)",
@@ -860,7 +890,7 @@ def _months(value: str | None) -> int | None:
     if value is None:
         return None
     number, unit = value[:-1], value[-1:].lower()
-    if not number.isdigit() or unit not in ("m", "y"):
+    if not is_whole_number(number) or unit not in ("m", "y"):
         raise click.BadParameter(f"{value!r}: use months or years, e.g. 24m or 2y")
     return int(number) * (12 if unit == "y" else 1)
 

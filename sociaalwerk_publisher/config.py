@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import sys
 import types
@@ -15,7 +16,9 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from .bounds import MAX_MONTHS
 from .exceptions import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -322,6 +325,18 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
             raise ConfigError(f"unknown section (known: {', '.join(sorted(_SECTIONS))})", name)
         sections[name] = _check(_SECTIONS[name], value, name)
     config = Config(path=path, **sections)
+    check_config(config)
+    return config
+
+
+def check_config(config: Config) -> None:
+    """Validate a whole configuration, read from a file or built in code.
+
+    Raises:
+        ConfigError: naming the first invalid key.
+    """
+    _check_ranges(config, "")
+    _check_database(config.database.url)
     _check_destinations(config)
     _check_email(config.email)
     _check_review(config)
@@ -330,14 +345,28 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     for kind in config.report.schedule:
         if kind not in ("week", "month", "quarter"):
             raise ConfigError("may hold week, month and quarter", "report.schedule")
-    for name in ("fetch_minutes", "syndicate_minutes", "coverage_minutes", "outbox_minutes"):
-        if getattr(config.daemon, name) < 1:
-            raise ConfigError("must be at least 1", f"daemon.{name}")
-    if not 0 <= config.daemon.report_hour <= 23:
-        raise ConfigError("must be an hour from 0 to 23", "daemon.report_hour")
-    if not 0 < config.coverage.cluster_threshold <= 1:
-        raise ConfigError("must be between 0 and 1", "coverage.cluster_threshold")
-    return config
+
+
+def _check_database(url: str) -> None:
+    if not url:
+        return  # the SQLite file beside the config
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    supported = "only SQLite and PostgreSQL are supported (sqlite:///path or postgresql+psycopg://user@host/name)"
+    try:  # the URL itself is never repeated: it may hold a password
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"not a database URL: {supported}", "database.url") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{backend} is not supported: {supported}", "database.url")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise ConfigError("the port must be from 1 to 65535", "database.url")
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(f"unknown driver {parsed.drivername!r}: {supported}", "database.url") from None
 
 
 def _check_review(config: Config) -> None:
@@ -396,6 +425,13 @@ def _check_destinations(config: Config) -> None:
                     raise ConfigError(f"is required for the {d.adapter} adapter", f"{key}.{required}")
             if not d.url.startswith(("http://", "https://")):
                 raise ConfigError("must start with https:// (or http://)", f"{key}.url")
+            try:
+                parts = urlsplit(d.url)
+                parts.port  # noqa: B018 - raises for a port that is not a number up to 65535
+            except ValueError:
+                raise ConfigError("is not a valid URL (host or port)", f"{key}.url") from None
+            if not parts.hostname:
+                raise ConfigError("names no host", f"{key}.url")
         if d.adapter == "wxr" and not d.path:
             raise ConfigError("is required for the wxr adapter", f"{key}.path")
         if d.status not in POST_STATUSES:
@@ -433,9 +469,7 @@ def _build(cls: Any, value: Any, key: str) -> Any:
         if name not in kwargs and f.default is dataclasses.MISSING \
                 and f.default_factory is dataclasses.MISSING:
             raise ConfigError("is required", f"{key}.{name}")
-    built = cls(**kwargs)
-    _check_ranges(built, key)
-    return built
+    return cls(**kwargs)
 
 
 def _check(expected: Any, value: Any, key: str) -> Any:
@@ -471,15 +505,70 @@ def _check(expected: Any, value: Any, key: str) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class _Range:
+    """What a number in the config may be: from ``low`` to ``high``; with ``above``, any
+    value greater than ``low`` (a time of 0 would mean no limit at all)."""
+
+    low: float
+    high: float
+    above: bool = False
+
+    def check(self, value: float, key: str) -> None:
+        if not math.isfinite(value):
+            raise ConfigError(f"must be a finite number, not {value}", key)
+        if self.above and not self.low < value <= self.high:
+            raise ConfigError(f"must be more than {self.low:g} and at most {self.high:g}", key)
+        if not self.above and not self.low <= value <= self.high:
+            raise ConfigError(f"must be from {self.low:g} to {self.high:g}", key)
+
+
+def _seconds(most: float) -> _Range:
+    return _Range(0, most, above=True)
+
+
+_MINUTES = _Range(1, 30 * 24 * 60)  # up to a month
+
+#: The range of every number in the config, by section and key; NaN and infinity never pass.
+_RANGES: dict[type, dict[str, _Range]] = {
+    FetchConfig: {
+        "concurrency": _Range(1, 256),  # urllib3 fills a pool of this size before the first download
+        "connect_timeout": _seconds(600), "read_timeout": _seconds(3600), "deadline": _seconds(3600),
+        "max_bytes": _Range(1, 2**30),
+        "poll_interval_minutes": _MINUTES, "backoff_min_minutes": _MINUTES, "backoff_max_minutes": _MINUTES,
+        "parse_processes": _Range(0, 256),
+    },
+    CoverageConfig: {
+        "keep_unmatched_days": _Range(0, 3650), "cluster_threshold": _Range(0, 1, above=True),
+        "fulltext_below_words": _Range(0, 100_000), "golden_municipalities": _Range(0, 1000),
+    },
+    ReportConfig: {"listed_mentions": _Range(0, 100_000)},
+    EmailConfig: {"port": _Range(1, 65535), "timeout": _seconds(600)},
+    DaemonConfig: {
+        "fetch_minutes": _MINUTES, "syndicate_minutes": _MINUTES, "coverage_minutes": _MINUTES,
+        "outbox_minutes": _MINUTES, "report_hour": _Range(0, 23),
+    },
+    RetentionConfig: {"prune_after_months": _Range(0, MAX_MONTHS)},
+    DestinationConfig: {"timeout": _seconds(600)},
+}
+
+
 def _check_ranges(section: Any, key: str) -> None:
+    """Every number in ``section`` and the config tables inside it within its declared range."""
     for f in dataclasses.fields(section):
         value = getattr(section, f.name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise ConfigError("must not be negative", f"{key}.{f.name}")
-    if isinstance(section, FetchConfig):
-        for name in ("concurrency", "deadline", "max_bytes", "connect_timeout", "read_timeout"):
-            if getattr(section, name) <= 0:
-                raise ConfigError("must be greater than 0", f"{key}.{name}")
+        full = f"{key}.{f.name}" if key else f.name
+        if dataclasses.is_dataclass(value):
+            _check_ranges(value, full)
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if dataclasses.is_dataclass(item):
+                    _check_ranges(item, f"{full}[{i}]")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            _RANGES[type(section)][f.name].check(value, full)
+    if isinstance(section, FetchConfig) and section.backoff_min_minutes > section.backoff_max_minutes:
+        raise ConfigError(f"must not exceed backoff_max_minutes ({section.backoff_max_minutes})",
+                          f"{key}.backoff_min_minutes")
 
 
 def _toml_name(t: Any) -> str:

@@ -13,13 +13,15 @@ from functools import partial
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from . import transfer
+from .bounds import MAX_MONTHS, check_count, check_date, check_id, check_moment, check_number, is_whole_number
 from ._storage import Storage, open_storage
 from .adapters.base import Adapter, CheckResult
 from ._storage.coverage import check_domain
-from .config import Config, DestinationConfig, load_config
+from .config import Config, DestinationConfig, check_config, load_config
 from .coverage import periods
 from .coverage.engine import MatchSummary, match_mentions
 from .coverage.figures import build_report_data, mention_rows
@@ -40,7 +42,7 @@ from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, St
 from .mail import Attachment, Delivery, InlineImage, Outbox, OutboxItem, build_message
 from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers
-from .fetching import Fetcher, utcnow
+from .fetching import Fetcher, backing_off, utcnow
 from .municipalities import lookup
 from .review import AUTO, Decision, check_transition, current_user
 from .hub import HubReview, HubSummary
@@ -48,6 +50,7 @@ from .municipalities import municipalities
 from .rendering import render
 from .syndication import Syndicator, make_adapter
 from .types import (
+    FetchOutcome,
     FetchResult,
     Source,
     SourceKind,
@@ -85,7 +88,9 @@ def make_publisher(config: Config | str | os.PathLike[str] | None = None) -> Pub
         ConfigError: the configuration is invalid.
         StorageError: the database cannot be opened or migrated.
     """
-    if not isinstance(config, Config):
+    if isinstance(config, Config):
+        check_config(config)
+    else:
         config = load_config(config)
     return Publisher(config, open_storage(config.database_url))
 
@@ -174,8 +179,8 @@ class Publisher:
             return found[0]
 
     def get_source(self, source_id: int) -> Source:
-        """Raises: SourceNotFoundError."""
-        return self._storage.sources.get(source_id)
+        """Raises: SourceNotFoundError, UsageError (an id out of range)."""
+        return self._storage.sources.get(check_id(source_id, "source id"))
 
     def list_sources(self) -> list[Source]:
         """All sources with their polling health, oldest first."""
@@ -186,11 +191,12 @@ class Publisher:
 
         Raises:
             SourceNotFoundError: no such source.
-            UsageError: a field is invalid.
+            UsageError: a field or the id is invalid.
         """
+        check_id(source_id, "source id")
         values = _source_values(**{k: v for k, v in asdict(changes).items() if v is not None})
         if changes.active:
-            values.update(deactivated_reason=None, consecutive_failures=0, next_poll_at=None)
+            values.update(_FRESH_START)
         if values:
             self._storage.sources.update(source_id, values)
         return self._storage.sources.get(source_id)
@@ -200,13 +206,16 @@ class Publisher:
 
         Raises:
             SourceNotFoundError: no such source.
+            UsageError: the id is out of range.
         """
-        self._storage.sources.remove(source_id)
+        self._storage.sources.remove(check_id(source_id, "source id"))
 
     def import_opml(self, path: str | os.PathLike[str]) -> ImportResult:
         """Add the feeds an OPML file lists; feeds already present get its fields.
 
-        Relative feed URLs in the file are files beside it.
+        Relative feed URLs in the file are files beside it. An outline marked
+        ``active="false"`` (as :meth:`export_opml` writes an inactive source) is added or
+        switched off as inactive; without the attribute a source keeps its state.
 
         Raises:
             SourceError: the file cannot be read or is not OPML.
@@ -224,13 +233,17 @@ class Publisher:
                 organisation=outline.organisation, municipality=outline.municipality,
                 ambassador=outline.ambassador, trusted=outline.trusted,
             )
+            if outline.active is not None:
+                values["active"] = outline.active
             existing = self._storage.sources.find_by_url(outline.url)
             if existing is None:
-                source = self._storage.sources.add_missing({**values, "created_at": utcnow(), "active": True})
+                source = self._storage.sources.add_missing({"active": True, **values, "created_at": utcnow()})
                 if source is not None:  # None: another host added it this very moment
                     added.append(source)
             else:
                 changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+                if changed.get("active"):  # switched back on, as with `sources update --active`
+                    changed.update(_FRESH_START)
                 if changed:
                     self._storage.sources.update(existing.id, changed)
                     updated.append(self._storage.sources.get(existing.id))
@@ -243,24 +256,36 @@ class Publisher:
     # -- fetching --------------------------------------------------------------------
 
     def fetch_sources(
-        self, source_ids: Iterable[int] | None = None, *, due_only: bool = False
+        self, source_ids: Iterable[int] | None = None, *, due_only: bool = False, force: bool = False
     ) -> Generator[FetchResult, None, None]:
         """Poll sources and store what is new; yields one result per source.
 
+        Without ``source_ids`` every active source is polled, except those backing off
+        (after a failure, or as long as the server's Retry-After asked): each of those
+        yields a ``SKIPPED`` result, its source's ``next_poll_at`` saying until when.
+
         Args:
-            source_ids: these sources (active or not); default: every active one.
+            source_ids: these sources (active or not), whatever their next poll time.
             due_only: skip sources whose next poll (interval, backoff or the
-                server's Retry-After) is still in the future.
+                server's Retry-After) is still in the future, without a result.
+            force: poll the sources that are backing off too.
 
         Raises:
             SourceNotFoundError: an id in ``source_ids`` does not exist.
+            UsageError: an id is out of range.
         """
         if source_ids is not None:
-            sources = [self._storage.sources.get(i) for i in source_ids]
+            sources = [self.get_source(i) for i in source_ids]
         elif due_only:
             sources = self._storage.sources.list(due_before=utcnow())
         else:
             sources = self._storage.sources.list(active_only=True)
+            if not force:
+                now = utcnow()
+                for source in sources:
+                    if backing_off(source, now):
+                        yield FetchResult(source, FetchOutcome.SKIPPED)
+                sources = [s for s in sources if not backing_off(s, now)]
         fetcher = Fetcher(self._storage, self._retrievers, self.config.fetch)
         yield from fetcher.fetch(sources)
 
@@ -276,6 +301,7 @@ class Publisher:
                 note: str | None) -> list[Decision]:
         decided = []
         for story_id in story_ids:
+            check_id(story_id, "story id")
             with self._storage.begin() as conn:
                 current = self._storage.decisions.status(conn, story_id)
                 check_transition(story_id, current, to)
@@ -303,6 +329,7 @@ class Publisher:
         Raises:
             StoryNotFoundError: an id does not exist (stories before it are approved).
             InvalidTransitionError: a story is not new or rejected.
+            UsageError: an id is out of range (stories before it are approved).
         """
         return self._decide_and_sync(story_ids, StoryStatus.APPROVED, by, note)
 
@@ -331,8 +358,9 @@ class Publisher:
 
         Raises:
             StoryNotFoundError: no such story.
+            UsageError: the id is out of range.
         """
-        self._storage.stories.get(story_id)
+        self._storage.stories.get(check_id(story_id, "story id"))
         return self._storage.decisions.history(story_id)
 
     def auto_approve(self) -> list[Decision]:
@@ -351,8 +379,12 @@ class Publisher:
         return decided
 
     def syndications(self, story_id: int) -> list[Syndication]:
-        """Where a story stands on each destination."""
-        return self._storage.syndications.for_story(story_id)
+        """Where a story stands on each destination.
+
+        Raises:
+            UsageError: the id is out of range.
+        """
+        return self._storage.syndications.for_story(check_id(story_id, "story id"))
 
     # -- review in WordPress -------------------------------------------------------------
 
@@ -473,7 +505,15 @@ class Publisher:
 
     def list_mentions(self, *, since: datetime | None = None, until: datetime | None = None,
                       counted: bool | None = True, limit: int = 50) -> tuple[MentionRow, ...]:
-        """Press mentions, newest first; ``counted=False`` lists the ones that do not count."""
+        """Press mentions, newest first; ``counted=False`` lists the ones that do not count.
+
+        Raises:
+            UsageError: a moment without a time zone or out of range, or a limit out of range.
+        """
+        for what, moment in (("since", since), ("until", until)):
+            if moment is not None:
+                check_moment(moment, what)
+        check_count(limit, "limit")
         return tuple(mention_rows(self._storage, since, until, counted=counted, limit=limit))
 
     def list_outlets(self, *, unclassified_only: bool = False) -> list[Outlet]:
@@ -502,7 +542,7 @@ class Publisher:
         if province:
             values["province"] = province
         if reach is not None:
-            values["reach"] = reach
+            values["reach"] = check_count(reach, "reach")
         return _outlet(self._storage.coverage.set_outlet(check_domain(domain), values, utcnow()))
 
     def import_outlets(self, path: str | os.PathLike[str]) -> int:
@@ -537,8 +577,12 @@ class Publisher:
         """The last complete ``kind`` (week, month, quarter), or the days ``start`` to ``end``.
 
         Raises:
-            UsageError: neither or both are given, or the range is reversed.
+            UsageError: neither or both are given, the range is reversed, or a day is
+                outside the dates handled.
         """
+        for what, day in (("--from", start), ("--to", end), ("today", today)):
+            if day is not None:
+                check_date(day, what)
         language = self.config.report.language
         if kind and (start or end):
             raise UsageError("give either a period or --from/--to, not both")
@@ -549,7 +593,13 @@ class Publisher:
         raise UsageError("give a period (week, month, quarter) or both --from and --to")
 
     def build_report(self, period: Period, *, language: str | None = None) -> ReportData:
-        """Every figure of the coverage report for ``period``, with the period before it."""
+        """Every figure of the coverage report for ``period``, with the period before it.
+
+        Raises:
+            UsageError: the period lies outside the dates handled.
+        """
+        check_date(period.start, "the period's first day")
+        check_date(period.end, "the period's last day")
         return build_report_data(self._storage, self.config, period, self.list_sources(), utcnow(),
                                  language or self.config.report.language)
 
@@ -651,21 +701,24 @@ class Publisher:
         results say so: run ``forget`` again later.
 
         Args:
-            story: a story id or the original's URL.
+            story: a story id or the original's http(s) URL.
 
         Raises:
             StoryNotFoundError: no such story (the URL is suppressed all the same).
+            UsageError: neither an id in range nor an http(s) URL.
         """
         who = by or current_user()
-        if isinstance(story, str) and not story.isdigit():
-            url = canonical_url(story) or story
+        if isinstance(story, str) and not is_whole_number(story):
+            url = canonical_url(story)
+            if url is None:
+                raise UsageError(f"not a story id or an http(s) address: {story!r}")
             self._storage.operations.suppress(url, who, reason, utcnow())
             found = self._storage.stories.find_by_url(url)
             if found is None:
                 raise StoryNotFoundError(f"no stored story has this URL (it will not be imported): {url}")
             target = found
         else:
-            target = self._storage.stories.get(int(story))
+            target = self._storage.stories.get(check_id(int(story), "story id"))
             if target.url:
                 self._storage.operations.suppress(target.url, who, reason, utcnow())
         if target.status is StoryStatus.APPROVED:
@@ -678,8 +731,13 @@ class Publisher:
 
     def prune(self, older_than_months: int | None = None) -> int:
         """Remove the text and HTML of items older than the retention period; rows, titles and
-        counts stay, so reports over old periods still add up. Returns how many were pruned."""
+        counts stay, so reports over old periods still add up. Returns how many were pruned.
+
+        Raises:
+            UsageError: more than a century (1200 months), or negative.
+        """
         months = older_than_months if older_than_months is not None else self.config.retention.prune_after_months
+        check_number(months, "the age in months", 0, MAX_MONTHS)
         cutoff = utcnow() - timedelta(days=round(months * 30.44))
         return self._storage.operations.prune_text(cutoff)
 
@@ -765,12 +823,22 @@ class Publisher:
     # -- stories ---------------------------------------------------------------------
 
     def list_stories(self, criteria: StoryFilter | None = None) -> list[Story]:
-        """Stories, newest first, matching ``criteria``."""
-        return self._storage.stories.list(criteria or StoryFilter())
+        """Stories, newest first, matching ``criteria``.
+
+        Raises:
+            UsageError: a source id, limit or moment out of range.
+        """
+        criteria = criteria or StoryFilter()
+        if criteria.source_id is not None:
+            check_id(criteria.source_id, "source id")
+        if criteria.since is not None:
+            check_moment(criteria.since, "since")
+        check_count(criteria.limit, "limit")
+        return self._storage.stories.list(criteria)
 
     def get_story(self, story_id: int) -> Story:
-        """Raises: StoryNotFoundError."""
-        return self._storage.stories.get(story_id)
+        """Raises: StoryNotFoundError, UsageError (an id out of range)."""
+        return self._storage.stories.get(check_id(story_id, "story id"))
 
 
 def _writable(what: str, path: Path) -> Finding:
@@ -793,6 +861,10 @@ def _outlet(row: Any) -> Outlet:
     return Outlet(row.domain, row.name, OutletType(row.type), row.municipality, row.province, row.reach)
 
 
+#: What switching a source back on clears: its failures, backoff and the reason it was off.
+_FRESH_START = {"deactivated_reason": None, "consecutive_failures": 0, "next_poll_at": None}
+
+
 def _source_values(**fields: Any) -> dict[str, Any]:
     """Validated column values for a source; raises UsageError on a bad field."""
     values = dict(fields)
@@ -810,19 +882,13 @@ def _source_values(**fields: Any) -> dict[str, Any]:
                 " or a municipality name"
             )
         values["municipality"] = municipality.code
-    if "url" in values and "://" not in values["url"]:
-        raise UsageError(f"not an absolute URL: {values['url']!r}")
+    if "url" in values:
+        try:
+            parts = urlsplit(values["url"])
+            parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+        except ValueError:
+            raise UsageError(f"not a valid URL: {values['url']!r}") from None
+        if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
+            raise UsageError(f"not an absolute http(s) or file URL: {values['url']!r}")
     return values
 
-
-def parse_since(value: str) -> datetime:
-    """A ``YYYY-MM-DD`` (or ISO 8601) date as an aware UTC datetime.
-
-    Raises:
-        UsageError: not a date.
-    """
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=periods.AMSTERDAM)

@@ -72,6 +72,12 @@ def backoff_delay(config: FetchConfig, failures: int, rng: random.Random = rando
     return timedelta(minutes=minutes * rng.uniform(0.8, 1.2))
 
 
+def backing_off(source: Source, now: datetime) -> bool:
+    """Whether ``source`` waits after a failure or because its server asked (Retry-After),
+    rather than only for its ordinary poll interval."""
+    return bool(source.consecutive_failures) and source.next_poll_at is not None and source.next_poll_at > now
+
+
 class Fetcher:
     """Polls sources and records the outcome of each; see :meth:`fetch`."""
 
@@ -229,7 +235,9 @@ class Fetcher:
         now = self._now()
         failures = source.consecutive_failures + 1
         if error.retry_after is not None:
-            next_poll = now + timedelta(seconds=error.retry_after)
+            # as long as the server asks, up to the longest backoff: a hostile Retry-After
+            # can neither switch a source off for centuries nor overflow the calendar
+            next_poll = now + timedelta(seconds=min(error.retry_after, 60 * self._config.backoff_max_minutes))
         else:
             next_poll = now + backoff_delay(self._config, failures)
         values: dict[str, object] = {

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from .bounds import is_whole_number
+
 
 @dataclass(frozen=True)
 class Municipality:
@@ -45,7 +47,7 @@ def lookup(value: str) -> Municipality | None:
     value = value.strip().replace("’", "'").replace("‘", "'")
     table = municipalities()
     code = value.upper()
-    if code.isdigit() and len(code) <= 4:
+    if is_whole_number(code) and len(code) <= 4:
         code = f"GM{int(code):04d}"
     if code in table:
         return table[code]

@@ -22,10 +22,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Integer, LargeBinary, Table, func, insert, select, text
+from sqlalchemy import BigInteger, Connection, Integer, LargeBinary, Table, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ._storage import Storage, _short
+from .bounds import check_number
 from ._storage._schema import LATEST_VERSION, UTCDateTime, metadata
 from .exceptions import StorageError, UsageError
 
@@ -66,6 +67,9 @@ def _decode(table: Table, row: dict[str, Any], where: str) -> dict[str, Any]:
                     raise ValueError("a date and time without its zone")
             elif value is not None and isinstance(kind, LargeBinary):
                 value = base64.b64decode(value, validate=True)
+            elif value is not None and isinstance(kind, Integer):
+                bits = 63 if isinstance(kind, BigInteger) else 31  # what PostgreSQL holds
+                check_number(value, f"{where}: {table.name}.{name}", -2**bits, 2**bits - 1)
         except (TypeError, ValueError) as e:
             raise UsageError(f"{where}: {table.name}.{name}: {e}") from e
         out[name] = value

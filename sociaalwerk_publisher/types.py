@@ -119,6 +119,8 @@ class FetchOutcome(str, enum.Enum):
     OK = "ok"
     NOT_MODIFIED = "not-modified"
     FAILED = "failed"
+    #: not polled: backing off after a failure, or as long as its server asked (Retry-After)
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -88,6 +89,21 @@ def test_fetch_prints_a_line_per_source_and_a_summary_and_exit_1_on_failure(conf
     assert "FAILED" in result.output and "HTTP 500" in result.output
     listing = invoke(config, "sources", "list")
     assert "failing x1: HTTP 500" in listing.output
+
+
+def test_fetch_says_how_many_sources_it_skipped_and_until_when(config: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/druk").respond_with_data("", status=503, headers={"Retry-After": "7200"})
+    invoke(config, "sources", "add", "--no-discover", "--title", "Druk", httpserver.url_for("/druk"))
+    assert invoke(config, "fetch").exit_code == 1
+    until = json.loads(invoke(config, "sources", "list", "--json").output)[0]["next_poll_at"]
+    shown = datetime.fromisoformat(until).astimezone().strftime("%Y-%m-%d %H:%M")
+    result = invoke(config, "fetch")
+    assert result.exit_code == 0 and len(httpserver.log) == 1
+    assert f"skipped    1 Druk: backing off until {shown} after HTTP 503" in result.output
+    assert result.output.rstrip().endswith(
+        f"fetched 0 sources: 0 new, 0 updated, 0 unchanged, 0 failed; 1 skipped (backing off, until {shown})")
+    forced = invoke(config, "fetch", "--force")
+    assert forced.exit_code == 1 and len(httpserver.log) == 2 and "skipped" not in forced.output
 
 
 def test_list_commands_offer_json_with_ids_and_limits(config: Path, httpserver: HTTPServer) -> None:

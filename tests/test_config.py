@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import typing
 from pathlib import Path
 
 import pytest
 
 from sociaalwerk_publisher import ConfigError
-from sociaalwerk_publisher.config import STARTER_CONFIG, load_config, secret_from_env
+from sociaalwerk_publisher.config import (
+    STARTER_CONFIG,
+    Config,
+    DestinationConfig,
+    FetchConfig,
+    load_config,
+    secret_from_env,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -37,8 +47,8 @@ def test_the_config_is_found_through_the_environment(tmp_path: Path, monkeypatch
     [
         ("[fetch]\nconcurrency = 'veel'\n", "fetch.concurrency: must be an integer, not a string"),
         ("[fetch]\nconcurency = 4\n", "fetch.concurency: unknown key"),
-        ("[fetch]\nconcurrency = 0\n", "fetch.concurrency: must be greater than 0"),
-        ("[fetch]\ndeadline = -1\n", "fetch.deadline: must not be negative"),
+        ("[fetch]\nconcurrency = 0\n", "fetch.concurrency: must be from 1 to 256"),
+        ("[fetch]\ndeadline = -1\n", "fetch.deadline: must be more than 0 and at most 3600"),
         ("[fetch]\ndeadline = true\n", "fetch.deadline: must be a number, not a boolean"),
         ("[feeds]\nx = 1\n", "feeds: unknown section"),
         ("fetch = 3\n", "fetch: must be a table"),
@@ -63,3 +73,99 @@ def test_secrets_come_from_the_named_environment_variable(monkeypatch: pytest.Mo
     with pytest.raises(ConfigError, match="SWP_TEST_SECRET is not set") as raised:
         secret_from_env("SWP_TEST_SECRET", "email.password_env")
     assert "geheim" not in str(raised.value)
+
+
+# -- every number has a sane range ---------------------------------------------------------
+
+def _numbers(cls: type, prefix: str) -> list[tuple[str, type]]:
+    """(key, int or float) of every number in a config table and the tables inside it."""
+    found = []
+    for name, hint in typing.get_type_hints(cls).items():
+        if hint in (int, float):
+            found.append((f"{prefix}.{name}", hint))
+        elif dataclasses.is_dataclass(hint):
+            found += _numbers(hint, f"{prefix}.{name}")
+    return found
+
+
+_EVERY_NUMBER = [key_type for section, hint in typing.get_type_hints(Config).items() if dataclasses.is_dataclass(hint)
+                 for key_type in _numbers(hint, section)] + _numbers(DestinationConfig, "destinations[0]")
+
+
+def _toml_setting(key: str, value: str) -> str:
+    if key.startswith("destinations[0]."):
+        return f"[[destinations]]\nname = 'x'\nadapter = 'wxr'\npath = 'x.xml'\n{key.split('.', 1)[1]} = {value}\n"
+    section, name = key.split(".")
+    return f"[{section}]\n{name} = {value}\n"
+
+
+@pytest.mark.parametrize("key, kind", _EVERY_NUMBER, ids=[key for key, _ in _EVERY_NUMBER])
+def test_every_number_refuses_values_far_outside_its_range_naming_the_key(tmp_path: Path, key: str, kind: type) -> None:
+    for value in (["nan", "inf", "-inf", "1e300", "-1e300"] if kind is float else ["100000000000", "-100000000000"]):
+        with pytest.raises(ConfigError, match=rf"^{re.escape(key)}: must be ") as raised:
+            load_config(write(tmp_path, _toml_setting(key, value)))
+        assert raised.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[fetch]\ndeadline = nan\n", "fetch.deadline: must be a finite number, not nan"),
+        ("[fetch]\ndeadline = inf\n", "fetch.deadline: must be a finite number, not inf"),
+        ("[fetch]\nread_timeout = nan\n", "fetch.read_timeout: must be a finite number, not nan"),
+        ("[fetch]\nconnect_timeout = 0\n", "fetch.connect_timeout: must be more than 0 and at most 600"),
+        ("[email]\ntimeout = nan\n", "email.timeout: must be a finite number, not nan"),
+        ("[email]\nport = 70000\n", "email.port: must be from 1 to 65535"),
+        ("[fetch]\nconcurrency = 100000000000\n", "fetch.concurrency: must be from 1 to 256"),
+        ("[fetch]\nbackoff_min_minutes = 120\nbackoff_max_minutes = 60\n",
+         "fetch.backoff_min_minutes: must not exceed backoff_max_minutes (60)"),
+        ("[daemon]\nreport_hour = 24\n", "daemon.report_hour: must be from 0 to 23"),
+        ("[coverage]\ncluster_threshold = 0\n", "coverage.cluster_threshold: must be more than 0 and at most 1"),
+        ("[[destinations]]\nname = 'x'\nadapter = 'wordpress-rest'\nurl = 'https://[::1'\nusername = 'u'\n"
+         "password_env = 'P'\n", "destinations[0].url: is not a valid URL (host or port)"),
+        ("[[destinations]]\nname = 'x'\nadapter = 'wordpress-xmlrpc'\nurl = 'https://site.example.nl:99999'\n"
+         "username = 'u'\npassword_env = 'P'\n", "destinations[0].url: is not a valid URL (host or port)"),
+    ],
+)
+def test_a_number_outside_its_range_is_refused_with_the_range(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        load_config(write(tmp_path, text))
+
+
+def test_the_largest_and_smallest_sane_values_are_accepted(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[fetch]\nconcurrency = 256\ndeadline = 0.5\nbackoff_min_minutes = 60\n"
+                                         "backoff_max_minutes = 60\n[email]\nport = 65535\n"))
+    assert (config.fetch.concurrency, config.fetch.deadline, config.email.port) == (256, 0.5, 65535)
+
+
+def test_a_config_built_in_code_is_checked_the_same_way(tmp_path: Path) -> None:
+    from sociaalwerk_publisher import make_publisher
+
+    with pytest.raises(ConfigError, match=r"^fetch.deadline: must be a finite number, not nan$"):
+        make_publisher(Config(fetch=FetchConfig(deadline=float("nan"))))
+    with pytest.raises(ConfigError, match=r"^destinations\[0\].timeout: must be more than 0"):
+        make_publisher(Config(destinations=(DestinationConfig(name="x", adapter="wxr", path="x.xml", timeout=0),)))
+
+
+# -- the database --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, problem", [
+    ("mysql://publisher:geheim@db.example.nl/publisher",
+     "mysql is not supported: only SQLite and PostgreSQL are supported"),
+    ("oracle+cx_oracle://publisher:geheim@db/x", "oracle is not supported"),
+    ("not a url", "not a database URL: only SQLite and PostgreSQL are supported"),
+    ("postgresql://publisher:geheim@[::1:5432/x", "not a database URL"),
+    ("postgresql+psycopg://publisher:geheim@db.example.nl:99999999/x", "the port must be from 1 to 65535"),
+    ("postgresql+nosuch://publisher:geheim@db.example.nl/x", "unknown driver 'postgresql[+]nosuch'"),
+])
+def test_only_sqlite_and_postgresql_urls_are_accepted(tmp_path: Path, url: str, problem: str) -> None:
+    from click.testing import CliRunner
+
+    from sociaalwerk_publisher.cli import cli
+
+    path = write(tmp_path, f'[database]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError, match=f"^database.url: {problem}"):
+        load_config(path)
+    result = CliRunner().invoke(cli, ["--config", str(path), "sources", "list"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "geheim" not in result.output

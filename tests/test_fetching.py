@@ -128,6 +128,56 @@ def test_same_article_from_two_sources_is_one_story_with_two_sightings(publisher
     assert story.sightings == 2
 
 
+def test_a_feed_that_changes_its_guids_on_every_poll_keeps_one_sighting_per_story(
+        publisher: Publisher, httpserver: HTTPServer) -> None:
+    polls = iter(range(1, 100))
+
+    def new_guids(request: Request) -> Response:
+        poll = next(polls)
+        body = rss(*((f"poll-{poll}-{i}", f"Verhaal {i}", "<p>nieuw</p>" if poll >= 15 and i == 3 else "<p>oud</p>")
+                     for i in range(10)))
+        # the same ten articles: each links to /artikel/<guid>, so give them stable links
+        for i in range(10):
+            body = body.replace(f"/artikel/poll-{poll}-{i}<".encode(), f"/artikel/{i}<".encode())
+        return Response(body, headers=RSS)
+
+    httpserver.expect_request("/feed").respond_with_handler(new_guids)
+    add(publisher, httpserver.url_for("/feed"))
+    results = [only(publisher) for _ in range(20)]
+    assert [(r.new, r.updated, r.unchanged) for r in results[:2]] == [(10, 0, 0), (0, 0, 10)]
+    assert (results[14].updated, results[15].updated) == (1, 0)  # a change is still seen under a new GUID
+    stories = publisher.list_stories(StoryFilter(limit=0))
+    assert sorted(s.title for s in stories) == [f"Verhaal {i}" for i in range(10)]
+    assert sum(s.sightings for s in stories) == 10
+    assert [s.text for s in stories if s.title == "Verhaal 3"] == ["nieuw"]
+
+
+def test_entries_without_a_link_and_with_new_guids_stay_the_same_stories(
+        publisher: Publisher, httpserver: HTTPServer) -> None:
+    polls = iter(range(1, 100))
+
+    def new_guids(request: Request) -> Response:
+        poll = next(polls)
+        items = "".join(f"<item><guid isPermaLink=\"false\">{poll}-{i}</guid><title>Zonder link {i}</title>"
+                        f"<description>tekst {i}</description></item>" for i in range(3))
+        return Response(f'<rss version="2.0"><channel><title>x</title>{items}</channel></rss>', headers=RSS)
+
+    httpserver.expect_request("/feed").respond_with_handler(new_guids)
+    add(publisher, httpserver.url_for("/feed"))
+    assert [only(publisher).new for _ in range(5)] == [3, 0, 0, 0, 0]
+    stories = publisher.list_stories(StoryFilter(limit=0))
+    assert len(stories) == 3 and sum(s.sightings for s in stories) == 3
+
+
+def test_the_same_article_twice_in_one_feed_is_one_story_sighted_once(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(("a", "Verhaal", "x"), ("b", "Verhaal", "x")).replace(b"/artikel/b", b"/artikel/a"), headers=RSS)
+    add(publisher, httpserver.url_for("/feed"))
+    assert [(r.new, r.unchanged) for r in (only(publisher), only(publisher))] == [(1, 0), (0, 1)]
+    (story,) = publisher.list_stories()
+    assert story.sightings == 1
+
+
 def test_permanent_redirect_updates_the_stored_url(publisher: Publisher, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
     httpserver.expect_request("/new").respond_with_data(rss(("1", "a", "b")), headers=RSS)
@@ -198,6 +248,47 @@ def test_retry_after_as_an_http_date(publisher: Publisher, httpserver: HTTPServe
     source = add(publisher, httpserver.url_for("/feed"))
     only(publisher)
     assert abs(publisher.get_source(source.id).next_poll_at - when) < timedelta(seconds=30)
+
+
+def test_a_retry_after_beyond_the_calendar_waits_the_longest_backoff(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        "", status=429, headers={"Retry-After": "9" * 400})  # float() of this is infinity
+    source = add(publisher, httpserver.url_for("/feed"))
+    before = datetime.now(timezone.utc)
+    assert only(publisher).outcome is FetchOutcome.FAILED
+    wait = publisher.get_source(source.id).next_poll_at - before
+    assert timedelta(hours=23, minutes=59) < wait <= timedelta(hours=24, seconds=5)  # backoff_max_minutes
+
+
+def _polls(httpserver: HTTPServer, path: str) -> int:
+    return sum(request.path == path for request, _ in httpserver.log)
+
+
+def test_a_manual_fetch_waits_as_long_as_the_server_asked_unless_forced(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/druk").respond_with_data("", status=429, headers={"Retry-After": "3600"})
+    httpserver.expect_request("/gezond").respond_with_data(rss(("1", "a", "b")), headers=RSS)
+    busy = add(publisher, httpserver.url_for("/druk"))
+    add(publisher, httpserver.url_for("/gezond"))
+    list(publisher.fetch_sources())
+    again = {r.source.url: r for r in publisher.fetch_sources()}
+    skipped = again[busy.url]
+    assert skipped.outcome is FetchOutcome.SKIPPED and skipped.ok
+    assert skipped.source.next_poll_at == publisher.get_source(busy.id).next_poll_at
+    assert again[httpserver.url_for("/gezond")].outcome is FetchOutcome.OK  # within its interval, still polled
+    assert (_polls(httpserver, "/druk"), _polls(httpserver, "/gezond")) == (1, 2)
+    assert only(publisher, source_ids=[busy.id]).outcome is FetchOutcome.FAILED  # named: polled
+    forced = {r.source.url: r.outcome for r in publisher.fetch_sources(force=True)}
+    assert forced[busy.url] is FetchOutcome.FAILED
+    assert (_polls(httpserver, "/druk"), _polls(httpserver, "/gezond")) == (3, 3)
+
+
+def test_a_manual_fetch_leaves_a_failing_source_in_its_backoff(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/kapot").respond_with_data("", status=500)
+    source = add(publisher, httpserver.url_for("/kapot"))
+    for _ in range(3):
+        list(publisher.fetch_sources())
+    assert _polls(httpserver, "/kapot") == 1
+    assert publisher.get_source(source.id).consecutive_failures == 1
 
 
 def test_a_trickling_server_is_cut_off_at_the_deadline_without_delaying_others(tmp_path: Path, httpserver: HTTPServer) -> None:

@@ -135,3 +135,20 @@ def test_xss_payloads_in_titles_content_links_and_images_are_neutralised() -> No
     assert '<a href="https://feeds.example.nl/relatief" rel="noopener">relatief</a>' in first.content_html
     assert "vbscript" not in second.content_html
     assert second.canonical_url is None or '"' not in second.canonical_url
+
+
+def test_a_url_urllib_cannot_parse_drops_that_url_not_the_entry_or_the_feed() -> None:
+    feed = b"""<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>x</title>
+      <item><guid>1</guid><title>Goed</title><link>https://blog.example.nl/1</link></item>
+      <item><guid>2</guid><title>Haakje</title><link>http://[::1</link></item>
+      <item><guid>3</guid><title>Poort</title><link>https://blog.example.nl:99999/3</link>
+        <enclosure url="http://[zz" type="image/png" length="1"/>
+        <media:content url="https://img.example.nl:70000/x.png" medium="image"/>
+        <source url="http://[q">Q</source></item>
+      <item><guid>4</guid><title>Omleiding</title><link>https://www.google.com/url?url=http://[::1/x</link></item>
+    </channel></rss>"""
+    entries = {e.title: e for e in parse_feed(feed, "https://blog.example.nl/feed").entries}
+    assert list(entries) == ["Goed", "Haakje", "Poort", "Omleiding"]
+    assert entries["Goed"].canonical_url == "https://blog.example.nl/1"
+    assert [(e.link, e.image_url, e.publisher_url) for e in (entries["Haakje"], entries["Poort"])] == [(None,) * 3] * 2
+    assert entries["Omleiding"].canonical_url.startswith("https://www.google.com/url?")  # not unwrapped

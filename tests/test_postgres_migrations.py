@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, insert, inspect, select, text
 
-from sociaalwerk_publisher import SchemaOutdatedError
+from sociaalwerk_publisher import SchemaOutdatedError, StorageError
 from sociaalwerk_publisher._storage import open_storage
 from sociaalwerk_publisher._storage._schema import LATEST_VERSION, sources
 from sociaalwerk_publisher.cli import cli
@@ -149,5 +149,41 @@ def test_times_are_the_same_instant_whatever_the_session_time_zone(postgres: Pos
             as_text = conn.execute(text("SELECT to_char(created_at AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM sources")).scalar()
         assert stored == WHEN and stored.tzinfo == timezone.utc
         assert as_text == "00:30:15"  # what another tool reading the table sees, in UTC
+    finally:
+        storage.close()
+
+
+def test_an_upgrade_merges_the_duplicate_sightings_a_feed_changing_its_guids_left(own_database_url: str) -> None:
+    from sociaalwerk_publisher._storage._schema import MIGRATIONS, _to_version_5, sightings, stories
+
+    url = own_database_url
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        with storage.begin() as conn:
+            conn.execute(text("DROP INDEX uq_sightings_source_story"))  # as before that step
+            feed, other = (conn.execute(insert(sources).values(url=f"https://{name}.example.nl/feed", kind="blog",
+                                                                trusted=False, active=True, created_at=WHEN,
+                                                                consecutive_failures=0)).inserted_primary_key[0]
+                           for name in ("wisselend", "ander"))
+            story = conn.execute(insert(stories).values(
+                canonical_url="https://wisselend.example.nl/1", title="t", content_html="", text="", excerpt="",
+                kind="blog", source_id=feed, status="new", first_seen_at=WHEN, published_at=WHEN, changed_at=WHEN,
+                content_hash="h")).inserted_primary_key[0]
+            for source_id, key in ((feed, "poll-1"), (feed, "poll-2"), (other, "x"), (feed, "poll-3")):
+                conn.execute(insert(sightings).values(story_id=story, source_id=source_id, entry_key=key,
+                                                      first_seen_at=WHEN, content_hash="h"))
+            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_5)})
+    finally:
+        storage.close()
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        assert storage.schema_version() == LATEST_VERSION
+        with storage.connect() as conn:
+            left = conn.execute(select(sightings.c.source_id, sightings.c.entry_key)
+                                .order_by(sightings.c.source_id)).all()
+        assert [tuple(row) for row in left] == [(feed, "poll-3"), (other, "x")]  # the newest key stays
+        with pytest.raises(StorageError), storage.begin() as conn:
+            conn.execute(insert(sightings).values(story_id=story, source_id=feed, entry_key="poll-4",
+                                                  first_seen_at=WHEN, content_hash="h"))
     finally:
         storage.close()

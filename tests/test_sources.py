@@ -21,6 +21,13 @@ def test_adding_an_html_page_adds_the_feed_it_links_to(publisher: Publisher, htt
     assert source.organisation == "Welzijn Oost"
 
 
+def test_a_feed_link_urllib_cannot_parse_is_passed_over(publisher: Publisher, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/").respond_with_data(
+        '<html><head><link rel="alternate" type="application/rss+xml" href="http://[::1/feed">'
+        '<link rel="alternate" type="application/rss+xml" href="/feed/"></head></html>', content_type="text/html")
+    assert publisher.add_source(httpserver.url_for("/")).url == httpserver.url_for("/feed/")
+
+
 def test_adding_a_page_without_a_feed_link_says_so(publisher: Publisher, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/").respond_with_data("<html><head></head><body>hoi</body></html>", content_type="text/html")
     with pytest.raises(SourceError, match="no feed found"):
@@ -103,6 +110,27 @@ def test_opml_export_round_trips(publisher: Publisher, tmp_path: Path) -> None:
     assert (source.url, source.kind, source.title, source.organisation, source.municipality,
             source.ambassador, source.trusted) == (
         "https://a.example.nl/feed", SourceKind.ALERT, "A & B", "Org", "GM0193", "Joris", True)
+
+
+def test_an_inactive_source_stays_inactive_through_an_opml_round_trip(publisher: Publisher, tmp_path: Path) -> None:
+    off = publisher.add_source("https://uit.example.nl/feed", discover=False)
+    on = publisher.add_source("https://aan.example.nl/feed", discover=False)
+    publisher.update_source(off.id, SourceUpdate(active=False))
+    exported = tmp_path / "export.opml"
+    exported.write_bytes(publisher.export_opml())
+    for source in (off, on):
+        publisher.remove_source(source.id)
+    publisher.import_opml(exported)
+    assert {s.url: s.active for s in publisher.list_sources()} == {off.url: False, on.url: True}
+    (imported,) = [s for s in publisher.list_sources() if s.url == off.url]
+    publisher.update_source(imported.id, SourceUpdate(active=True))
+    again = publisher.import_opml(exported)  # the file still says inactive: switched off again
+    assert [s.url for s in again.updated] == [off.url] and publisher.get_source(imported.id).active is False
+    silent = tmp_path / "bronnen.opml"  # as a run imports [sources] opml: every time, saying nothing
+    silent.write_text(f"""<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
+      <outline type="rss" text="Uit" xmlUrl="{off.url}"/></body></opml>""", encoding="utf-8")
+    publisher.import_opml(silent)
+    assert publisher.get_source(imported.id).active is False
 
 
 def test_not_opml_is_refused(publisher: Publisher) -> None:

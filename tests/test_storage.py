@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -48,3 +50,59 @@ def test_an_outdated_store_is_not_upgraded_without_permission(database_url: str)
 def test_an_unreachable_database_is_a_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="database error"):
         open_storage(f"sqlite:///{tmp_path / 'missing-dir' / 'a.db'}")
+
+
+# -- processes starting at once -----------------------------------------------------------
+
+PROCESSES = 4
+
+
+def _open_each_with_the_others(urls: list[str], ready: Any, outcomes: Any) -> None:
+    """In a process of its own: open (creating or migrating) each store the moment every other
+    process is ready to open it too; report each outcome."""
+    for url in urls:
+        ready.wait()
+        try:
+            open_storage(url, auto_upgrade=True).close()
+            outcomes.put("ok")
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            outcomes.put(f"{type(e).__name__}: {e}")
+
+
+def _new_stores(database_kind: str, tmp_path: Path, request: pytest.FixtureRequest, trials: int) -> list[str]:
+    """New stores, and (every other one) a store at schema version 1 that has to be migrated."""
+    from .test_postgres_migrations import _make_version_1
+
+    urls = []
+    for trial in range(trials):
+        if database_kind == "sqlite":
+            url = f"sqlite:///{tmp_path / f'store-{trial}.db'}"
+        else:
+            url = request.getfixturevalue("postgres").new_schema(upgraded=False)
+        if trial % 2:
+            _make_version_1(url)
+        urls.append(url)
+    return urls
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite", "postgresql"])
+def test_processes_starting_at_once_all_create_or_migrate_the_store(database_kind: str, tmp_path: Path,
+                                                                    request: pytest.FixtureRequest) -> None:
+    urls = _new_stores(database_kind, tmp_path, request, trials=8 if database_kind == "sqlite" else 4)
+    # spawn: a forked copy of this process would inherit the test servers' threads
+    context = multiprocessing.get_context("spawn")
+    ready, outcomes = context.Barrier(PROCESSES), context.Queue()
+    workers = [context.Process(target=_open_each_with_the_others, args=(urls, ready, outcomes))
+               for _ in range(PROCESSES)]
+    for worker in workers:
+        worker.start()
+    results = [outcomes.get(timeout=120) for _ in range(PROCESSES * len(urls))]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [r for r in results if r != "ok"] == []
+    for url in urls:
+        storage = open_storage(url)
+        try:
+            assert storage.schema_version() == LATEST_VERSION
+        finally:
+            storage.close()

@@ -134,6 +134,23 @@ def test_an_incomplete_export_is_refused_and_nothing_is_imported(tmp_path: Path,
         target.close()
 
 
+def test_an_export_with_a_number_beyond_the_store_is_refused_and_nothing_is_imported(
+        tmp_path: Path, make_database_url: Callable[[], str]) -> None:
+    with Publisher(make_config(tmp_path), open_storage(make_database_url(), auto_upgrade=True)) as publisher:
+        seed(publisher, tmp_path, [{"guid": "1", "title": "Een", "html": "<p>x</p>"}])
+        export_store(publisher._storage, tmp_path / "export.jsonl")
+    text = (tmp_path / "export.jsonl").read_text(encoding="utf-8")
+    (tmp_path / "vervalst.jsonl").write_text(text.replace('"consecutive_failures": 0', '"consecutive_failures": '
+                                                          + "9" * 20), encoding="utf-8")
+    target = open_storage(make_database_url(), auto_upgrade=True)
+    try:
+        with pytest.raises(UsageError, match=r"line 2: sources.consecutive_failures: 9+ is out of range"):
+            import_store(target, tmp_path / "vervalst.jsonl")
+        assert all(rows == [] for rows in everything(target).values())
+    finally:
+        target.close()
+
+
 def test_an_export_is_readable_by_its_owner_only(tmp_path: Path, publisher: Publisher) -> None:
     seed(publisher, tmp_path, [{"guid": "1", "title": "Een", "html": "<p>x</p>"}])
     export_store(publisher._storage, tmp_path / "export.jsonl")

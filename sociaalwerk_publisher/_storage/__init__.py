@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -103,7 +105,11 @@ class Storage:
     def upgrade(self) -> int:
         """Bring the schema to the latest version; returns the version reached."""
         with self.begin() as conn:
-            # two hosts running `db upgrade` at once: the second waits, then finds it done
+            # processes starting at once on a new or outdated store (cron, `db upgrade` on two
+            # hosts): the check and the change are one transaction that holds the write lock
+            # from its start, so the second waits, then finds the work done
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would begin only at the INSERT
             self.serialise(conn, "schema upgrade")
             has_table = self.engine.dialect.has_table(conn, "schema_version")
             current = (
@@ -187,13 +193,32 @@ def open_storage(url: str, *, auto_upgrade: bool | None = None) -> Storage:
     return storage
 
 
+#: How long a connection waits for another one's write lock on SQLite.
+BUSY_TIMEOUT_SECONDS = 30
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """WAL mode, which the file keeps once set. Processes opening a new file at the same moment
+    all switch it, and SQLite refuses all but one at once ("database is locked") instead of
+    waiting for the busy timeout: the others try again until the first one is done."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # a no-op once the file is in WAL mode
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _short(e: BaseException) -> str:

@@ -25,7 +25,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
+    func,
     inspect,
+    select,
     text,
 )
 from sqlalchemy.dialects import postgresql
@@ -141,6 +144,8 @@ sightings = Table(
     UniqueConstraint("source_id", "entry_key", name="uq_sightings_source_entry"),
 )
 Index("ix_sightings_story", sightings.c.story_id)
+# a source sights a story once, however often its feed changes the entry's key
+Index("uq_sightings_source_story", sightings.c.source_id, sightings.c.story_id, unique=True)
 
 decisions = Table(
     "decisions",
@@ -357,6 +362,16 @@ def _to_version_4(conn: Connection) -> None:
     _add_columns(conn, sources, "last_error_kind")
 
 
+def _to_version_5(conn: Connection) -> None:
+    """One sighting per source and story: the duplicates a feed that changes its GUIDs on every
+    poll left behind are merged into the newest (which carries the latest key), and a unique
+    index keeps it so."""
+    newest = select(func.max(sightings.c.id)).group_by(sightings.c.source_id, sightings.c.story_id)
+    conn.execute(delete(sightings).where(sightings.c.id.not_in(newest)))
+    for index in sightings.indexes:
+        index.create(conn, checkfirst=True)
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -364,6 +379,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _to_version_2,
     _to_version_3,
     _to_version_4,
+    _to_version_5,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -63,8 +63,11 @@ class CoverageStore:
 
     def set_outlet(self, domain: str, values: dict[str, Any], now: datetime) -> Row[Any]:
         with self._storage.begin() as conn:
-            changed = conn.execute(update(outlets).where(outlets.c.domain == domain).values(**values)).rowcount
-            if not changed:
+            if values:
+                known = conn.execute(update(outlets).where(outlets.c.domain == domain).values(**values)).rowcount
+            else:  # nothing to change: only make sure the outlet exists
+                known = conn.execute(select(outlets.c.id).where(outlets.c.domain == domain)).first() is not None
+            if not known:
                 if "name" not in values:
                     values = {**values, "name": domain}
                 conn.execute(insert(outlets).values(domain=domain, created_at=now,

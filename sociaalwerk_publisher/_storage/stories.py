@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 
 from ..exceptions import StoryNotFoundError
 from ..feeds.normalise import NormalisedEntry
@@ -117,13 +117,20 @@ class StoryStore:
     ) -> tuple[int, int, int]:
         """Insert new entries, update changed ones; returns (new, updated, unchanged).
 
-        Identity is per source (the entry key); a canonical URL already stored
-        from another source adds a sighting to that story instead of a copy.
+        A source sights a story once. Its entries are known by their key, else by their
+        canonical URL, else (an entry without a link) by their content: a feed that gives
+        its entries new GUIDs on every poll moves its sightings to the new keys instead of
+        adding more. A canonical URL already stored from another source adds a sighting
+        to that story instead of a copy.
         """
         new = updated = unchanged = 0
         by_key: dict[str, NormalisedEntry] = {}
-        for entry in entries:  # a feed repeating a GUID: the first occurrence wins
-            by_key.setdefault(entry.key, entry)
+        articles: set[str] = set()
+        for entry in entries:  # a feed repeating a GUID or an article: the first occurrence wins
+            article = _article(entry.canonical_url, entry.content_hash)
+            if entry.key not in by_key and article not in articles:
+                by_key[entry.key] = entry
+                articles.add(article)
         seen = {
             row.entry_key: row
             for row in conn.execute(
@@ -141,6 +148,8 @@ class StoryStore:
                 if entry.canonical_url in erased:
                     del by_key[entry.key]
             fresh = [e for e in fresh if e.canonical_url not in erased]
+        seen.update(self._move_sightings(conn, source_id, fresh, {row.id for row in seen.values()}))
+        fresh = [e for e in fresh if e.key not in seen]
         urls = [e.canonical_url for e in fresh if e.canonical_url]
         # another worker may be storing the same URLs from another feed right now: wait for
         # it (in one order, so never in a circle), then find what it stored
@@ -151,15 +160,8 @@ class StoryStore:
                 select(stories.c.id, stories.c.canonical_url).where(stories.c.canonical_url.in_(urls))
             )
         } if urls else {}
-        # new stories in one batched INSERT (a first poll of a big feed is thousands of rows);
-        # the same URL twice in one feed is one story with two sightings
-        to_create: list[NormalisedEntry] = []
-        for key, entry in by_key.items():
-            if key in seen or (entry.canonical_url and entry.canonical_url in known_urls):
-                continue
-            if entry.canonical_url:
-                known_urls[entry.canonical_url] = -1  # claimed by this batch; id below
-            to_create.append(entry)
+        # new stories in one batched INSERT (a first poll of a big feed is thousands of rows)
+        to_create = [e for e in fresh if not (e.canonical_url and e.canonical_url in known_urls)]
         created: dict[str, int] = {}
         rows = {e.key: {**_story_values(e, now), "kind": kind.value, "source_id": source_id,
                         "status": StoryStatus.NEW.value, "first_seen_at": now} for e in to_create}
@@ -216,6 +218,42 @@ class StoryStore:
         if fresh_sightings:
             conn.execute(insert(sightings), fresh_sightings)
         return new, updated, unchanged
+
+    @staticmethod
+    def _move_sightings(conn: Connection, source_id: int, entries: Sequence[NormalisedEntry],
+                        taken: set[int]) -> dict[str, Row[Any, Any, Any, Any]]:
+        """The sightings this source has of the articles ``entries`` carry under other keys,
+        moved to the entries' keys; by new key. ``taken``: sightings matched by key already."""
+        wanted = {_article(e.canonical_url, e.content_hash): e for e in entries}
+        if not wanted:
+            return {}
+        urls = [e.canonical_url for e in entries if e.canonical_url]
+        contents = [e.content_hash for e in entries if not e.canonical_url]
+        rows = conn.execute(
+            select(sightings.c.id, sightings.c.story_id, sightings.c.content_hash, stories.c.canonical_url)
+            .join(stories, stories.c.id == sightings.c.story_id)
+            .where(sightings.c.source_id == source_id,
+                   or_(stories.c.canonical_url.in_(urls),
+                       and_(stories.c.canonical_url.is_(None), sightings.c.content_hash.in_(contents))))
+            .order_by(sightings.c.id)
+        )
+        moved: dict[str, Row[Any, Any, Any, Any]] = {}
+        changes = []
+        for row in rows:
+            entry = wanted.get(_article(row.canonical_url, row.content_hash))
+            if entry is not None and entry.key not in moved and row.id not in taken:
+                moved[entry.key] = row
+                taken.add(row.id)
+                changes.append({"_id": row.id, "_key": entry.key, "_link": entry.link})
+        if changes:
+            conn.execute(update(sightings).where(sightings.c.id == bindparam("_id"))
+                         .values(entry_key=bindparam("_key"), link=bindparam("_link")), changes)
+        return moved
+
+
+def _article(canonical_url: str | None, content_hash: str) -> str:
+    """What an entry is about, whatever its key: its canonical URL, else (no link) its content."""
+    return f"url {canonical_url}" if canonical_url else f"content {content_hash}"
 
 
 def _story_values(entry: NormalisedEntry, now: datetime) -> dict[str, Any]:

@@ -74,8 +74,13 @@ def previous(period: Period, language: str = "nl") -> Period:
     return Period(start, end, _range_label(start, end, language))
 
 
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of ``day``, Amsterdam time."""
+    return datetime.combine(day, time(), AMSTERDAM)
+
+
 def utc_bounds(period: Period) -> tuple[datetime, datetime]:
     """[start, end) in UTC: from the first day's midnight to after the last day, Amsterdam time."""
-    start = datetime.combine(period.start, time(), AMSTERDAM)
-    end = datetime.combine(period.end + timedelta(days=1), time(), AMSTERDAM)
+    start = start_of_day(period.start)
+    end = start_of_day(period.end + timedelta(days=1))
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
-
 from bs4 import BeautifulSoup
+
+from .normalise import absolute_url
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 
@@ -21,7 +21,7 @@ def discover_feeds(page: bytes, page_url: str) -> list[str]:
         rels = [str(r).lower() for r in (rel if isinstance(rel, list) else str(rel).split())]
         kind = str(link.get("type", "")).lower().split(";")[0].strip()
         if "alternate" in rels and kind in FEED_TYPES:
-            url = urljoin(page_url, str(link["href"]).strip())
-            if url not in found:
+            url = absolute_url(page_url, str(link["href"]).strip())
+            if url and url not in found:
                 found.append(url)
     return sorted(found, key=lambda u: "comment" in u.lower())

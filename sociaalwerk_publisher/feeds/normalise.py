@@ -47,14 +47,28 @@ class NormalisedEntry:
 
 def unwrap_redirect(url: str) -> str:
     """The target of a Google redirect link (``google.*/url?...&url=TARGET``), else ``url``."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.path == "/url" and (host.startswith("google.") or ".google." in host):
-        query = dict(parse_qsl(parts.query))
-        target = query.get("url") or query.get("q")
-        if target and safe_url(target, schemes=WEB_SCHEMES):
-            return target
+    try:  # urllib raises on what a feed may write, e.g. ``http://[::1``
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.path == "/url" and (host.startswith("google.") or ".google." in host):
+            query = dict(parse_qsl(parts.query))
+            target = query.get("url") or query.get("q")
+            if target and safe_url(target, schemes=WEB_SCHEMES):
+                return target
+    except ValueError:
+        pass
     return url
+
+
+def absolute_url(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; ``None`` for a URL urllib cannot parse, so one
+    malformed link drops that link, never the entry or the feed."""
+    try:
+        joined = urljoin(base, href)
+        urlsplit(joined).port  # noqa: B018 - raises for a port that is not a number up to 65535
+    except ValueError:
+        return None
+    return joined
 
 
 def canonical_url(url: str) -> str | None:
@@ -120,8 +134,8 @@ def _declared_image(entry: Any, base: str | None) -> str | None:
         if thumbnail.get("url"):
             candidates.append(thumbnail["url"])
     for candidate in candidates:
-        absolute = safe_url(urljoin(base or "", candidate.strip()), schemes=WEB_SCHEMES)
-        if absolute:
+        absolute = absolute_url(base or "", candidate.strip())
+        if absolute and safe_url(absolute, schemes=WEB_SCHEMES):
             return absolute
     return None
 
@@ -134,9 +148,9 @@ def normalise_entry(entry: Any, feed_url: str) -> NormalisedEntry:
         feed_url: the URL the feed was fetched from, to make relative links absolute.
     """
     raw_link = (entry.get("link") or "").strip()
+    joined = absolute_url(feed_url, raw_link) if raw_link else None
     # javascript:, data: and friends are never followed or shown
-    link = safe_url(quote(urljoin(feed_url, raw_link), safe=_PATH_SAFE + "?#"), schemes=WEB_SCHEMES) \
-        if raw_link else None
+    link = safe_url(quote(joined, safe=_PATH_SAFE + "?#"), schemes=WEB_SCHEMES) if joined else None
     canonical = canonical_url(link) if link else None
     base = canonical or feed_url
     content_html = sanitise_html(_content(entry), base)

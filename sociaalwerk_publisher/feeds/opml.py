@@ -15,6 +15,7 @@ from ..types import Source, SourceKind
 
 _KINDS = {kind.value for kind in SourceKind}
 _TRUE = {"1", "true", "yes", "ja"}
+_FALSE = {"0", "false", "no", "nee"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class OutlineSource:
     municipality: str | None
     ambassador: str | None
     trusted: bool
+    #: ``active="false"`` switches the source off, ``"true"`` on; ``None``: the outline does not say
+    active: bool | None = None
 
 
 def read_opml(data: bytes, base: Path | None = None) -> list[OutlineSource]:
@@ -35,8 +38,8 @@ def read_opml(data: bytes, base: Path | None = None) -> list[OutlineSource]:
 
     An outline's ``category`` of ``blog``, ``media`` or ``alert`` sets the kind
     (default ``blog``); attributes ``organisation``, ``municipality``,
-    ``ambassador`` and ``trusted`` fill those fields. A relative ``xmlUrl`` is a
-    file beside the OPML file (``base``).
+    ``ambassador``, ``trusted`` and ``active`` fill those fields. A relative
+    ``xmlUrl`` is a file beside the OPML file (``base``).
 
     Raises:
         SourceError: the document is not OPML.
@@ -54,6 +57,7 @@ def read_opml(data: bytes, base: Path | None = None) -> list[OutlineSource]:
         categories = {c for path in feed.categories for c in path} | set(feed.tags)
         kinds = categories & _KINDS
         attributes = extras.get(feed.url, {})
+        active = attributes.get("active", "").lower()
         sources.append(OutlineSource(
             url=url,
             kind=SourceKind(sorted(kinds)[0]) if kinds else SourceKind.BLOG,
@@ -62,6 +66,7 @@ def read_opml(data: bytes, base: Path | None = None) -> list[OutlineSource]:
             municipality=attributes.get("municipality") or attributes.get("gemeente"),
             ambassador=attributes.get("ambassador"),
             trusted=attributes.get("trusted", "").lower() in _TRUE,
+            active=True if active in _TRUE else False if active in _FALSE else None,
         ))
     return sources
 
