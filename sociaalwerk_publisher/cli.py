@@ -505,9 +505,10 @@ def stories_history(ctx: _Context, story_id: int, as_json: bool) -> None:
 @pass_ctx
 def review(ctx: _Context, by: str | None) -> None:
     """Go through new stories one by one: [a]pprove, [r]eject, [s]kip, [o]pen, [q]uit."""
+    publisher = ctx.publisher  # a missing config is said first
     if not sys.stdin.isatty():
         raise click.UsageError("review needs a terminal; use `stories approve` or `stories reject`")
-    queue = ctx.publisher.list_stories(StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, limit=0))
+    queue = publisher.list_stories(StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, limit=0))
     if not queue:
         click.echo("nothing to review")
         return
@@ -880,12 +881,16 @@ def prune(ctx: _Context, older_than: str | None) -> None:
 @pass_ctx
 def forget(ctx: _Context, story: str, reason: str | None, by: str | None) -> None:
     """Erase a story (ID or URL) here and on every destination, and never import it again."""
-    results = ctx.publisher.forget(story, by=by, reason=reason)
-    _report_syndication(results)
-    if all(r.ok for r in results):
-        click.echo(f"erased {story}; it will not be imported again")
+    result = ctx.publisher.forget(story, by=by, reason=reason)
+    _report_syndication(result.results)
+    never = f"{result.url}: it will never be imported" if result.url else "it will not be imported again"
+    if result.story_id is None:
+        click.echo(f"suppressed {never}")
+    elif result.ok:
+        click.echo(f"erased story {result.story_id} here and on every destination; {never}")
     else:
-        click.echo("some destinations could not delete their copy: run `forget` again later", err=True)
+        click.echo(f"suppressed {never}; some destinations could not delete their copy of story"
+                   f" {result.story_id}: run `forget` again later", err=True)
         sys.exit(EXIT_PARTIAL)
 
 

@@ -73,16 +73,35 @@ class ImportResult:
     updated: tuple[Source, ...]
 
 
+@dataclass(frozen=True)
+class ForgetResult:
+    """What :meth:`Publisher.forget` did."""
+
+    #: the address that is never imported again (``None``: the story had no address)
+    url: str | None
+    #: the stored story that was found, or ``None`` when none had the address
+    story_id: int | None
+    #: one result per destination that held a copy
+    results: tuple[SyndicationResult, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every copy is gone (the local one included), false when a destination
+        still holds its copy: ``forget`` must run again."""
+        return all(r.ok for r in self.results)
+
+
 def make_publisher(config: Config | str | os.PathLike[str] | None = None) -> Publisher:
     """Build a :class:`Publisher` from a config object or file.
 
     Args:
-        config: a :class:`Config`, a path to a TOML file, or ``None`` to look one
-            up (``$SOCIAALWERK_PUBLISHER_CONFIG``, ``./sociaalwerk-publisher.toml``)
-            and fall back to the defaults.
+        config: a :class:`Config` (``Config()`` for the defaults), a path to a TOML
+            file, or ``None`` to look one up (``$SOCIAALWERK_PUBLISHER_CONFIG``,
+            ``./sociaalwerk-publisher.toml``) as the command line does.
 
     Raises:
-        ConfigError: the configuration is invalid.
+        ConfigError: the configuration is invalid, or ``None`` was given and no
+            config file was found.
         StorageError: the database cannot be opened or migrated.
     """
     if not isinstance(config, Config):
@@ -641,40 +660,41 @@ class Publisher:
 
     # -- data protection ---------------------------------------------------------------
 
-    def forget(self, story: int | str, *, by: str | None = None, reason: str | None = None
-               ) -> list[SyndicationResult]:
+    def forget(self, story: int | str, *, by: str | None = None, reason: str | None = None) -> ForgetResult:
         """Erase a story (AVG/GDPR): delete its remote copies for good on every destination,
         then the local copy, and never import its address again.
 
-        The suppression is recorded first. If a destination cannot delete its copy now,
-        the local copy stays (retracted, so it is published nowhere) and the failing
-        results say so: run ``forget`` again later.
+        The suppression is recorded first, also for an address no stored story has (yet).
+        If a destination cannot delete its copy now, the local copy stays (retracted, so it
+        is published nowhere) and the result is not ``ok``: run ``forget`` again later.
 
         Args:
             story: a story id or the original's URL.
 
         Raises:
-            StoryNotFoundError: no such story (the URL is suppressed all the same).
+            StoryNotFoundError: no story has this id.
         """
         who = by or current_user()
+        url: str | None
         if isinstance(story, str) and not story.isdigit():
-            url = canonical_url(story) or story
-            self._storage.operations.suppress(url, who, reason, utcnow())
-            found = self._storage.stories.find_by_url(url)
+            address = canonical_url(story) or story
+            self._storage.operations.suppress(address, who, reason, utcnow())
+            found = self._storage.stories.find_by_url(address)
             if found is None:
-                raise StoryNotFoundError(f"no stored story has this URL (it will not be imported): {url}")
-            target = found
+                return ForgetResult(address, None)
+            target, url = found, address
         else:
             target = self._storage.stories.get(int(story))
-            if target.url:
-                self._storage.operations.suppress(target.url, who, reason, utcnow())
+            url = target.url
+            if url:
+                self._storage.operations.suppress(url, who, reason, utcnow())
         if target.status is StoryStatus.APPROVED:
             self._decide([target.id], StoryStatus.RETRACTED, who, reason or "verwijderd op verzoek (AVG)")
-        results = list(self._syndicator().run(story_ids={target.id}, erase=True))
-        if all(r.ok for r in results):
+        result = ForgetResult(url, target.id, tuple(self._syndicator().run(story_ids={target.id}, erase=True)))
+        if result.ok:
             self._storage.operations.erase_story(target.id)
             log.info("story %d erased by %s", target.id, who)
-        return results
+        return result
 
     def prune(self, older_than_months: int | None = None) -> int:
         """Remove the text and HTML of items older than the retention period; rows, titles and

@@ -44,6 +44,37 @@ def test_every_command_has_help(path: tuple[str, ...], command: click.Command) -
     assert result.exit_code == 0 and "Usage:" in result.output
 
 
+def _leaf_commands() -> list[tuple[tuple[str, ...], click.Command]]:
+    return [(path, command) for path, command in all_commands(cli)
+            if not isinstance(command, click.Group) and path != ("init",)]
+
+
+@pytest.mark.parametrize("path, command", _leaf_commands(), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_without_a_config_file_every_command_but_init_stops_and_points_to_init(
+        path: tuple[str, ...], command: click.Command, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SOCIAALWERK_PUBLISHER_CONFIG", raising=False)
+    (tmp_path / "bestand").write_text("", encoding="utf-8")
+    args = []
+    for p in command.params:
+        if p.required:
+            args += [*(p.opts[:1] if isinstance(p, click.Option) else []),
+                     "bestand" if isinstance(p.type, click.Path) else "1"]
+    result = CliRunner().invoke(cli, [*path, *args])
+    assert (result.exit_code, result.output) == (2, (
+        "error: no config file: looked for --config, $SOCIAALWERK_PUBLISHER_CONFIG and"
+        f" {tmp_path / 'sociaalwerk-publisher.toml'}; write one with `sociaalwerk-publisher init`\n"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bestand"]  # no database made
+
+
+def test_a_config_named_by_the_environment_but_missing_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCIAALWERK_PUBLISHER_CONFIG", str(tmp_path / "weg.toml"))
+    result = CliRunner().invoke(cli, ["status"])
+    assert (result.exit_code, result.output) == (2, (
+        f"error: config file not found: {tmp_path / 'weg.toml'} (named by $SOCIAALWERK_PUBLISHER_CONFIG);"
+        " write one with `sociaalwerk-publisher init`\n"))
+
+
 def test_init_writes_a_private_starter_config_and_refuses_to_overwrite(tmp_path: Path) -> None:
     target = tmp_path / "nieuw.toml"
     assert CliRunner().invoke(cli, ["init", str(target)]).exit_code == 0
