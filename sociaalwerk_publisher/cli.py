@@ -15,20 +15,22 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ._logging import is_in_result
+from ._wording import count
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
 from .cycle import run_cycle
 from .daemon import run_daemon
 from .locking import RunLock
 from .core import Publisher, make_publisher, parse_since
 from .coverage.model import OutletType
-from .exceptions import PublisherError
+from .exceptions import AlreadyRunningError, PublisherError
 from .review import Decision
 from .types import (
     FetchOutcome,
@@ -39,10 +41,11 @@ from .types import (
     Story,
     StoryFilter,
     StoryStatus,
+    SyndicationAction,
     SyndicationResult,
 )
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 T = TypeVar("T")
 
 
@@ -86,14 +89,37 @@ class _JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(verbose: int, log_file: str | None, log_format: str) -> None:
-    """Only the CLI configures logging; the library just logs."""
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time, so a progress bar that routes the
+    terminal's output above itself (and a test runner capturing it) gets the log too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def configure_logging(verbose: int, log_file: str | None, log_format: str, *,
+                      results_shown: bool = True) -> None:
+    """Only the CLI configures logging; the library just logs.
+
+    ``results_shown``: the command prints a line per result, so on the terminal the log
+    leaves out what those lines say already (a log file keeps everything).
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     try:
-        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file \
-            else logging.StreamHandler(sys.stderr)
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else _Stderr()
     except OSError as e:
         raise click.UsageError(f"cannot write the log file {log_file}: {e.strerror}") from None
+    if results_shown and not log_file:
+        handler.addFilter(lambda record: not is_in_result(record))
+    handler.setLevel(level)  # also for libraries that set their own loggers' level (werkzeug: INFO)
     handler.setFormatter(_JsonLines() if log_format == "json"
                          else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.set_name("sociaalwerk-publisher")
@@ -136,7 +162,8 @@ pass_ctx = click.make_pass_decorator(_Context)
 def cli(ctx: click.Context, config_path: str | None, verbose: int, log_file: str | None,
         log_format: str) -> None:
     """Aggregate, review and syndicate local social-work stories."""
-    configure_logging(verbose, log_file, log_format)
+    # the daemon prints no results: there the log is the only place a failure shows
+    configure_logging(verbose, log_file, log_format, results_shown=ctx.invoked_subcommand != "daemon")
     state = _Context(config_path)
     ctx.obj = state
     ctx.call_on_close(state.close)
@@ -179,15 +206,30 @@ def _when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+Echo = Callable[[str, bool], None]
+
+
+def _echo(line: str, err: bool) -> None:
+    click.echo(line, err=err)
+
+
 @contextmanager
-def _progress(items: Iterable[T], total: int, label: str) -> Iterator[Iterable[T]]:
-    """A progress bar on a terminal; nothing extra when output goes to a file or cron."""
+def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iterable[T], Echo]]:
+    """The items, and how to print a line (``err``: to standard error) while they come.
+
+    On a terminal a progress bar is drawn on standard error below the lines printed so
+    far, and gone at the end; nothing extra when the output goes to a file or to cron.
+    """
     if not sys.stderr.isatty() or total < 2:
-        yield items
+        yield items, _echo
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as progress:
+    # rich draws every line on the terminal itself, above the bar: anything else written
+    # to the terminal meanwhile (the log included) is routed through it too
+    stdout_on_terminal = sys.stdout.isatty()
+    with Progress(console=Console(stderr=True), transient=True, redirect_stdout=stdout_on_terminal) as progress:
         task = progress.add_task(label, total=total)
 
         def advance() -> Iterator[T]:
@@ -195,7 +237,13 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[Iterable[T
                 progress.advance(task)
                 yield item
 
-        yield advance()
+        def echo(line: str, err: bool) -> None:
+            if err or stdout_on_terminal:
+                progress.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+            else:  # standard output goes to a file: the lines go there, the bar stays on the terminal
+                click.echo(line)
+
+        yield advance(), echo
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -336,7 +384,7 @@ def _fetch_line(result: FetchResult) -> str:
 def _summarise(results: list[FetchResult]) -> str:
     failed = sum(not r.ok for r in results)
     return (
-        f"fetched {len(results)} sources: {sum(r.new for r in results)} new, "
+        f"fetched {count(len(results), 'source')}: {sum(r.new for r in results)} new, "
         f"{sum(r.updated for r in results)} updated, "
         f"{sum(r.unchanged for r in results) + sum(r.outcome is FetchOutcome.NOT_MODIFIED for r in results)}"
         f" unchanged, {failed} failed"
@@ -347,26 +395,28 @@ def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: boo
                quiet_lines: bool) -> list[FetchResult]:
     total = len(source_ids) if source_ids else publisher.count_sources_to_fetch(due_only=due_only)
     results = []
-    with _progress(publisher.fetch_sources(source_ids, due_only=due_only), total, "fetching") as items:
+    with _progress(publisher.fetch_sources(source_ids, due_only=due_only), total, "fetching") as (items, echo):
         for result in items:
             results.append(result)
             if not quiet_lines or not result.ok:
-                click.echo(_fetch_line(result), err=not result.ok)
+                echo(_fetch_line(result), not result.ok)
     return results
 
 
 @cli.command()
 @click.option("--source", "source_ids", type=int, multiple=True, help="Only this source (repeatable).")
 @click.option("--due", is_flag=True, help="Only sources whose next poll time has come.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the sources that failed, and the summary.")
 @json_option
 @pass_ctx
-def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, as_json: bool) -> None:
-    """Poll sources and store new and changed stories. Exit 1 if any source failed."""
+def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, quiet: bool, as_json: bool) -> None:
+    """Poll sources and store new and changed stories: a line per source and a summary.
+    Exit 1 if any source failed."""
     if as_json:
         results = list(ctx.publisher.fetch_sources(list(source_ids) or None, due_only=due))
         _echo_json(results)
     else:
-        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=False)
+        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=quiet)
         click.echo(_summarise(results))
     if any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
@@ -577,7 +627,13 @@ def syndicate(ctx: _Context, destinations: tuple[str, ...], dry_run: bool, as_js
     else:
         done = _report_syndication(results)
         failed = sum(not r.ok for r in done)
-        click.echo(f"syndication: {len(done) - failed} done, {failed} failed" if done else "syndication: nothing to do")
+        if not done:
+            click.echo("syndication: nothing to do")
+        elif dry_run:
+            planned = [(a, sum(r.action is a for r in done)) for a in SyndicationAction]
+            click.echo("syndication: would " + ", ".join(f"{a.value} {n}" for a, n in planned if n))
+        else:
+            click.echo(f"syndication: {len(done) - failed} done, {failed} failed")
     if any(not r.ok for r in done):
         sys.exit(EXIT_PARTIAL)
 
@@ -612,7 +668,7 @@ def destinations_check(ctx: _Context, names: tuple[str, ...], as_json: bool) -> 
     if as_json:
         _echo_json(results)
     for r in results if not as_json else []:
-        click.echo(f"{'ok' if r.ok else 'PROBLEM':<8} {r.destination} (user {r.user or '-'})")
+        click.echo(f"{'ok' if r.ok else 'PROBLEM':<8} {r.destination}" + (f" (user {r.user})" if r.user else ""))
         for line in r.problems:
             click.echo(f"         - {line}")
         for line in r.details:
@@ -664,8 +720,8 @@ def coverage_list(ctx: _Context, since: str | None, not_counted: bool, limit: in
 def coverage_match(ctx: _Context, rematch: bool) -> None:
     """Match media and alert items to the watchlist, outlets and municipalities."""
     s = ctx.publisher.match_coverage(rematch=rematch)
-    click.echo(f"matched {s.items} items: {s.counted} counted, {s.own_channel} own channels,"
-               f" {s.new_outlets} new outlets")
+    click.echo(f"matched {count(s.items, 'item')}: {s.counted} counted, {count(s.own_channel, 'own channel')},"
+               f" {count(s.new_outlets, 'new outlet')}")
 
 
 @cli.group()
@@ -710,7 +766,7 @@ def outlets_set(ctx: _Context, domain: str, name: str | None, outlet_type: str |
 @pass_ctx
 def outlets_import(ctx: _Context, path: str) -> None:
     """Create or update outlets from a CSV (domain,name,type,municipality,province,reach)."""
-    click.echo(f"imported {ctx.publisher.import_outlets(path)} outlets from {path}")
+    click.echo(f"imported {count(ctx.publisher.import_outlets(path), 'outlet')} from {path}")
 
 
 @cli.group()
@@ -798,7 +854,14 @@ def run(ctx: _Context, quiet: bool) -> None:
     """
     publisher = ctx.publisher
     started = datetime.now(timezone.utc)
-    with RunLock(publisher.config.lock_path):
+    with ExitStack() as held:
+        try:
+            held.enter_context(RunLock(publisher.config.lock_path))
+        except AlreadyRunningError:
+            if quiet:  # not an error (see the exit codes): cron must not mail about it
+                sys.exit(EXIT_BUSY)
+            raise
+
         def show(item: Any) -> None:
             if isinstance(item, FetchResult) and (not item.ok or not quiet) and item.outcome is not FetchOutcome.NOT_MODIFIED:
                 click.echo(_fetch_line(item), err=not item.ok)
@@ -809,6 +872,8 @@ def run(ctx: _Context, quiet: bool) -> None:
         publisher.record_run(started, result.ok, result.summary(), result.errors)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
+    for html_file, csv_file in result.written if not quiet else ():
+        click.echo(f"wrote the report {html_file} and {csv_file}")
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)
     if not result.ok:
@@ -871,7 +936,7 @@ def _months(value: str | None) -> int | None:
 @pass_ctx
 def prune(ctx: _Context, older_than: str | None) -> None:
     """Remove stored text and HTML of old items (AVG); the counts reports need stay."""
-    click.echo(f"pruned the text of {ctx.publisher.prune(_months(older_than))} items")
+    click.echo(f"pruned the text of {count(ctx.publisher.prune(_months(older_than)), 'item')}")
 
 
 @cli.command()

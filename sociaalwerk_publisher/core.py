@@ -767,7 +767,7 @@ class Publisher:
         except PublisherError as e:
             findings.append(Finding("database", False, str(e)))
         for check in self.check_destinations():
-            fix = "; ".join(check.problems) or f"credentials and rights ok (user {check.user})"
+            fix = "; ".join(check.problems) or check.verified + (f" (user {check.user})" if check.user else "")
             findings.append(Finding(f"destination {check.destination}", check.ok, fix))
         if self.config.email.host:
             try:

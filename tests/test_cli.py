@@ -6,14 +6,18 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from sociaalwerk_publisher.cli import cli
+
+from .terminal import Terminal
 
 REPO = Path(__file__).resolve().parent.parent
 RSS = {"Content-Type": "application/rss+xml"}
@@ -119,6 +123,61 @@ def test_fetch_prints_a_line_per_source_and_a_summary_and_exit_1_on_failure(conf
     assert "FAILED" in result.output and "HTTP 500" in result.output
     listing = invoke(config, "sources", "list")
     assert "failing x1: HTTP 500" in listing.output
+
+
+def _two_sources(config: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/ok").respond_with_data(
+        b'<rss version="2.0"><channel><title>Goed</title><item><guid>1</guid><title>a</title></item></channel></rss>', headers=RSS)
+    httpserver.expect_request("/kapot").respond_with_data("", status=500)
+    invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/ok"))
+    invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/kapot"))
+
+
+def test_a_failing_source_is_said_once_not_also_as_a_log_warning(config: Path, httpserver: HTTPServer,
+                                                                   tmp_path: Path) -> None:
+    _two_sources(config, httpserver)
+    result = invoke(config, "fetch")
+    assert [line for line in result.output.splitlines() if "kapot" in line] == [
+        f"FAILED     2 {httpserver.url_for('/kapot')}: HTTP 500 INTERNAL SERVER ERROR"]
+    log = tmp_path / "run.log"
+    invoke(config, "--log-file", str(log), "fetch", "--source", "2")
+    assert "WARNING sociaalwerk_publisher.fetching: " in log.read_text(encoding="utf-8")  # a log file keeps it
+
+
+def test_fetch_quiet_prints_only_the_failures_and_the_summary(config: Path, httpserver: HTTPServer) -> None:
+    _two_sources(config, httpserver)
+    result = invoke(config, "fetch", "--quiet")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"FAILED     2 {httpserver.url_for('/kapot')}: HTTP 500 INTERNAL SERVER ERROR",
+        "fetched 2 sources: 1 new, 0 updated, 0 unchanged, 1 failed"]
+
+
+def test_on_a_terminal_the_progress_bar_stays_below_the_lines_and_is_gone_at_the_end(
+        config: Path, httpserver: HTTPServer) -> None:
+    _two_sources(config, httpserver)
+    answer = threading.Event()
+
+    def slow(request: Request) -> Response:
+        answer.wait(30)
+        return Response(b'<rss version="2.0"><channel><title>Traag</title></channel></rss>', headers=RSS)
+
+    httpserver.expect_request("/traag").respond_with_handler(slow)
+    invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/traag"))
+    terminal = Terminal("--config", str(config), "fetch", cwd=config.parent)
+    try:
+        during = terminal.wait_for("67%").splitlines()
+    finally:
+        answer.set()
+    assert terminal.finish() == 1
+    # while the slow feed is read: the two finished sources, each on a line of its own, then the bar
+    assert sorted(during[:2]) == [
+        f"FAILED     2 {httpserver.url_for('/kapot')}: HTTP 500 INTERNAL SERVER ERROR",
+        f"ok         1 {httpserver.url_for('/ok')}: 1 new, 0 updated"]
+    assert during[2].startswith("fetching ") and "67%" in during[2] and len(during) == 3
+    after = terminal.text().splitlines()
+    assert sorted(after[:3]) == sorted([*during[:2], f"ok         3 {httpserver.url_for('/traag')}: 0 new, 0 updated"])
+    assert after[3:] == ["fetched 3 sources: 1 new, 0 updated, 0 unchanged, 1 failed"]
 
 
 def test_list_commands_offer_json_with_ids_and_limits(config: Path, httpserver: HTTPServer) -> None:

@@ -46,6 +46,35 @@ def test_a_second_run_exits_75_at_once_and_does_nothing(demo: Path) -> None:
     assert not (demo.parent / "uitvoer").exists()
 
 
+def test_a_quiet_run_that_finds_another_run_busy_prints_nothing_for_cron(demo: Path) -> None:
+    config = load_config(demo)
+    with RunLock(config.lock_path):
+        result = CliRunner().invoke(cli, ["--config", str(demo), "run", "--quiet"])
+    assert (result.exit_code, result.output) == (75, "")
+
+
+def test_run_says_where_it_wrote_the_report_files(demo: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(demo), "run"])
+    (html,) = (demo.parent / "uitvoer").glob("persaandacht-month-*.html")
+    assert f"wrote the report {html} and {html.with_suffix('.csv')}\n" in result.output
+
+
+def test_a_dry_run_says_what_it_would_do_and_a_file_destination_has_no_credentials(demo: Path) -> None:
+    demo.write_text(demo.read_text(encoding="utf-8").replace("auto_approve_trusted = true",
+                                                             "auto_approve_trusted = false"), encoding="utf-8")
+    CliRunner().invoke(cli, ["--config", str(demo), "run", "--quiet"])
+    blogs = json.loads(CliRunner().invoke(cli, ["--config", str(demo), "stories", "list", "--kind", "blog",
+                                                "--json"]).output)
+    CliRunner().invoke(cli, ["--config", str(demo), "stories", "approve", *(str(s["id"]) for s in blogs[:2])])
+    result = CliRunner().invoke(cli, ["--config", str(demo), "syndicate", "--dry-run"])
+    assert result.output.splitlines()[-1] == "syndication: would publish 2"
+    check = CliRunner().invoke(cli, ["--config", str(demo), "destinations", "check"])
+    assert check.output.splitlines()[0] == "ok       demo"
+    doctor = CliRunner().invoke(cli, ["--config", str(demo), "doctor"])
+    assert "ok   destination demo: the file can be written\n" in doctor.output
+    assert "user" not in check.output + doctor.output and "credentials" not in check.output + doctor.output
+
+
 def test_run_logs_json_lines_to_a_file(demo: Path, tmp_path: Path) -> None:
     log_file = tmp_path / "run.log"
     result = CliRunner().invoke(cli, ["--config", str(demo), "--log-file", str(log_file), "--log-format", "json",
