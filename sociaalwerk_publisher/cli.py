@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -247,6 +247,7 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iter
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+municipality_option = click.option("--municipality", help="CBS code (GM0363) or name (Amsterdam).")
 limit_option = click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
                             help="At most this many items; 0 for all.")
 
@@ -266,7 +267,7 @@ kind_choice = click.Choice([k.value for k in SourceKind])
 @click.option("--kind", type=kind_choice, default="blog", show_default=True)
 @click.option("--title")
 @click.option("--organisation")
-@click.option("--municipality", help="CBS code (GM0363) or name.")
+@municipality_option
 @click.option("--ambassador", help="The lokale ambassadeur who writes the blog.")
 @click.option("--trusted", is_flag=True, help="Stories may be approved automatically.")
 @click.option("--no-discover", is_flag=True, help="Take URL as the feed; do not look for a feed link.")
@@ -318,7 +319,7 @@ def sources_list(ctx: _Context, as_json: bool) -> None:
 @click.option("--kind", type=kind_choice)
 @click.option("--title")
 @click.option("--organisation")
-@click.option("--municipality")
+@municipality_option
 @click.option("--ambassador")
 @click.option("--trusted/--untrusted", default=None)
 @click.option("--active/--inactive", default=None)
@@ -438,7 +439,7 @@ def _story_line(s: Story) -> str:
 @click.option("--kind", type=kind_choice)
 @click.option("--source", "source_id", type=int)
 @click.option("--organisation")
-@click.option("--municipality", help="CBS code, e.g. GM0363.")
+@municipality_option
 @click.option("--status", type=click.Choice([s.value for s in StoryStatus]))
 @click.option("--since", help="Published on or after this date (YYYY-MM-DD).")
 @click.option("--search", "text", help="Words in the title or text.")
@@ -451,7 +452,7 @@ def stories_list(ctx: _Context, kind: str | None, source_id: int | None, organis
     """Stories, newest first."""
     criteria = StoryFilter(
         kind=SourceKind(kind) if kind else None, source_id=source_id, organisation=organisation,
-        municipality=municipality.upper() if municipality else None,
+        municipality=municipality,
         status=StoryStatus(status) if status else None,
         since=parse_since(since) if since else None, text=text, limit=limit,
     )
@@ -694,15 +695,25 @@ def _date(value: str | None) -> date | None:
 
 
 @coverage.command("list")
-@click.option("--since", help="Published on or after this date (YYYY-MM-DD).")
+@click.option("--organisation", help="Only mentions of this member organisation.")
+@municipality_option
+@click.option("--outlet", help="Only this outlet (domain or name).")
+@click.option("--theme", help="Only mentions in this theme (zorg, wonen, ...).")
+@click.option("--since", help="Published on or after this day (YYYY-MM-DD).")
+@click.option("--until", help="Published on or before this day (YYYY-MM-DD).")
 @click.option("--not-counted", is_flag=True, help="The items that matched nothing or are excluded.")
 @limit_option
 @json_option
 @pass_ctx
-def coverage_list(ctx: _Context, since: str | None, not_counted: bool, limit: int, as_json: bool) -> None:
+def coverage_list(ctx: _Context, organisation: str | None, municipality: str | None, outlet: str | None,
+                  theme: str | None, since: str | None, until: str | None, not_counted: bool, limit: int,
+                  as_json: bool) -> None:
     """Mentions, newest first."""
-    rows = ctx.publisher.list_mentions(since=parse_since(since) if since else None,
-                                       counted=not not_counted, limit=limit)
+    rows = ctx.publisher.list_mentions(
+        since=parse_since(since) if since else None,
+        until=parse_since(until) + timedelta(days=1) if until else None,
+        counted=not not_counted, limit=limit, organisation=organisation, municipality=municipality,
+        outlet=outlet, theme=theme)
     if as_json:
         _echo_json(rows)
         return
@@ -711,7 +722,8 @@ def coverage_list(ctx: _Context, since: str | None, not_counted: bool, limit: in
         click.echo(f"{_when(m.published_at)}  {m.outlet} [{m.outlet_type.value}] {m.municipality or '-'}: "
                    f"{m.title}  <{m.url}>  ({extra or '-'})")
     if not rows:
-        click.echo("no mentions")
+        click.echo("no mentions match" if organisation or municipality or outlet or theme or since or until
+                   else "no mentions")
 
 
 @coverage.command("match")
@@ -749,7 +761,7 @@ def outlets_list(ctx: _Context, unclassified: bool, as_json: bool) -> None:
 @click.argument("domain")
 @click.option("--name")
 @click.option("--type", "outlet_type", type=click.Choice([t.value for t in OutletType]))
-@click.option("--municipality", help="CBS code or name.")
+@municipality_option
 @click.option("--province")
 @click.option("--reach", type=click.IntRange(min=0))
 @pass_ctx

@@ -8,12 +8,13 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from . import transfer
 from ._storage import Storage, open_storage
@@ -164,6 +165,7 @@ class Publisher:
             SourceError: the URL cannot be fetched, or no feed is found there.
             UsageError: the source exists already, or a field is invalid.
         """
+        url = _feed_address(url)
         if discover:
             url = self._discover(url)
         values = _source_values(
@@ -491,9 +493,24 @@ class Publisher:
         return trafilatura.extract(page.content or b"", url=page.url, include_comments=False) or None
 
     def list_mentions(self, *, since: datetime | None = None, until: datetime | None = None,
-                      counted: bool | None = True, limit: int = 50) -> tuple[MentionRow, ...]:
-        """Press mentions, newest first; ``counted=False`` lists the ones that do not count."""
-        return tuple(mention_rows(self._storage, since, until, counted=counted, limit=limit))
+                      counted: bool | None = True, limit: int = 50, organisation: str | None = None,
+                      municipality: str | None = None, outlet: str | None = None,
+                      theme: str | None = None) -> tuple[MentionRow, ...]:
+        """Press mentions, newest first, published from ``since`` up to (not including) ``until``;
+        ``counted=False`` lists the ones that do not count.
+
+        Args:
+            organisation, theme: only mentions matched to this one (any case).
+            municipality: a CBS code or a name.
+            outlet: the outlet's domain or name.
+
+        Raises:
+            UsageError: an unknown municipality.
+        """
+        facts = [(kind, value) for kind, value in (("organisation", organisation), ("theme", theme)) if value]
+        return tuple(mention_rows(self._storage, since, until, counted=counted, limit=limit, outlet=outlet,
+                                  municipality=_municipality_code(municipality) if municipality else None,
+                                  facts_wanted=facts))
 
     def list_outlets(self, *, unclassified_only: bool = False) -> list[Outlet]:
         """Known outlets; ``unclassified_only`` lists those an editor still has to classify."""
@@ -517,7 +534,7 @@ class Publisher:
                 known = ", ".join(t.value for t in OutletType)
                 raise UsageError(f"unknown outlet type {type!r} (known: {known})") from None
         if municipality:
-            values["municipality"] = _source_values(municipality=municipality)["municipality"]
+            values["municipality"] = _municipality_code(municipality)
         if province:
             values["province"] = province
         if reach is not None:
@@ -525,26 +542,34 @@ class Publisher:
         return _outlet(self._storage.coverage.set_outlet(check_domain(domain), values, utcnow()))
 
     def import_outlets(self, path: str | os.PathLike[str]) -> int:
-        """Create or update outlets from a CSV file with the columns domain, name, type,
-        municipality, province, reach (a header row; only domain is required).
+        """Create or update outlets from a CSV file with a header row: domain, name, type,
+        municipality, province, reach, or in Dutch domein, naam, soort, gemeente, provincie,
+        bereik (any case; only domain is required, other columns are ignored).
 
         Raises:
-            UsageError: the file cannot be read or a row is invalid (its line is named).
+            UsageError: the file cannot be read, has no domain column, or a row is invalid
+                (its line is named).
         """
         try:
             with open(path, encoding="utf-8-sig", newline="") as handle:
                 sample = handle.read(4096)
                 handle.seek(0)
                 dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-                rows = list(csv.DictReader(handle, dialect=dialect))
+                reader = csv.DictReader(handle, dialect=dialect)
+                columns = {header: _OUTLET_COLUMNS[header.strip().casefold()] for header in reader.fieldnames or ()
+                           if header.strip().casefold() in _OUTLET_COLUMNS}
+                rows = [{columns[k]: (v or "").strip() for k, v in row.items() if k in columns} for row in reader]
         except (OSError, csv.Error, UnicodeDecodeError) as e:
             raise UsageError(f"cannot read outlets from {path}: {e}") from e
+        if "domain" not in columns.values():
+            expected = ", ".join(f"{english} ({dutch})" for english, dutch in _OUTLET_HEADERS)
+            raise UsageError(f"{path}: column 'domain' is missing; expected the columns {expected}")
         for line, row in enumerate(rows, 2):
             try:
-                self.set_outlet(row.get("domain") or "", name=row.get("name") or None,
+                self.set_outlet(row.get("domain", ""), name=row.get("name") or None,
                                 type=row.get("type") or None, municipality=row.get("municipality") or None,
                                 province=row.get("province") or None,
-                                reach=int(row["reach"]) if (row.get("reach") or "").strip() else None)
+                                reach=int(row["reach"]) if row.get("reach") else None)
             except (UsageError, ValueError) as e:
                 raise UsageError(f"{path}, line {line}: {e}") from e
         return len(rows)
@@ -785,8 +810,15 @@ class Publisher:
     # -- stories ---------------------------------------------------------------------
 
     def list_stories(self, criteria: StoryFilter | None = None) -> list[Story]:
-        """Stories, newest first, matching ``criteria``."""
-        return self._storage.stories.list(criteria or StoryFilter())
+        """Stories, newest first, matching ``criteria`` (its municipality a CBS code or a name).
+
+        Raises:
+            UsageError: an unknown municipality.
+        """
+        criteria = criteria or StoryFilter()
+        if criteria.municipality:
+            criteria = replace(criteria, municipality=_municipality_code(criteria.municipality))
+        return self._storage.stories.list(criteria)
 
     def get_story(self, story_id: int) -> Story:
         """Raises: StoryNotFoundError."""
@@ -809,6 +841,14 @@ def _redact_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+#: The columns of an outlets CSV, in English and in Dutch (as the report's CSV names them).
+_OUTLET_HEADERS = (("domain", "domein"), ("name", "naam"), ("type", "soort"), ("municipality", "gemeente"),
+                   ("province", "provincie"), ("reach", "bereik"))
+_OUTLET_COLUMNS = {**{english: english for english, _ in _OUTLET_HEADERS},
+                   **{dutch: english for english, dutch in _OUTLET_HEADERS},
+                   "medium": "name", "type medium": "type"}
+
+
 def _outlet(row: Any) -> Outlet:
     return Outlet(row.domain, row.name, OutletType(row.type), row.municipality, row.province, row.reach)
 
@@ -823,16 +863,29 @@ def _source_values(**fields: Any) -> dict[str, Any]:
             known = ", ".join(k.value for k in SourceKind)
             raise UsageError(f"unknown kind {values['kind']!r} (known: {known})") from None
     if values.get("municipality"):
-        municipality = lookup(values["municipality"])
-        if municipality is None:
-            raise UsageError(
-                f"unknown municipality {values['municipality']!r}: give a CBS code such as GM0363"
-                " or a municipality name"
-            )
-        values["municipality"] = municipality.code
-    if "url" in values and "://" not in values["url"]:
-        raise UsageError(f"not an absolute URL: {values['url']!r}")
+        values["municipality"] = _municipality_code(values["municipality"])
+    if "url" in values:
+        values["url"] = _feed_address(values["url"])
     return values
+
+
+def _municipality_code(value: str) -> str:
+    """The CBS code of a municipality given by code (GM0363, 0363) or name; raises UsageError."""
+    municipality = lookup(value)
+    if municipality is None:
+        raise UsageError(f"unknown municipality {value!r}: give a CBS code such as GM0363 or a municipality name")
+    return municipality.code
+
+
+def _feed_address(url: str) -> str:
+    """A feed's address as stored: an http(s) or file URL as given, a local file's path as its
+    file URL; raises UsageError for anything else."""
+    if urlsplit(url).scheme.lower() in ("http", "https", "file"):
+        return url
+    path = Path(url).expanduser()
+    if "://" not in url and path.is_file():
+        return path.resolve().as_uri()
+    raise UsageError(f"not a feed address: {url!r}: give an http(s):// or file:// URL, or the path of a feed file")
 
 
 def parse_since(value: str) -> datetime:

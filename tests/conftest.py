@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,15 @@ def make_httpserver() -> Iterator[HTTPServer]:
     server.clear()
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """The config of a fresh copy of the bundled demo (what a run left in examples/demo is not copied)."""
+    folder = tmp_path / "demo"
+    shutil.copytree(Path(__file__).parent.parent / "examples" / "demo", folder,
+                    ignore=shutil.ignore_patterns("*.db*", "*.lock", "uitvoer"))
+    return folder / "sociaalwerk-publisher.toml"
 
 
 def make_config(tmp_path: Path, database_url: str | None = None, **fetch: object) -> Config:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -198,11 +197,8 @@ def test_list_commands_offer_json_with_ids_and_limits(config: Path, httpserver: 
     assert sources[0]["id"] == 1 and sources[0]["last_error"] is None
 
 
-def test_run_on_the_bundled_demo_works_offline(tmp_path: Path) -> None:
-    demo = tmp_path / "demo"
-    # what a run of the README command left in the demo folder is not part of the demo
-    shutil.copytree(REPO / "examples" / "demo", demo, ignore=shutil.ignore_patterns("*.db*", "uitvoer"))
-    config = demo / "sociaalwerk-publisher.toml"
+def test_run_on_the_bundled_demo_works_offline(demo: Path) -> None:
+    config, demo = demo, demo.parent
     first = invoke(config, "run")
     assert first.exit_code == 0, first.output
     assert "fetched 4 sources (5 new, 0 failed); approved 3 automatically; syndicated 3 (0 failed);" \
@@ -215,3 +211,66 @@ def test_run_on_the_bundled_demo_works_offline(tmp_path: Path) -> None:
     assert report.with_suffix(".csv").read_bytes().startswith("\ufeffdatum;".encode())
     quiet = invoke(config, "run", "--quiet")
     assert quiet.exit_code == 0 and quiet.output == ""
+
+
+# -- a new user's mistakes and wishes -------------------------------------------------------
+
+def test_a_source_that_is_no_address_is_a_usage_error_and_a_local_path_is_a_file_url(config: Path) -> None:
+    wrong = invoke(config, "sources", "add", "not a url")
+    assert (wrong.exit_code, wrong.output) == (2, "error: not a feed address: 'not a url': give an http(s)://"
+                                                  " or file:// URL, or the path of a feed file\n")
+    feed = config.parent / "feed.xml"
+    feed.write_bytes(b'<rss version="2.0"><channel><title>Lokaal</title></channel></rss>')
+    added = invoke(config, "sources", "add", str(feed))
+    assert (added.exit_code, added.output) == (0, f"added source 1: {feed.resolve().as_uri()}\n")
+
+
+def test_a_relative_path_is_taken_from_the_current_folder(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (config.parent / "feed.xml").write_bytes(b'<rss version="2.0"><channel><title>Lokaal</title></channel></rss>')
+    monkeypatch.chdir(config.parent)
+    added = invoke(config, "sources", "add", "feed.xml")
+    assert added.output == f"added source 1: {(config.parent / 'feed.xml').resolve().as_uri()}\n"
+
+
+def test_municipalities_are_given_by_name_or_cbs_code_everywhere(demo: Path) -> None:
+    invoke(demo, "run", "--quiet")
+    by_name = json.loads(invoke(demo, "stories", "list", "--municipality", "zwolle", "--json").output)
+    by_code = json.loads(invoke(demo, "stories", "list", "--municipality", "GM0193", "--json").output)
+    assert by_name == by_code and {s["municipality"] for s in by_name} == {"GM0193"} and len(by_name) == 2
+    assert json.loads(invoke(demo, "coverage", "list", "--municipality", "0193", "--json").output)[0]["municipality"] \
+        == "Zwolle"
+    wrong = invoke(demo, "stories", "list", "--municipality", "Atlantis")
+    assert (wrong.exit_code, wrong.output) == (2, "error: unknown municipality 'Atlantis': give a CBS code such as"
+                                                  " GM0363 or a municipality name\n")
+
+
+@pytest.mark.parametrize("options, titles", [
+    ((), ["Gemeente Utrecht investeert in sociaal werk in de wijk",
+          "Sociaal werkers Zwolle: meer vragen over geldzorgen"]),
+    (("--organisation", "travers welzijn"), ["Sociaal werkers Zwolle: meer vragen over geldzorgen"]),
+    (("--municipality", "Utrecht"), ["Gemeente Utrecht investeert in sociaal werk in de wijk"]),
+    (("--outlet", "stadskrant.example.nl"), ["Sociaal werkers Zwolle: meer vragen over geldzorgen"]),
+    (("--theme", "wonen"), ["Gemeente Utrecht investeert in sociaal werk in de wijk"]),
+    (("--since", "2026-11-26"), ["Gemeente Utrecht investeert in sociaal werk in de wijk"]),
+    (("--until", "2026-11-25"), ["Sociaal werkers Zwolle: meer vragen over geldzorgen"]),  # the day included
+    (("--since", "2026-11-26", "--theme", "jeugd"), []),
+])
+def test_coverage_list_filters_like_the_other_lists(demo: Path, options: tuple[str, ...], titles: list[str]) -> None:
+    invoke(demo, "run", "--quiet")
+    listed = json.loads(invoke(demo, "coverage", "list", *options, "--json").output)
+    assert [m["title"] for m in listed] == titles
+
+
+def test_outlets_import_reads_the_dutch_headers_and_names_a_missing_column(config: Path) -> None:
+    dutch = config.parent / "media.csv"
+    dutch.write_text("Domein;Naam;Soort;Gemeente;Bereik\nstadskrant.example.nl;De Stadskrant;huis-aan-huisblad;"
+                     "Zwolle;42000\n", encoding="utf-8")
+    assert invoke(config, "outlets", "import", str(dutch)).output == f"imported 1 outlet from {dutch}\n"
+    assert invoke(config, "outlets", "list").output.split() == [
+        "stadskrant.example.nl", "huis-aan-huisblad", "Zwolle", "De", "Stadskrant"]
+    wrong = config.parent / "wrong.csv"
+    wrong.write_text("site,naam\nx.nl,X\n", encoding="utf-8")
+    result = invoke(config, "outlets", "import", str(wrong))
+    assert (result.exit_code, result.output) == (2, (
+        f"error: {wrong}: column 'domain' is missing; expected the columns domain (domein), name (naam),"
+        " type (soort), municipality (gemeente), province (provincie), reach (bereik)\n"))

@@ -30,13 +30,6 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    folder = tmp_path / "demo"
-    shutil.copytree(EXAMPLES / "demo", folder, ignore=shutil.ignore_patterns("*.db*", "uitvoer"))
-    return folder / "sociaalwerk-publisher.toml"
-
-
 def test_a_second_run_exits_75_at_once_and_does_nothing(demo: Path) -> None:
     config = load_config(demo)
     with RunLock(config.lock_path):
