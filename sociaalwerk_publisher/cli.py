@@ -430,8 +430,13 @@ def stories() -> None:
     """Stored stories and press items."""
 
 
-def _story_line(s: Story) -> str:
-    return (f"{s.id:>5}  {_when(s.published_at)}  {s.status.value:<8} {s.kind.value:<5} "
+def _status(s: Story, reviewable: frozenset[SourceKind]) -> str:
+    """``press`` for a press item that waits for nobody: it only counts as coverage."""
+    return "press" if s.status is StoryStatus.NEW and s.kind not in reviewable else s.status.value
+
+
+def _story_line(s: Story, reviewable: frozenset[SourceKind]) -> str:
+    return (f"{s.id:>5}  {_when(s.published_at)}  {_status(s, reviewable):<8} {s.kind.value:<5} "
             f"{s.title}  [{s.source_title or '-'}]")
 
 
@@ -461,7 +466,7 @@ def stories_list(ctx: _Context, kind: str | None, source_id: int | None, organis
         _echo_json(items)
         return
     for story in items:
-        click.echo(_story_line(story))
+        click.echo(_story_line(story, ctx.publisher.reviewable_kinds()))
     if not items:
         click.echo("no stories match")
 
@@ -478,7 +483,7 @@ def stories_show(ctx: _Context, story_id: int, as_json: bool) -> None:
         return
     click.echo(f"{s.title}\n{'=' * min(len(s.title), 78)}")
     for label, value in (
-        ("id", s.id), ("status", s.status.value), ("kind", s.kind.value), ("url", s.url),
+        ("id", s.id), ("status", _status(s, ctx.publisher.reviewable_kinds())), ("kind", s.kind.value), ("url", s.url),
         ("source", f"{s.source_title or '-'} ({s.source_id})"), ("organisation", s.organisation),
         ("municipality", s.municipality), ("author", s.author),
         ("published", _when(s.published_at)), ("first seen", _when(s.first_seen_at)),
@@ -551,41 +556,63 @@ def stories_history(ctx: _Context, story_id: int, as_json: bool) -> None:
         click.echo(f"{_when(r.updated_at)}  {r.destination}: {r.state.value} {where}{error}")
 
 
+REVIEW_KEYS = "[a]pprove  [r]eject  [s]kip  [o]pen  [q]uit"
+
+
 @cli.command()
 @by_option
 @pass_ctx
 def review(ctx: _Context, by: str | None) -> None:
-    """Go through new stories one by one: [a]pprove, [r]eject, [s]kip, [o]pen, [q]uit."""
+    """Go through new stories one by one, the longest waiting first: [a]pprove, [r]eject,
+    [s]kip, [o]pen, [q]uit."""
     publisher = ctx.publisher  # a missing config is said first
     if not sys.stdin.isatty():
         raise click.UsageError("review needs a terminal; use `stories approve` or `stories reject`")
-    queue = publisher.list_stories(StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, limit=0))
+    queue = publisher.review_queue()
     if not queue:
         click.echo("nothing to review")
         return
+    done = {"goedgekeurd": 0, "afgewezen": 0, "overgeslagen": 0}
     for number, story in enumerate(queue, 1):
-        click.clear()
-        click.secho(f"[{number}/{len(queue)}] {story.title}", bold=True)
+        click.secho(f"\n[{number}/{len(queue)}] {story.title}", bold=True)
         click.echo(f"{story.source_title or '-'} | {story.organisation or '-'} | "
                    f"{_municipality_name(story.municipality)} | {_when(story.published_at)} | "
                    f"{story.word_count} woorden\n{story.url or ''}\n\n{story.excerpt}\n")
-        while True:
-            click.echo("[a]pprove  [r]eject  [s]kip  [o]pen  [q]uit > ", nl=False)
-            key = click.getchar().lower()
-            click.echo(key)
-            if key == "a":
-                ctx.publisher.approve_story(story.id, by=by)
-            elif key == "r":
-                reason = click.prompt("reason")
-                ctx.publisher.reject_story(story.id, reason=reason, by=by)
-            elif key == "o" and story.url:
-                click.launch(story.url)
-                continue
-            elif key == "q":
-                return
-            elif key != "s":
-                continue
+        outcome = _review_one(publisher, story, by)
+        if outcome is None:
             break
+        done[outcome] += 1
+    summary = ", ".join(f"{n} {word}" for word, n in done.items())
+    click.echo(summary + ("; next: syndicate" if done["goedgekeurd"] else ""))
+
+
+def _review_one(publisher: Publisher, story: Story, by: str | None) -> str | None:
+    """Ask until a decision is taken; what happened (a key of the summary), or None to quit."""
+    while True:
+        click.echo(f"{REVIEW_KEYS} > ", nl=False)
+        key = click.getchar().lower()
+        click.echo(key)
+        try:
+            if key == "a":
+                publisher.approve_story(story.id, by=by)
+                click.echo(f"story {story.id} approved")
+                return "goedgekeurd"
+            if key == "r":
+                publisher.reject_story(story.id, reason=click.prompt("reason"), by=by)
+                click.echo(f"story {story.id} rejected")
+                return "afgewezen"
+        except PublisherError as e:  # decided elsewhere meanwhile: say so and go on
+            click.echo(f"error: {e}", err=True)
+            return "overgeslagen"
+        if key == "s":
+            click.echo(f"story {story.id} skipped")
+            return "overgeslagen"
+        if key == "q":
+            return None
+        if key == "o":
+            click.launch(story.url) if story.url else click.echo("this story has no address to open")
+        else:
+            click.echo(f"{key!r} is not a choice: press a, r, s, o or q")
 
 
 def _municipality_name(code: str | None) -> str:

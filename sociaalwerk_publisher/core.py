@@ -43,7 +43,7 @@ from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers
 from .fetching import Fetcher, utcnow
 from .municipalities import lookup
-from .review import AUTO, Decision, check_transition, current_user
+from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
 from .hub import HubReview, HubSummary
 from .municipalities import municipalities
 from .rendering import render
@@ -308,6 +308,10 @@ class Publisher:
 
     def _decide_and_sync(self, story_ids: Iterable[int], to: StoryStatus, by: str | None,
                          note: str | None) -> list[Decision]:
+        story_ids = list(story_ids)
+        reviewable = self.reviewable_kinds()
+        for story_id in story_ids:
+            check_reviewable(self._storage.stories.get(story_id), reviewable)
         decided = self._decide(story_ids, to, by, note)
         if self.config.review.mode == "wordpress":
             hub = self._hub_review()
@@ -322,8 +326,9 @@ class Publisher:
             by: who decides; default the OS user.
 
         Raises:
-            StoryNotFoundError: an id does not exist (stories before it are approved).
-            InvalidTransitionError: a story is not new or rejected.
+            StoryNotFoundError: an id does not exist (none is approved).
+            InvalidTransitionError: a story is not new or rejected (stories before it are
+                approved), or is a press item no destination publishes (none is approved).
         """
         return self._decide_and_sync(story_ids, StoryStatus.APPROVED, by, note)
 
@@ -346,6 +351,17 @@ class Publisher:
         """
         self._decide([story_id], StoryStatus.RETRACTED, by, note)
         return list(self._syndicator().run(story_ids={story_id}))
+
+    def reviewable_kinds(self) -> frozenset[SourceKind]:
+        """The kinds of item editors decide on: blog stories, and press items of a kind some
+        destination publishes; other press items only count as coverage."""
+        return reviewable_kinds(self.config)
+
+    def review_queue(self) -> list[Story]:
+        """The new items waiting for an editor's decision, the longest waiting first."""
+        waiting = [s for s in self._storage.stories.list(StoryFilter(status=StoryStatus.NEW, limit=0))
+                   if s.kind in self.reviewable_kinds()]
+        return sorted(waiting, key=lambda s: (s.first_seen_at, s.published_at, s.id))
 
     def story_history(self, story_id: int) -> list[Decision]:
         """Every decision on a story, oldest first.

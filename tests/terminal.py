@@ -62,15 +62,33 @@ class Terminal:
             self._read(0.1)
         return self.text()
 
-    def press(self, keys: str) -> None:
-        os.write(self._master, keys.encode())
+    def press(self, key: str, timeout: float = 60) -> None:
+        """Press ``key`` once the program reads single keys: switching the terminal to that
+        mode discards what was typed before, as it does for a person typing ahead. (So wait
+        for the answer to one key before pressing the next.)"""
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(self._master)[3] & termios.ICANON:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the program never asked for a key; the terminal shows:\n{self.text()}")
+            self._read(0.05)
+        os.write(self._master, key.encode())
+
+    def type_line(self, text: str) -> None:
+        """Type a line of text and Enter, as for a prompt."""
+        os.write(self._master, f"{text}\r".encode())
 
     def finish(self, timeout: float = 60) -> int:
         """Read to the end; the exit code."""
         deadline = time.monotonic() + timeout
         while not self._closed and time.monotonic() < deadline:
             self._read(0.1)
-        try:
-            return self.process.wait(max(deadline - time.monotonic(), 1))
-        finally:
-            os.close(self._master)
+        return self.process.wait(max(deadline - time.monotonic(), 1))
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process.poll() is None:  # a test that failed half-way: end the program
+            self.process.kill()
+            self.process.wait(10)
+        os.close(self._master)

@@ -16,6 +16,7 @@ from werkzeug import Request, Response
 
 from sociaalwerk_publisher.cli import cli
 
+from .stories import write_feed
 from .terminal import Terminal
 
 REPO = Path(__file__).resolve().parent.parent
@@ -163,18 +164,18 @@ def test_on_a_terminal_the_progress_bar_stays_below_the_lines_and_is_gone_at_the
 
     httpserver.expect_request("/traag").respond_with_handler(slow)
     invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/traag"))
-    terminal = Terminal("--config", str(config), "fetch", cwd=config.parent)
-    try:
-        during = terminal.wait_for("67%").splitlines()
-    finally:
-        answer.set()
-    assert terminal.finish() == 1
+    with Terminal("--config", str(config), "fetch", cwd=config.parent) as terminal:
+        try:
+            during = terminal.wait_for("67%").splitlines()
+        finally:
+            answer.set()
+        assert terminal.finish() == 1
+        after = terminal.text().splitlines()
     # while the slow feed is read: the two finished sources, each on a line of its own, then the bar
     assert sorted(during[:2]) == [
         f"FAILED     2 {httpserver.url_for('/kapot')}: HTTP 500 INTERNAL SERVER ERROR",
         f"ok         1 {httpserver.url_for('/ok')}: 1 new, 0 updated"]
     assert during[2].startswith("fetching ") and "67%" in during[2] and len(during) == 3
-    after = terminal.text().splitlines()
     assert sorted(after[:3]) == sorted([*during[:2], f"ok         3 {httpserver.url_for('/traag')}: 0 new, 0 updated"])
     assert after[3:] == ["fetched 3 sources: 1 new, 0 updated, 0 unchanged, 1 failed"]
 
@@ -274,3 +275,40 @@ def test_outlets_import_reads_the_dutch_headers_and_names_a_missing_column(confi
     assert (result.exit_code, result.output) == (2, (
         f"error: {wrong}: column 'domain' is missing; expected the columns domain (domein), name (naam),"
         " type (soort), municipality (gemeente), province (provincie), reach (bereik)\n"))
+
+
+def test_press_items_are_listed_as_press_and_a_decision_on_one_is_refused(demo: Path) -> None:
+    invoke(demo, "run", "--quiet")
+    listing = invoke(demo, "stories", "list").output.splitlines()
+    assert sorted((line.split()[3], line.split()[4]) for line in listing) == [
+        ("approved", "blog"), ("approved", "blog"), ("approved", "blog"), ("press", "alert"), ("press", "media")]
+    (alert,) = json.loads(invoke(demo, "stories", "list", "--kind", "alert", "--json").output)
+    refused = invoke(demo, "stories", "approve", str(alert["id"]))
+    assert (refused.exit_code, refused.output) == (2, (
+        f"error: story {alert['id']} is a press item (alert): it counts as press coverage and is not reviewed,"
+        " since no destination publishes alert items (destinations.filter.kinds)\n"))
+
+
+def test_review_says_what_each_key_did_and_sums_up(config: Path) -> None:
+    feed = config.parent / "feed.xml"
+    write_feed(feed, [{"guid": str(n), "title": f"Verhaal {n}", "html": f"<p>tekst {n}</p>",
+                       "date": f"Mon, {20 + n} Nov 2026 10:00:00 +0100"} for n in (3, 1, 2)])
+    invoke(config, "sources", "add", "--no-discover", feed.as_uri())
+    invoke(config, "fetch")
+    with Terminal("--config", str(config), "review", "--by", "marieke", cwd=config.parent) as terminal:
+        terminal.wait_for("[1/3] Verhaal 1")  # the longest waiting first
+        terminal.press("x")
+        terminal.wait_for("'x' is not a choice: press a, r, s, o or q")
+        terminal.press("a")
+        terminal.wait_for("story 2 approved")
+        terminal.wait_for("[2/3] Verhaal 2")
+        terminal.press("r")
+        terminal.wait_for("reason:")
+        terminal.type_line("te kort")
+        terminal.wait_for("story 3 rejected")
+        terminal.wait_for("[3/3] Verhaal 3")
+        terminal.press("s")
+        terminal.wait_for("1 goedgekeurd, 1 afgewezen, 1 overgeslagen; next: syndicate")
+        assert terminal.finish() == 0
+    statuses = {s["title"]: s["status"] for s in json.loads(invoke(config, "stories", "list", "--json").output)}
+    assert statuses == {"Verhaal 1": "approved", "Verhaal 2": "rejected", "Verhaal 3": "new"}
