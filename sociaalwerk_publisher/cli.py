@@ -24,11 +24,12 @@ import click
 
 from ._logging import is_in_result
 from ._wording import count
-from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
+from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
 from .cycle import run_cycle
 from .daemon import run_daemon
 from .locking import RunLock
 from .core import Publisher, make_publisher, parse_since
+from .core import doctor as doctor_checks
 from .coverage.model import OutletType
 from .exceptions import AlreadyRunningError, PublisherError
 from .review import Decision
@@ -134,12 +135,19 @@ def configure_logging(verbose: int, log_file: str | None, log_format: str, *,
 class _Context:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
+        self._config: Config | None = None
         self._publisher: Publisher | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
 
     @property
     def publisher(self) -> Publisher:
         if self._publisher is None:
-            self._publisher = make_publisher(self.config_path)
+            self._publisher = make_publisher(self.config)
         return self._publisher
 
     def close(self) -> None:
@@ -954,7 +962,7 @@ def status(ctx: _Context, as_json: bool) -> None:
 @pass_ctx
 def doctor(ctx: _Context) -> None:
     """Check config, database, destinations, SMTP and file rights; say what to fix. Exit 1 on a problem."""
-    findings = ctx.publisher.doctor()
+    findings = doctor_checks(ctx.config)  # without a publisher: the database may be what is broken
     for f in findings:
         click.echo(f"{'ok' if f.ok else 'FIX':<4} {f.check}: {f.message}")
     if any(not f.ok for f in findings):
@@ -1026,9 +1034,8 @@ def db() -> None:
 def db_upgrade(ctx: _Context) -> None:
     """Bring the database schema to this version (needed for PostgreSQL)."""
     from ._storage import open_storage
-    from .config import load_config
 
-    storage = open_storage(load_config(ctx.config_path).database_url, auto_upgrade=True)
+    storage = open_storage(ctx.config.database_url, auto_upgrade=True)
     try:
         click.echo(f"database schema at version {storage.schema_version()}")
     finally:

@@ -464,20 +464,12 @@ class Publisher:
         yield from self._syndicator().run(list(destinations) if destinations else None, dry_run=dry_run)
 
     def check_destinations(self, destinations: Iterable[str] | None = None) -> list[CheckResult]:
-        """Verify each destination's credentials and rights, posting nothing."""
-        chosen = [self.config.destination(n) for n in destinations] if destinations else self.config.destinations
-        results = []
-        for destination in chosen:
-            try:
-                adapter = (self._adapter_for or partial(make_adapter, self.config))(destination)
-            except PublisherError as e:
-                results.append(CheckResult(destination.name, destination.username or None, (str(e),)))
-                continue
-            try:
-                results.append(adapter.check())
-            finally:
-                adapter.close()
-        return results
+        """Verify each destination's credentials and rights, posting nothing.
+
+        Raises:
+            ConfigError: a destination name is unknown.
+        """
+        return check_destinations(self.config, destinations, self._adapter_for)
 
     # -- coverage --------------------------------------------------------------------
 
@@ -801,27 +793,7 @@ class Publisher:
 
     def doctor(self) -> list[Finding]:
         """Check what an unattended run needs, posting and sending nothing; one finding each."""
-        findings = [Finding("config", True, f"loaded {self.config.path or '(defaults)'}")]
-        try:
-            findings.append(Finding("database", True,
-                                    f"{_redact_url(self.config.database_url)}, schema {self._storage.schema_version()}"))
-        except PublisherError as e:
-            findings.append(Finding("database", False, str(e)))
-        for check in self.check_destinations():
-            fix = "; ".join(check.problems) or check.verified + (f" (user {check.user})" if check.user else "")
-            findings.append(Finding(f"destination {check.destination}", check.ok, fix))
-        if self.config.email.host:
-            try:
-                from .mail import connect
-
-                connect(self.config.email).quit()
-                findings.append(Finding("smtp", True, f"logged in to {self.config.email.host}"))
-            except (PublisherError, OSError) as e:
-                findings.append(Finding("smtp", False, str(e)))
-        else:
-            findings.append(Finding("smtp", True, "no mail server configured: reports are not e-mailed"))
-        findings.append(_writable("lock file", self.config.lock_path))
-        return findings
+        return doctor(self.config, self._adapter_for)
 
     # -- stories ---------------------------------------------------------------------
 
@@ -839,6 +811,64 @@ class Publisher:
     def get_story(self, story_id: int) -> Story:
         """Raises: StoryNotFoundError."""
         return self._storage.stories.get(story_id)
+
+
+def check_destinations(config: Config, destinations: Iterable[str] | None = None,
+                       adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> list[CheckResult]:
+    """Verify each destination's credentials and rights (or that its file can be written),
+    posting nothing; one result per destination, a problem included, never raised.
+
+    Raises:
+        ConfigError: a destination name is unknown.
+    """
+    chosen = [config.destination(n) for n in destinations] if destinations else config.destinations
+    results = []
+    for destination in chosen:
+        try:
+            adapter = (adapter_for or partial(make_adapter, config))(destination)
+        except PublisherError as e:
+            results.append(CheckResult(destination.name, destination.username or None, (str(e),)))
+            continue
+        try:
+            results.append(adapter.check())
+        finally:
+            adapter.close()
+    return results
+
+
+def doctor(config: Config, adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> list[Finding]:
+    """Check what an unattended run with ``config`` needs, posting and sending nothing: the
+    database, each destination, the mail server, the lock file. One finding each; a broken
+    database is one finding and the other checks still run."""
+    findings = [Finding("config", True, f"loaded {config.path or '(defaults)'}")]
+    try:
+        storage = open_storage(config.database_url)
+    except PublisherError as e:
+        findings.append(Finding("database", False, str(e)))
+    else:
+        try:
+            findings.append(Finding("database", True, f"{_redact_url(config.database_url)}, schema {storage.schema_version()}"))
+        except PublisherError as e:
+            findings.append(Finding("database", False, str(e)))
+        finally:
+            storage.close()
+    for check in check_destinations(config, adapter_for=adapter_for):
+        fix = "; ".join(check.problems) or check.verified + (f" (user {check.user})" if check.user else "")
+        findings.append(Finding(f"destination {check.destination}", check.ok, fix))
+    if not config.destinations:
+        findings.append(Finding("destinations", True, "none configured: approved stories are published nowhere"))
+    if config.email.host:
+        try:
+            from .mail import connect
+
+            connect(config.email).quit()
+            findings.append(Finding("smtp", True, f"logged in to {config.email.host}"))
+        except (PublisherError, OSError) as e:
+            findings.append(Finding("smtp", False, str(e)))
+    else:
+        findings.append(Finding("smtp", True, "no mail server configured: reports are not e-mailed"))
+    findings.append(_writable("lock file", config.lock_path))
+    return findings
 
 
 def _writable(what: str, path: Path) -> Finding:

@@ -138,6 +138,22 @@ def test_doctor_says_what_to_fix(tmp_path: Path) -> None:
     assert "ok   database" in result.output and "ok   lock file" in result.output
 
 
+def test_doctor_shows_its_whole_checklist_when_the_database_is_broken(demo: Path) -> None:
+    (demo.parent / "sociaalwerk-publisher.db").write_bytes(b"kapot" * 1000)
+    result = CliRunner().invoke(cli, ["--config", str(demo), "doctor"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"ok   config: loaded {demo}",
+        f"FIX  database: cannot open {demo.parent / 'sociaalwerk-publisher.db'}: file is not a database",
+        "ok   destination demo: the file can be written",
+        "ok   smtp: no mail server configured: reports are not e-mailed",
+        f"ok   lock file: {demo.parent / 'sociaalwerk-publisher.db'}.lock is writable",
+    ]
+    status = CliRunner().invoke(cli, ["--config", str(demo), "status"])
+    assert (status.exit_code, status.output) == (
+        1, f"error: cannot open {demo.parent / 'sociaalwerk-publisher.db'}: file is not a database\n")
+
+
 def _publisher_with_fake(tmp_path: Path) -> tuple[Publisher, RecordingAdapter]:
     site = RecordingAdapter("landelijk")
     config = replace(make_config(tmp_path), destinations=(DestinationConfig(name="landelijk", adapter="wxr", path="x"),))
