@@ -206,7 +206,7 @@ def test_run_on_the_bundled_demo_works_offline(demo: Path) -> None:
         " matched 2 items (2 counted); reports 1" in first.output
     export = (demo / "uitvoer" / "sociaalwerkers.wxr.xml").read_text(encoding="utf-8")
     assert export.count("<wp:post_type><![CDATA[post]]></wp:post_type>") == 3
-    assert "Een ochtend bij het buurtloket" in export and "Dit verhaal verscheen eerst op" in export
+    assert "Een ochtend bij het buurtloket" in export and "Dit verhaal verscheen eerder op" in export
     (report,) = (demo / "uitvoer").glob("persaandacht-month-*.html")
     assert "Persaandacht" in report.read_text(encoding="utf-8")
     assert report.with_suffix(".csv").read_bytes().startswith("\ufeffdatum;".encode())

@@ -143,13 +143,17 @@ def test_the_docs_have_command_lines_to_check() -> None:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A folder holding a fresh copy of the demo, as a new clone has it, and the files the
-    docs name (feeds.opml)."""
+    docs name (feeds.opml, feeds/lokaal.xml, media.csv)."""
     root = tmp_path_factory.mktemp("docs")
     shutil.copytree(REPO / "examples" / "demo", root / "examples" / "demo",
                     ignore=shutil.ignore_patterns("*.db*", "*.lock", "uitvoer"))
     opml = (root / "examples" / "demo" / "sources.opml").read_text(encoding="utf-8")
     (root / "feeds.opml").write_text(opml.replace('xmlUrl="feeds/', 'xmlUrl="examples/demo/feeds/'),
                                      encoding="utf-8")
+    (root / "feeds").mkdir()
+    shutil.copy(root / "examples" / "demo" / "feeds" / "zwolle-atom.xml", root / "feeds" / "lokaal.xml")
+    (root / "media.csv").write_text("domein;naam;soort;gemeente\nstadskrant.example.nl;De Stadskrant;"
+                                    "huis-aan-huisblad;Zwolle\n", encoding="utf-8")
     (root / "nieuw.toml").write_text("# the store beside this file\n[database]\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)

@@ -108,7 +108,7 @@ def test_approved_stories_reach_the_right_sites_once_with_attribution(
     (amsterdam,) = member
     assert html.unescape(amsterdam["title"]["raw"]) == "Buurtloket & “hulp”"
     content = amsterdam["content"]["raw"]
-    assert "Dit verhaal verscheen eerst op" in content and "https://welzijn.example.nl/verhaal/a" in content
+    assert "Dit verhaal verscheen eerder op" in content and "https://welzijn.example.nl/verhaal/a" in content
     assert "<script" not in content and "Welzijn Noord" in content
     assert amsterdam["featured_media"] > 0
     assert all("Nog niet" not in p["title"]["raw"] for p in hub + member)
