@@ -230,16 +230,20 @@ class Publisher:
         Relative feed URLs in the file are files beside it.
 
         Raises:
-            SourceError: the file cannot be read or is not OPML.
-            UsageError: an outline carries an invalid field.
+            SourceError: the file cannot be read.
+            UsageError: the file is not OPML, or an outline carries an invalid field.
         """
         path = Path(path)
         try:
             data = path.read_bytes()
         except OSError as e:
             raise SourceError(f"cannot read {path}: {e.strerror}") from e
+        try:
+            outlines = read_opml(data, base=path.resolve().parent)
+        except SourceError as e:  # the file the user named is the mistake: a usage error
+            raise UsageError(f"{path}: {e}") from e
         added, updated = [], []
-        for outline in read_opml(data, base=path.resolve().parent):
+        for outline in outlines:
             values = _source_values(
                 url=outline.url, kind=outline.kind, title=outline.title,
                 organisation=outline.organisation, municipality=outline.municipality,
@@ -562,7 +566,10 @@ class Publisher:
             with open(path, encoding="utf-8-sig", newline="") as handle:
                 sample = handle.read(4096)
                 handle.seek(0)
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+                try:
+                    dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+                except csv.Error:  # one column, or not a CSV at all: the header check says which
+                    dialect = "excel"
                 reader = csv.DictReader(handle, dialect=dialect)
                 columns = {header: _OUTLET_COLUMNS[header.strip().casefold()] for header in reader.fieldnames or ()
                            if header.strip().casefold() in _OUTLET_COLUMNS}
@@ -926,7 +933,8 @@ def _municipality_code(value: str) -> str:
 def _feed_address(url: str) -> str:
     """A feed's address as stored: an http(s) or file URL as given, a local file's path as its
     file URL; raises UsageError for anything else."""
-    if urlsplit(url).scheme.lower() in ("http", "https", "file"):
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "file" or (parts.scheme.lower() in ("http", "https") and parts.hostname):
         return url
     path = Path(url).expanduser()
     if "://" not in url and path.is_file():

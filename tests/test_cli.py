@@ -312,3 +312,19 @@ def test_review_says_what_each_key_did_and_sums_up(config: Path) -> None:
         assert terminal.finish() == 0
     statuses = {s["title"]: s["status"] for s in json.loads(invoke(config, "stories", "list", "--json").output)}
     assert statuses == {"Verhaal 1": "approved", "Verhaal 2": "rejected", "Verhaal 3": "new"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("sources", "add", "https://"), "error: not a feed address: 'https://': give an http(s):// or file:// URL,"
+                                     " or the path of a feed file"),
+    (("sources", "import", "notities.txt"), "error: notities.txt: not an OPML file"),
+    (("outlets", "import", "notities.txt"), "error: notities.txt: column 'domain' is missing; expected the columns"
+                                            " domain (domein), name (naam), type (soort), municipality (gemeente),"
+                                            " province (provincie), reach (bereik)"),
+])
+def test_a_wrong_file_or_address_is_one_line_and_exit_2(config: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        args: tuple[str, ...], message: str) -> None:
+    monkeypatch.chdir(config.parent)
+    (config.parent / "notities.txt").write_text("Boodschappen: melk, brood\n", encoding="utf-8")
+    result = invoke(config, *args)
+    assert (result.exit_code, result.output.splitlines()) == (2, [message])
