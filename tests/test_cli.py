@@ -111,26 +111,22 @@ def test_unknown_ids_are_usage_errors(config: Path) -> None:
     assert invoke(config, "sources", "remove", "5").exit_code == 2
 
 
-def test_fetch_prints_a_line_per_source_and_a_summary_and_exit_1_on_failure(config: Path, httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/ok").respond_with_data(
-        b'<rss version="2.0"><channel><title>Goed</title><item><guid>1</guid><title>a</title></item></channel></rss>', headers=RSS)
-    httpserver.expect_request("/kapot").respond_with_data("", status=500)
-    invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/ok"))
-    invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/kapot"))
-    result = invoke(config, "fetch")
-    assert result.exit_code == 1
-    assert "fetched 2 sources: 1 new, 0 updated, 0 unchanged, 1 failed" in result.output
-    assert "FAILED" in result.output and "HTTP 500" in result.output
-    listing = invoke(config, "sources", "list")
-    assert "failing x1: HTTP 500" in listing.output
-
-
 def _two_sources(config: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/ok").respond_with_data(
         b'<rss version="2.0"><channel><title>Goed</title><item><guid>1</guid><title>a</title></item></channel></rss>', headers=RSS)
     httpserver.expect_request("/kapot").respond_with_data("", status=500)
     invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/ok"))
     invoke(config, "sources", "add", "--no-discover", httpserver.url_for("/kapot"))
+
+
+def test_fetch_prints_a_line_per_source_and_a_summary_and_exit_1_on_failure(config: Path, httpserver: HTTPServer) -> None:
+    _two_sources(config, httpserver)
+    result = invoke(config, "fetch")
+    assert result.exit_code == 1
+    assert "fetched 2 sources: 1 new, 0 updated, 0 unchanged, 1 failed" in result.output
+    assert "FAILED" in result.output and "HTTP 500" in result.output
+    listing = invoke(config, "sources", "list")
+    assert "failing x1: HTTP 500" in listing.output
 
 
 def test_a_failing_source_is_said_once_not_also_as_a_log_warning(config: Path, httpserver: HTTPServer,
