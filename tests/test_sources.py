@@ -105,6 +105,7 @@ def test_opml_export_round_trips(publisher: Publisher, tmp_path: Path) -> None:
         "https://a.example.nl/feed", SourceKind.ALERT, "A & B", "Org", "GM0193", "Joris", True)
 
 
-def test_not_opml_is_refused(publisher: Publisher) -> None:
-    with pytest.raises(SourceError, match="OPML"):
+def test_not_opml_is_refused_as_a_usage_error_naming_the_file(publisher: Publisher) -> None:
+    with pytest.raises(UsageError) as refused:
         publisher.import_opml(FIXTURES / "feeds" / "homepage.html")
+    assert str(refused.value) == f"{FIXTURES / 'feeds' / 'homepage.html'}: not an OPML file"
