@@ -154,7 +154,7 @@ def write_feed(path: Path, items: list[dict[str, str]], image_url: str | None = 
 
 def floor_content(item: dict[str, str], token: str, i: int) -> str:
     """The floor's content: the same HTML plus an attribution block and marker of our size."""
-    return (f"{item['html']}\n\n<aside class=\"swp-attributie\">\n<p><em>Dit verhaal verscheen eerst op "
+    return (f"{item['html']}\n\n<aside class=\"swp-attributie\">\n<p><em>Dit verhaal verscheen eerder op "
             f"<a href=\"{item['link']}\" rel=\"noopener\">Welzijn Bench</a>.</em></p>\n</aside>\n"
             f"<!-- swp-{token}-{i:03d}-floor -->\n")
 

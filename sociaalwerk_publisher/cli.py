@@ -15,22 +15,25 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from contextlib import ExitStack, contextmanager
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ._logging import is_in_result
+from ._wording import count
 from .bounds import MAX_INTEGER, is_whole_number, parse_date
-from .config import DEFAULT_FILENAME, STARTER_CONFIG, find_config_path
+from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
 from .cycle import run_cycle
 from .daemon import run_daemon
 from .locking import RunLock
 from .core import Publisher, make_publisher
+from .core import doctor as doctor_checks
 from .coverage.model import OutletType
 from .coverage.periods import start_of_day
-from .exceptions import PublisherError, UsageError
+from .exceptions import AlreadyRunningError, PublisherError, UsageError
 from .review import Decision
 from .types import (
     FetchOutcome,
@@ -41,10 +44,11 @@ from .types import (
     Story,
     StoryFilter,
     StoryStatus,
+    SyndicationAction,
     SyndicationResult,
 )
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 T = TypeVar("T")
 
 
@@ -88,14 +92,37 @@ class _JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(verbose: int, log_file: str | None, log_format: str) -> None:
-    """Only the CLI configures logging; the library just logs."""
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time, so a progress bar that routes the
+    terminal's output above itself (and a test runner capturing it) gets the log too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def configure_logging(verbose: int, log_file: str | None, log_format: str, *,
+                      results_shown: bool = True) -> None:
+    """Only the CLI configures logging; the library just logs.
+
+    ``results_shown``: the command prints a line per result, so on the terminal the log
+    leaves out what those lines say already (a log file keeps everything).
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     try:
-        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file \
-            else logging.StreamHandler(sys.stderr)
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else _Stderr()
     except OSError as e:
         raise click.UsageError(f"cannot write the log file {log_file}: {e.strerror}") from None
+    if results_shown and not log_file:
+        handler.addFilter(lambda record: not is_in_result(record))
+    handler.setLevel(level)  # also for libraries that set their own loggers' level (werkzeug: INFO)
     handler.setFormatter(_JsonLines() if log_format == "json"
                          else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.set_name("sociaalwerk-publisher")
@@ -110,12 +137,19 @@ def configure_logging(verbose: int, log_file: str | None, log_format: str) -> No
 class _Context:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
+        self._config: Config | None = None
         self._publisher: Publisher | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
 
     @property
     def publisher(self) -> Publisher:
         if self._publisher is None:
-            self._publisher = make_publisher(self.config_path)
+            self._publisher = make_publisher(self.config)
         return self._publisher
 
     def close(self) -> None:
@@ -138,7 +172,8 @@ pass_ctx = click.make_pass_decorator(_Context)
 def cli(ctx: click.Context, config_path: str | None, verbose: int, log_file: str | None,
         log_format: str) -> None:
     """Aggregate, review and syndicate local social-work stories."""
-    configure_logging(verbose, log_file, log_format)
+    # the daemon prints no results: there the log is the only place a failure shows
+    configure_logging(verbose, log_file, log_format, results_shown=ctx.invoked_subcommand != "daemon")
     state = _Context(config_path)
     ctx.obj = state
     ctx.call_on_close(state.close)
@@ -181,15 +216,30 @@ def _when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+Echo = Callable[[str, bool], None]
+
+
+def _echo(line: str, err: bool) -> None:
+    click.echo(line, err=err)
+
+
 @contextmanager
-def _progress(items: Iterable[T], total: int, label: str) -> Iterator[Iterable[T]]:
-    """A progress bar on a terminal; nothing extra when output goes to a file or cron."""
+def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iterable[T], Echo]]:
+    """The items, and how to print a line (``err``: to standard error) while they come.
+
+    On a terminal a progress bar is drawn on standard error below the lines printed so
+    far, and gone at the end; nothing extra when the output goes to a file or to cron.
+    """
     if not sys.stderr.isatty() or total < 2:
-        yield items
+        yield items, _echo
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as progress:
+    # rich draws every line on the terminal itself, above the bar: anything else written
+    # to the terminal meanwhile (the log included) is routed through it too
+    stdout_on_terminal = sys.stdout.isatty()
+    with Progress(console=Console(stderr=True), transient=True, redirect_stdout=stdout_on_terminal) as progress:
         task = progress.add_task(label, total=total)
 
         def advance() -> Iterator[T]:
@@ -197,7 +247,13 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[Iterable[T
                 progress.advance(task)
                 yield item
 
-        yield advance()
+        def echo(line: str, err: bool) -> None:
+            if err or stdout_on_terminal:
+                progress.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+            else:  # standard output goes to a file: the lines go there, the bar stays on the terminal
+                click.echo(line)
+
+        yield advance(), echo
 
 
 class _Date(click.ParamType):
@@ -220,6 +276,7 @@ COUNT = click.IntRange(0, MAX_INTEGER)
 DATE = _Date()
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+municipality_option = click.option("--municipality", help="CBS code (GM0363) or name (Amsterdam).")
 limit_option = click.option("--limit", type=COUNT, default=50, show_default=True,
                             help="At most this many items; 0 for all.")
 
@@ -239,7 +296,7 @@ kind_choice = click.Choice([k.value for k in SourceKind])
 @click.option("--kind", type=kind_choice, default="blog", show_default=True)
 @click.option("--title")
 @click.option("--organisation")
-@click.option("--municipality", help="CBS code (GM0363) or name.")
+@municipality_option
 @click.option("--ambassador", help="The lokale ambassadeur who writes the blog.")
 @click.option("--trusted", is_flag=True, help="Stories may be approved automatically.")
 @click.option("--no-discover", is_flag=True, help="Take URL as the feed; do not look for a feed link.")
@@ -291,7 +348,7 @@ def sources_list(ctx: _Context, as_json: bool) -> None:
 @click.option("--kind", type=kind_choice)
 @click.option("--title")
 @click.option("--organisation")
-@click.option("--municipality")
+@municipality_option
 @click.option("--ambassador")
 @click.option("--trusted/--untrusted", default=None)
 @click.option("--active/--inactive", default=None)
@@ -365,7 +422,7 @@ def _summarise(results: list[FetchResult]) -> str:
     results = [r for r in results if r.outcome is not FetchOutcome.SKIPPED]
     failed = sum(not r.ok for r in results)
     return (
-        f"fetched {len(results)} sources: {sum(r.new for r in results)} new, "
+        f"fetched {count(len(results), 'source')}: {sum(r.new for r in results)} new, "
         f"{sum(r.updated for r in results)} updated, "
         f"{sum(r.unchanged for r in results) + sum(r.outcome is FetchOutcome.NOT_MODIFIED for r in results)}"
         f" unchanged, {failed} failed"
@@ -379,11 +436,11 @@ def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: boo
     total = len(source_ids) if source_ids else publisher.count_sources_to_fetch(due_only=due_only)
     results = []
     with _progress(publisher.fetch_sources(source_ids, due_only=due_only, force=force), total,
-                   "fetching") as items:
+                   "fetching") as (items, echo):
         for result in items:
             results.append(result)
             if not quiet_lines or not result.ok:
-                click.echo(_fetch_line(result), err=not result.ok)
+                echo(_fetch_line(result), not result.ok)
     return results
 
 
@@ -393,10 +450,12 @@ def _run_fetch(publisher: Publisher, source_ids: list[int] | None, due_only: boo
 @click.option("--due", is_flag=True, help="Only sources whose next poll time has come.")
 @click.option("--force", is_flag=True,
               help="Also poll sources backing off after failures or a server's Retry-After.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the sources that failed, and the summary.")
 @json_option
 @pass_ctx
-def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, force: bool, as_json: bool) -> None:
-    """Poll sources and store new and changed stories. Exit 1 if any source failed.
+def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, force: bool, quiet: bool, as_json: bool) -> None:
+    """Poll sources and store new and changed stories: a line per source and a summary.
+    Exit 1 if any source failed.
 
     Sources backing off (after failures, or as their server asked) are skipped
     unless named with --source or --force is given.
@@ -405,7 +464,7 @@ def fetch(ctx: _Context, source_ids: tuple[int, ...], due: bool, force: bool, as
         results = list(ctx.publisher.fetch_sources(list(source_ids) or None, due_only=due, force=force))
         _echo_json(results)
     else:
-        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=False, force=force)
+        results = _run_fetch(ctx.publisher, list(source_ids) or None, due, quiet_lines=quiet, force=force)
         click.echo(_summarise(results))
     if any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
@@ -418,8 +477,13 @@ def stories() -> None:
     """Stored stories and press items."""
 
 
-def _story_line(s: Story) -> str:
-    return (f"{s.id:>5}  {_when(s.published_at)}  {s.status.value:<8} {s.kind.value:<5} "
+def _status(s: Story, reviewable: frozenset[SourceKind]) -> str:
+    """``press`` for a press item that waits for nobody: it only counts as coverage."""
+    return "press" if s.status is StoryStatus.NEW and s.kind not in reviewable else s.status.value
+
+
+def _story_line(s: Story, reviewable: frozenset[SourceKind]) -> str:
+    return (f"{s.id:>5}  {_when(s.published_at)}  {_status(s, reviewable):<8} {s.kind.value:<5} "
             f"{s.title}  [{s.source_title or '-'}]")
 
 
@@ -427,7 +491,7 @@ def _story_line(s: Story) -> str:
 @click.option("--kind", type=kind_choice)
 @click.option("--source", "source_id", type=ID)
 @click.option("--organisation")
-@click.option("--municipality", help="CBS code, e.g. GM0363.")
+@municipality_option
 @click.option("--status", type=click.Choice([s.value for s in StoryStatus]))
 @click.option("--since", type=DATE, help="Published on or after this day (YYYY-MM-DD).")
 @click.option("--search", "text", help="Words in the title or text.")
@@ -440,7 +504,7 @@ def stories_list(ctx: _Context, kind: str | None, source_id: int | None, organis
     """Stories, newest first."""
     criteria = StoryFilter(
         kind=SourceKind(kind) if kind else None, source_id=source_id, organisation=organisation,
-        municipality=municipality.upper() if municipality else None,
+        municipality=municipality,
         status=StoryStatus(status) if status else None,
         since=start_of_day(since) if since else None, text=text, limit=limit,
     )
@@ -449,7 +513,7 @@ def stories_list(ctx: _Context, kind: str | None, source_id: int | None, organis
         _echo_json(items)
         return
     for story in items:
-        click.echo(_story_line(story))
+        click.echo(_story_line(story, ctx.publisher.reviewable_kinds()))
     if not items:
         click.echo("no stories match")
 
@@ -466,7 +530,7 @@ def stories_show(ctx: _Context, story_id: int, as_json: bool) -> None:
         return
     click.echo(f"{s.title}\n{'=' * min(len(s.title), 78)}")
     for label, value in (
-        ("id", s.id), ("status", s.status.value), ("kind", s.kind.value), ("url", s.url),
+        ("id", s.id), ("status", _status(s, ctx.publisher.reviewable_kinds())), ("kind", s.kind.value), ("url", s.url),
         ("source", f"{s.source_title or '-'} ({s.source_id})"), ("organisation", s.organisation),
         ("municipality", s.municipality), ("author", s.author),
         ("published", _when(s.published_at)), ("first seen", _when(s.first_seen_at)),
@@ -539,40 +603,63 @@ def stories_history(ctx: _Context, story_id: int, as_json: bool) -> None:
         click.echo(f"{_when(r.updated_at)}  {r.destination}: {r.state.value} {where}{error}")
 
 
+REVIEW_KEYS = "[a]pprove  [r]eject  [s]kip  [o]pen  [q]uit"
+
+
 @cli.command()
 @by_option
 @pass_ctx
 def review(ctx: _Context, by: str | None) -> None:
-    """Go through new stories one by one: [a]pprove, [r]eject, [s]kip, [o]pen, [q]uit."""
+    """Go through new stories one by one, the longest waiting first: [a]pprove, [r]eject,
+    [s]kip, [o]pen, [q]uit."""
+    publisher = ctx.publisher  # a missing config is said first
     if not sys.stdin.isatty():
         raise click.UsageError("review needs a terminal; use `stories approve` or `stories reject`")
-    queue = ctx.publisher.list_stories(StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, limit=0))
+    queue = publisher.review_queue()
     if not queue:
         click.echo("nothing to review")
         return
+    done = {"goedgekeurd": 0, "afgewezen": 0, "overgeslagen": 0}
     for number, story in enumerate(queue, 1):
-        click.clear()
-        click.secho(f"[{number}/{len(queue)}] {story.title}", bold=True)
+        click.secho(f"\n[{number}/{len(queue)}] {story.title}", bold=True)
         click.echo(f"{story.source_title or '-'} | {story.organisation or '-'} | "
                    f"{_municipality_name(story.municipality)} | {_when(story.published_at)} | "
                    f"{story.word_count} woorden\n{story.url or ''}\n\n{story.excerpt}\n")
-        while True:
-            click.echo("[a]pprove  [r]eject  [s]kip  [o]pen  [q]uit > ", nl=False)
-            key = click.getchar().lower()
-            click.echo(key)
-            if key == "a":
-                ctx.publisher.approve_story(story.id, by=by)
-            elif key == "r":
-                reason = click.prompt("reason")
-                ctx.publisher.reject_story(story.id, reason=reason, by=by)
-            elif key == "o" and story.url:
-                click.launch(story.url)
-                continue
-            elif key == "q":
-                return
-            elif key != "s":
-                continue
+        outcome = _review_one(publisher, story, by)
+        if outcome is None:
             break
+        done[outcome] += 1
+    summary = ", ".join(f"{n} {word}" for word, n in done.items())
+    click.echo(summary + ("; next: syndicate" if done["goedgekeurd"] else ""))
+
+
+def _review_one(publisher: Publisher, story: Story, by: str | None) -> str | None:
+    """Ask until a decision is taken; what happened (a key of the summary), or None to quit."""
+    while True:
+        click.echo(f"{REVIEW_KEYS} > ", nl=False)
+        key = click.getchar().lower()
+        click.echo(key)
+        try:
+            if key == "a":
+                publisher.approve_story(story.id, by=by)
+                click.echo(f"story {story.id} approved")
+                return "goedgekeurd"
+            if key == "r":
+                publisher.reject_story(story.id, reason=click.prompt("reason"), by=by)
+                click.echo(f"story {story.id} rejected")
+                return "afgewezen"
+        except PublisherError as e:  # decided elsewhere meanwhile: say so and go on
+            click.echo(f"error: {e}", err=True)
+            return "overgeslagen"
+        if key == "s":
+            click.echo(f"story {story.id} skipped")
+            return "overgeslagen"
+        if key == "q":
+            return None
+        if key == "o":
+            click.launch(story.url) if story.url else click.echo("this story has no address to open")
+        else:
+            click.echo(f"{key!r} is not a choice: press a, r, s, o or q")
 
 
 def _municipality_name(code: str | None) -> str:
@@ -615,7 +702,13 @@ def syndicate(ctx: _Context, destinations: tuple[str, ...], dry_run: bool, as_js
     else:
         done = _report_syndication(results)
         failed = sum(not r.ok for r in done)
-        click.echo(f"syndication: {len(done) - failed} done, {failed} failed" if done else "syndication: nothing to do")
+        if not done:
+            click.echo("syndication: nothing to do")
+        elif dry_run:
+            planned = [(a, sum(r.action is a for r in done)) for a in SyndicationAction]
+            click.echo("syndication: would " + ", ".join(f"{a.value} {n}" for a, n in planned if n))
+        else:
+            click.echo(f"syndication: {len(done) - failed} done, {failed} failed")
     if any(not r.ok for r in done):
         sys.exit(EXIT_PARTIAL)
 
@@ -650,7 +743,7 @@ def destinations_check(ctx: _Context, names: tuple[str, ...], as_json: bool) -> 
     if as_json:
         _echo_json(results)
     for r in results if not as_json else []:
-        click.echo(f"{'ok' if r.ok else 'PROBLEM':<8} {r.destination} (user {r.user or '-'})")
+        click.echo(f"{'ok' if r.ok else 'PROBLEM':<8} {r.destination}" + (f" (user {r.user})" if r.user else ""))
         for line in r.problems:
             click.echo(f"         - {line}")
         for line in r.details:
@@ -667,15 +760,25 @@ def coverage() -> None:
 
 
 @coverage.command("list")
+@click.option("--organisation", help="Only mentions of this member organisation.")
+@municipality_option
+@click.option("--outlet", help="Only this outlet (domain or name).")
+@click.option("--theme", help="Only mentions in this theme (zorg, wonen, ...).")
 @click.option("--since", type=DATE, help="Published on or after this day (YYYY-MM-DD).")
+@click.option("--until", type=DATE, help="Published on or before this day (YYYY-MM-DD).")
 @click.option("--not-counted", is_flag=True, help="The items that matched nothing or are excluded.")
 @limit_option
 @json_option
 @pass_ctx
-def coverage_list(ctx: _Context, since: date | None, not_counted: bool, limit: int, as_json: bool) -> None:
+def coverage_list(ctx: _Context, organisation: str | None, municipality: str | None, outlet: str | None,
+                  theme: str | None, since: date | None, until: date | None, not_counted: bool, limit: int,
+                  as_json: bool) -> None:
     """Mentions, newest first."""
-    rows = ctx.publisher.list_mentions(since=start_of_day(since) if since else None,
-                                       counted=not not_counted, limit=limit)
+    rows = ctx.publisher.list_mentions(
+        since=start_of_day(since) if since else None,
+        until=start_of_day(until + timedelta(days=1)) if until else None,
+        counted=not not_counted, limit=limit, organisation=organisation, municipality=municipality,
+        outlet=outlet, theme=theme)
     if as_json:
         _echo_json(rows)
         return
@@ -684,7 +787,8 @@ def coverage_list(ctx: _Context, since: date | None, not_counted: bool, limit: i
         click.echo(f"{_when(m.published_at)}  {m.outlet} [{m.outlet_type.value}] {m.municipality or '-'}: "
                    f"{m.title}  <{m.url}>  ({extra or '-'})")
     if not rows:
-        click.echo("no mentions")
+        click.echo("no mentions match" if organisation or municipality or outlet or theme or since or until
+                   else "no mentions")
 
 
 @coverage.command("match")
@@ -693,8 +797,8 @@ def coverage_list(ctx: _Context, since: date | None, not_counted: bool, limit: i
 def coverage_match(ctx: _Context, rematch: bool) -> None:
     """Match media and alert items to the watchlist, outlets and municipalities."""
     s = ctx.publisher.match_coverage(rematch=rematch)
-    click.echo(f"matched {s.items} items: {s.counted} counted, {s.own_channel} own channels,"
-               f" {s.new_outlets} new outlets")
+    click.echo(f"matched {count(s.items, 'item')}: {s.counted} counted, {count(s.own_channel, 'own channel')},"
+               f" {count(s.new_outlets, 'new outlet')}")
 
 
 @cli.group()
@@ -722,7 +826,7 @@ def outlets_list(ctx: _Context, unclassified: bool, as_json: bool) -> None:
 @click.argument("domain")
 @click.option("--name")
 @click.option("--type", "outlet_type", type=click.Choice([t.value for t in OutletType]))
-@click.option("--municipality", help="CBS code or name.")
+@municipality_option
 @click.option("--province")
 @click.option("--reach", type=COUNT)
 @pass_ctx
@@ -739,7 +843,7 @@ def outlets_set(ctx: _Context, domain: str, name: str | None, outlet_type: str |
 @pass_ctx
 def outlets_import(ctx: _Context, path: str) -> None:
     """Create or update outlets from a CSV (domain,name,type,municipality,province,reach)."""
-    click.echo(f"imported {ctx.publisher.import_outlets(path)} outlets from {path}")
+    click.echo(f"imported {count(ctx.publisher.import_outlets(path), 'outlet')} from {path}")
 
 
 @cli.group()
@@ -827,7 +931,14 @@ def run(ctx: _Context, quiet: bool) -> None:
     """
     publisher = ctx.publisher
     started = datetime.now(timezone.utc)
-    with RunLock(publisher.config.lock_path):
+    with ExitStack() as held:
+        try:
+            held.enter_context(RunLock(publisher.config.lock_path))
+        except AlreadyRunningError:
+            if quiet:  # not an error (see the exit codes): cron must not mail about it
+                sys.exit(EXIT_BUSY)
+            raise
+
         def show(item: Any) -> None:
             if isinstance(item, FetchResult) and (not item.ok or not quiet) and item.outcome is not FetchOutcome.NOT_MODIFIED:
                 click.echo(_fetch_line(item), err=not item.ok)
@@ -838,6 +949,8 @@ def run(ctx: _Context, quiet: bool) -> None:
         publisher.record_run(started, result.ok, result.summary(), result.errors)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
+    for html_file, csv_file in result.written if not quiet else ():
+        click.echo(f"wrote the report {html_file} and {csv_file}")
     if not quiet or not result.ok:
         click.echo(result.summary(), err=not result.ok and quiet)
     if not result.ok:
@@ -879,7 +992,7 @@ def status(ctx: _Context, as_json: bool) -> None:
 @pass_ctx
 def doctor(ctx: _Context) -> None:
     """Check config, database, destinations, SMTP and file rights; say what to fix. Exit 1 on a problem."""
-    findings = ctx.publisher.doctor()
+    findings = doctor_checks(ctx.config)  # without a publisher: the database may be what is broken
     for f in findings:
         click.echo(f"{'ok' if f.ok else 'FIX':<4} {f.check}: {f.message}")
     if any(not f.ok for f in findings):
@@ -900,7 +1013,7 @@ def _months(value: str | None) -> int | None:
 @pass_ctx
 def prune(ctx: _Context, older_than: str | None) -> None:
     """Remove stored text and HTML of old items (AVG); the counts reports need stay."""
-    click.echo(f"pruned the text of {ctx.publisher.prune(_months(older_than))} items")
+    click.echo(f"pruned the text of {count(ctx.publisher.prune(_months(older_than)), 'item')}")
 
 
 @cli.command()
@@ -910,12 +1023,16 @@ def prune(ctx: _Context, older_than: str | None) -> None:
 @pass_ctx
 def forget(ctx: _Context, story: str, reason: str | None, by: str | None) -> None:
     """Erase a story (ID or URL) here and on every destination, and never import it again."""
-    results = ctx.publisher.forget(story, by=by, reason=reason)
-    _report_syndication(results)
-    if all(r.ok for r in results):
-        click.echo(f"erased {story}; it will not be imported again")
+    result = ctx.publisher.forget(story, by=by, reason=reason)
+    _report_syndication(result.results)
+    never = f"{result.url}: it will never be imported" if result.url else "it will not be imported again"
+    if result.story_id is None:
+        click.echo(f"suppressed {never}")
+    elif result.ok:
+        click.echo(f"erased story {result.story_id} here and on every destination; {never}")
     else:
-        click.echo("some destinations could not delete their copy: run `forget` again later", err=True)
+        click.echo(f"suppressed {never}; some destinations could not delete their copy of story"
+                   f" {result.story_id}: run `forget` again later", err=True)
         sys.exit(EXIT_PARTIAL)
 
 
@@ -947,9 +1064,8 @@ def db() -> None:
 def db_upgrade(ctx: _Context) -> None:
     """Bring the database schema to this version (needed for PostgreSQL)."""
     from ._storage import open_storage
-    from .config import load_config
 
-    storage = open_storage(load_config(ctx.config_path).database_url, auto_upgrade=True)
+    storage = open_storage(ctx.config.database_url, auto_upgrade=True)
     try:
         click.echo(f"database schema at version {storage.schema_version()}")
     finally:

@@ -280,20 +280,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
     Args:
         path: the TOML file; when ``None`` it is looked up as :func:`find_config_path`
-            does, and without any file the defaults apply.
+            does. Without a file there is no configuration: a program started in the
+            wrong folder must not quietly run on the defaults (and a new, empty
+            database). Pass ``Config()`` where the defaults are meant.
 
     Raises:
-        ConfigError: the file is missing, unreadable, not TOML, or a key is invalid.
+        ConfigError: no file is found, or it is unreadable, not TOML, or a key is invalid.
     """
     found = find_config_path(path)
     if found is None:
-        return Config()
+        raise ConfigError(
+            f"no config file: looked for --config, ${ENV_CONFIG} and {Path.cwd() / DEFAULT_FILENAME};"
+            " write one with `sociaalwerk-publisher init`")
     try:
         data = tomllib.loads(found.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise ConfigError(f"config file not found: {found}") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file {found}: {e}") from e
+        origin = f" (named by ${ENV_CONFIG})" if not path and os.environ.get(ENV_CONFIG) else ""
+        raise ConfigError(f"config file not found: {found}{origin};"
+                          " write one with `sociaalwerk-publisher init`") from e
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {found}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"cannot read config file {found}: not UTF-8 text ({e.reason})") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{found} is not valid TOML: {e}") from e
     config = config_from_dict(data, path=found.resolve())
@@ -595,9 +603,13 @@ def secret_from_env(variable: str, key: str) -> str:
 
 
 STARTER_CONFIG = """\
-# sociaalwerk-publisher configuration (TOML).
+# sociaalwerk-publisher configuration (TOML), written by `sociaalwerk-publisher init`.
+#
+# As written, every setting has its default: the tool fetches and matches coverage, but
+# publishes nowhere and sends no mail until you fill in [[destinations]] and [email].
+# A line "# key = value" shows the default or an example; remove the "# " to use it.
 # Secrets are never written here: settings ending in _env name the environment
-# variable that holds the secret.
+# variable that holds the secret. Keep this file private (chmod 600).
 
 [database]
 # SQLAlchemy URL. Default: a SQLite file beside this config file.
@@ -620,6 +632,98 @@ STARTER_CONFIG = """\
 # contact_url = "https://www.sociaalwerknederland.nl"   # sent in the User-Agent
 
 [review]
-# Approve stories from sources marked trusted without an editor.
-# auto_approve_trusted = false
+# auto_approve_trusted = false  # approve stories of sources marked trusted without an editor
+# mode = "cli"                  # or "wordpress": the hub's Pending Review queue is the approval queue
+# hub = "landelijk"             # with mode = "wordpress": a wordpress-rest destination
+# digest_recipients = ["redactie@sociaalwerknederland.nl"]   # default: email.recipients
+
+# Sites and files that receive approved stories, each exactly once. Secrets come from
+# the environment variable named by password_env (a WordPress application password).
+
+# [[destinations]]
+# name = "landelijk"            # sociaalwerkers.nl, through the REST API
+# adapter = "wordpress-rest"
+# url = "https://www.sociaalwerkers.nl"
+# username = "syndicatie"
+# password_env = "SWP_LANDELIJK_APP_PASSWORD"
+# status = "publish"            # publish | draft | pending
+# post_date = "original"        # or "now"
+# template = "post.html.j2"     # the post body with the Dutch attribution
+# update_on_change = true       # update the copy when the original changes
+# delete_on_retract = false     # true: delete for good instead of moving to the trash
+# timeout = 30                  # seconds per request
+# [destinations.terms]
+# categories = ["Lokale verhalen"]   # on every post
+# tags = []
+# organisation = "category"     # each fact becomes a category, a tag or nothing (none)
+# municipality = "category"
+# theme = "tag"
+# source = "tag"                # the source's name
+
+# [[destinations]]
+# name = "amsterdam"            # a member's site, through XML-RPC
+# adapter = "wordpress-xmlrpc"
+# url = "https://www.welzijnnoord.nl"
+# username = "syndicatie"
+# password_env = "SWP_NOORD_APP_PASSWORD"
+# [destinations.filter]         # only these stories; every non-empty list must match
+# kinds = ["blog"]              # blog, media, alert
+# organisations = ["Welzijn Noord"]
+# municipalities = ["GM0363"]   # CBS codes
+# themes = ["zorg"]
+
+# [[destinations]]
+# name = "bestand"              # a WordPress export file (Tools -> Import -> WordPress)
+# adapter = "wxr"
+# path = "uitvoer/sociaalwerkers.wxr.xml"   # relative to this file
+
+[coverage]
+# terms = ["sociaal werk", "welzijnswerk", "jongerenwerk"]   # default: the campaign's list
+# exclusions = ["sociale werkplaats"]    # a text with one of these is not counted
+# organisations = { "Welzijn Noord" = ["WN Amsterdam"] }   # plus every source's organisation
+# ambassadors = ["Samira el Idrissi"]    # plus the ambassadors named on sources
+# keep_unmatched_days = 90      # unmatched items are kept this long for a re-match
+# cluster_threshold = 0.6       # how alike two texts must be to count as one story
+# fulltext = false              # true: also match the article page when a feed has a snippet
+#                               # (pip install 'sociaalwerk-publisher[fulltext]')
+# fulltext_below_words = 60
+# golden_municipalities = 5     # how many "gouden gemeenten" the report names
+
+# [themes]                      # the campaign's domains and their keywords; default: 8 themes
+# zorg = ["zorg", "mantelzorg", "ouderen"]
+# wonen = ["wonen", "woning", "buurt"]
+
+[report]
+# language = "nl"               # or "en"
+# schedule = ["week", "month"]  # and "quarter": made once the period is complete (Europe/Amsterdam)
+# output_folder = "uitvoer"     # also write each report (HTML and CSV) into this folder
+# listed_mentions = 200         # the e-mail lists the newest 200; the CSV attachment has all
+
+[email]
+# Without a host, reports are not e-mailed (write them to files with report.output_folder).
+# host = "smtp.example.nl"
+# port = 587
+# security = "starttls"         # or "ssl", or "none" (only for a server on 127.0.0.1)
+# username_env = "SWP_SMTP_USER"
+# password_env = "SWP_SMTP_PASSWORD"
+# sender = "Sociaal Werk Nederland <publisher@example.nl>"
+# recipients = ["communicatie@example.nl"]
+# timeout = 60                  # seconds
+
+[templates]
+# folder = "sjablonen"          # templates here replace the bundled ones of the same name
+
+[security]
+# allow_private_networks = false   # true lets URLs from feeds reach intranet addresses
+
+[retention]
+# prune_after_months = 24       # `prune` removes the text of older items (AVG)
+
+[daemon]
+# Minutes between the jobs of `sociaalwerk-publisher daemon`.
+# fetch_minutes = 15
+# syndicate_minutes = 15
+# coverage_minutes = 60
+# outbox_minutes = 15
+# report_hour = 7               # reports are made from this hour on (Europe/Amsterdam)
 """

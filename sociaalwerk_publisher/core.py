@@ -8,13 +8,13 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from . import transfer
 from .bounds import MAX_MONTHS, check_count, check_date, check_id, check_moment, check_number, is_whole_number
@@ -44,7 +44,7 @@ from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers
 from .fetching import Fetcher, backing_off, utcnow
 from .municipalities import lookup
-from .review import AUTO, Decision, check_transition, current_user
+from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
 from .hub import HubReview, HubSummary
 from .municipalities import municipalities
 from .rendering import render
@@ -76,16 +76,35 @@ class ImportResult:
     updated: tuple[Source, ...]
 
 
+@dataclass(frozen=True)
+class ForgetResult:
+    """What :meth:`Publisher.forget` did."""
+
+    #: the address that is never imported again (``None``: the story had no address)
+    url: str | None
+    #: the stored story that was found, or ``None`` when none had the address
+    story_id: int | None
+    #: one result per destination that held a copy
+    results: tuple[SyndicationResult, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every copy is gone (the local one included), false when a destination
+        still holds its copy: ``forget`` must run again."""
+        return all(r.ok for r in self.results)
+
+
 def make_publisher(config: Config | str | os.PathLike[str] | None = None) -> Publisher:
     """Build a :class:`Publisher` from a config object or file.
 
     Args:
-        config: a :class:`Config`, a path to a TOML file, or ``None`` to look one
-            up (``$SOCIAALWERK_PUBLISHER_CONFIG``, ``./sociaalwerk-publisher.toml``)
-            and fall back to the defaults.
+        config: a :class:`Config` (``Config()`` for the defaults), a path to a TOML
+            file, or ``None`` to look one up (``$SOCIAALWERK_PUBLISHER_CONFIG``,
+            ``./sociaalwerk-publisher.toml``) as the command line does.
 
     Raises:
-        ConfigError: the configuration is invalid.
+        ConfigError: the configuration is invalid, or ``None`` was given and no
+            config file was found.
         StorageError: the database cannot be opened or migrated.
     """
     if isinstance(config, Config):
@@ -150,6 +169,7 @@ class Publisher:
             SourceError: the URL cannot be fetched, or no feed is found there.
             UsageError: the source exists already, or a field is invalid.
         """
+        url = _feed_address(url)
         if discover:
             url = self._discover(url)
         values = _source_values(
@@ -218,16 +238,20 @@ class Publisher:
         switched off as inactive; without the attribute a source keeps its state.
 
         Raises:
-            SourceError: the file cannot be read or is not OPML.
-            UsageError: an outline carries an invalid field.
+            SourceError: the file cannot be read.
+            UsageError: the file is not OPML, or an outline carries an invalid field.
         """
         path = Path(path)
         try:
             data = path.read_bytes()
         except OSError as e:
             raise SourceError(f"cannot read {path}: {e.strerror}") from e
+        try:
+            outlines = read_opml(data, base=path.resolve().parent)
+        except SourceError as e:  # the file the user named is the mistake: a usage error
+            raise UsageError(f"{path}: {e}") from e
         added, updated = [], []
-        for outline in read_opml(data, base=path.resolve().parent):
+        for outline in outlines:
             values = _source_values(
                 url=outline.url, kind=outline.kind, title=outline.title,
                 organisation=outline.organisation, municipality=outline.municipality,
@@ -313,6 +337,10 @@ class Publisher:
 
     def _decide_and_sync(self, story_ids: Iterable[int], to: StoryStatus, by: str | None,
                          note: str | None) -> list[Decision]:
+        story_ids = list(story_ids)
+        reviewable = self.reviewable_kinds()
+        for story_id in story_ids:
+            check_reviewable(self._storage.stories.get(check_id(story_id, "story id")), reviewable)
         decided = self._decide(story_ids, to, by, note)
         if self.config.review.mode == "wordpress":
             hub = self._hub_review()
@@ -327,9 +355,10 @@ class Publisher:
             by: who decides; default the OS user.
 
         Raises:
-            StoryNotFoundError: an id does not exist (stories before it are approved).
-            InvalidTransitionError: a story is not new or rejected.
-            UsageError: an id is out of range (stories before it are approved).
+            StoryNotFoundError: an id does not exist (none is approved).
+            InvalidTransitionError: a story is not new or rejected (stories before it are
+                approved), or is a press item no destination publishes (none is approved).
+            UsageError: an id is out of range (none is approved).
         """
         return self._decide_and_sync(story_ids, StoryStatus.APPROVED, by, note)
 
@@ -352,6 +381,17 @@ class Publisher:
         """
         self._decide([story_id], StoryStatus.RETRACTED, by, note)
         return list(self._syndicator().run(story_ids={story_id}))
+
+    def reviewable_kinds(self) -> frozenset[SourceKind]:
+        """The kinds of item editors decide on: blog stories, and press items of a kind some
+        destination publishes; other press items only count as coverage."""
+        return reviewable_kinds(self.config)
+
+    def review_queue(self) -> list[Story]:
+        """The new items waiting for an editor's decision, the longest waiting first."""
+        waiting = [s for s in self._storage.stories.list(StoryFilter(status=StoryStatus.NEW, limit=0))
+                   if s.kind in self.reviewable_kinds()]
+        return sorted(waiting, key=lambda s: (s.first_seen_at, s.published_at, s.id))
 
     def story_history(self, story_id: int) -> list[Decision]:
         """Every decision on a story, oldest first.
@@ -459,20 +499,12 @@ class Publisher:
         yield from self._syndicator().run(list(destinations) if destinations else None, dry_run=dry_run)
 
     def check_destinations(self, destinations: Iterable[str] | None = None) -> list[CheckResult]:
-        """Verify each destination's credentials and rights, posting nothing."""
-        chosen = [self.config.destination(n) for n in destinations] if destinations else self.config.destinations
-        results = []
-        for destination in chosen:
-            try:
-                adapter = (self._adapter_for or partial(make_adapter, self.config))(destination)
-            except PublisherError as e:
-                results.append(CheckResult(destination.name, destination.username or None, (str(e),)))
-                continue
-            try:
-                results.append(adapter.check())
-            finally:
-                adapter.close()
-        return results
+        """Verify each destination's credentials and rights, posting nothing.
+
+        Raises:
+            ConfigError: a destination name is unknown.
+        """
+        return check_destinations(self.config, destinations, self._adapter_for)
 
     # -- coverage --------------------------------------------------------------------
 
@@ -504,17 +536,29 @@ class Publisher:
         return trafilatura.extract(page.content or b"", url=page.url, include_comments=False) or None
 
     def list_mentions(self, *, since: datetime | None = None, until: datetime | None = None,
-                      counted: bool | None = True, limit: int = 50) -> tuple[MentionRow, ...]:
-        """Press mentions, newest first; ``counted=False`` lists the ones that do not count.
+                      counted: bool | None = True, limit: int = 50, organisation: str | None = None,
+                      municipality: str | None = None, outlet: str | None = None,
+                      theme: str | None = None) -> tuple[MentionRow, ...]:
+        """Press mentions, newest first, published from ``since`` up to (not including) ``until``;
+        ``counted=False`` lists the ones that do not count.
+
+        Args:
+            organisation, theme: only mentions matched to this one (any case).
+            municipality: a CBS code or a name.
+            outlet: the outlet's domain or name.
 
         Raises:
-            UsageError: a moment without a time zone or out of range, or a limit out of range.
+            UsageError: an unknown municipality; a moment without a time zone or out of
+                range, or a limit out of range.
         """
         for what, moment in (("since", since), ("until", until)):
             if moment is not None:
                 check_moment(moment, what)
         check_count(limit, "limit")
-        return tuple(mention_rows(self._storage, since, until, counted=counted, limit=limit))
+        facts = [(kind, value) for kind, value in (("organisation", organisation), ("theme", theme)) if value]
+        return tuple(mention_rows(self._storage, since, until, counted=counted, limit=limit, outlet=outlet,
+                                  municipality=_municipality_code(municipality) if municipality else None,
+                                  facts_wanted=facts))
 
     def list_outlets(self, *, unclassified_only: bool = False) -> list[Outlet]:
         """Known outlets; ``unclassified_only`` lists those an editor still has to classify."""
@@ -538,7 +582,7 @@ class Publisher:
                 known = ", ".join(t.value for t in OutletType)
                 raise UsageError(f"unknown outlet type {type!r} (known: {known})") from None
         if municipality:
-            values["municipality"] = _source_values(municipality=municipality)["municipality"]
+            values["municipality"] = _municipality_code(municipality)
         if province:
             values["province"] = province
         if reach is not None:
@@ -546,26 +590,37 @@ class Publisher:
         return _outlet(self._storage.coverage.set_outlet(check_domain(domain), values, utcnow()))
 
     def import_outlets(self, path: str | os.PathLike[str]) -> int:
-        """Create or update outlets from a CSV file with the columns domain, name, type,
-        municipality, province, reach (a header row; only domain is required).
+        """Create or update outlets from a CSV file with a header row: domain, name, type,
+        municipality, province, reach, or in Dutch domein, naam, soort, gemeente, provincie,
+        bereik (any case; only domain is required, other columns are ignored).
 
         Raises:
-            UsageError: the file cannot be read or a row is invalid (its line is named).
+            UsageError: the file cannot be read, has no domain column, or a row is invalid
+                (its line is named).
         """
         try:
             with open(path, encoding="utf-8-sig", newline="") as handle:
                 sample = handle.read(4096)
                 handle.seek(0)
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-                rows = list(csv.DictReader(handle, dialect=dialect))
+                try:
+                    dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+                except csv.Error:  # one column, or not a CSV at all: the header check says which
+                    dialect = "excel"
+                reader = csv.DictReader(handle, dialect=dialect)
+                columns = {header: _OUTLET_COLUMNS[header.strip().casefold()] for header in reader.fieldnames or ()
+                           if header.strip().casefold() in _OUTLET_COLUMNS}
+                rows = [{columns[k]: (v or "").strip() for k, v in row.items() if k in columns} for row in reader]
         except (OSError, csv.Error, UnicodeDecodeError) as e:
             raise UsageError(f"cannot read outlets from {path}: {e}") from e
+        if "domain" not in columns.values():
+            expected = ", ".join(f"{english} ({dutch})" for english, dutch in _OUTLET_HEADERS)
+            raise UsageError(f"{path}: column 'domain' is missing; expected the columns {expected}")
         for line, row in enumerate(rows, 2):
             try:
-                self.set_outlet(row.get("domain") or "", name=row.get("name") or None,
+                self.set_outlet(row.get("domain", ""), name=row.get("name") or None,
                                 type=row.get("type") or None, municipality=row.get("municipality") or None,
                                 province=row.get("province") or None,
-                                reach=int(row["reach"]) if (row.get("reach") or "").strip() else None)
+                                reach=int(row["reach"]) if row.get("reach") else None)
             except (UsageError, ValueError) as e:
                 raise UsageError(f"{path}, line {line}: {e}") from e
         return len(rows)
@@ -691,43 +746,44 @@ class Publisher:
 
     # -- data protection ---------------------------------------------------------------
 
-    def forget(self, story: int | str, *, by: str | None = None, reason: str | None = None
-               ) -> list[SyndicationResult]:
+    def forget(self, story: int | str, *, by: str | None = None, reason: str | None = None) -> ForgetResult:
         """Erase a story (AVG/GDPR): delete its remote copies for good on every destination,
         then the local copy, and never import its address again.
 
-        The suppression is recorded first. If a destination cannot delete its copy now,
-        the local copy stays (retracted, so it is published nowhere) and the failing
-        results say so: run ``forget`` again later.
+        The suppression is recorded first, also for an address no stored story has (yet).
+        If a destination cannot delete its copy now, the local copy stays (retracted, so it
+        is published nowhere) and the result is not ``ok``: run ``forget`` again later.
 
         Args:
             story: a story id or the original's http(s) URL.
 
         Raises:
-            StoryNotFoundError: no such story (the URL is suppressed all the same).
+            StoryNotFoundError: no story has this id.
             UsageError: neither an id in range nor an http(s) URL.
         """
         who = by or current_user()
+        url: str | None
         if isinstance(story, str) and not is_whole_number(story):
-            url = canonical_url(story)
-            if url is None:
+            address = canonical_url(story)
+            if address is None:
                 raise UsageError(f"not a story id or an http(s) address: {story!r}")
-            self._storage.operations.suppress(url, who, reason, utcnow())
-            found = self._storage.stories.find_by_url(url)
+            self._storage.operations.suppress(address, who, reason, utcnow())
+            found = self._storage.stories.find_by_url(address)
             if found is None:
-                raise StoryNotFoundError(f"no stored story has this URL (it will not be imported): {url}")
-            target = found
+                return ForgetResult(address, None)
+            target, url = found, address
         else:
             target = self._storage.stories.get(check_id(int(story), "story id"))
-            if target.url:
-                self._storage.operations.suppress(target.url, who, reason, utcnow())
+            url = target.url
+            if url:
+                self._storage.operations.suppress(url, who, reason, utcnow())
         if target.status is StoryStatus.APPROVED:
             self._decide([target.id], StoryStatus.RETRACTED, who, reason or "verwijderd op verzoek (AVG)")
-        results = list(self._syndicator().run(story_ids={target.id}, erase=True))
-        if all(r.ok for r in results):
+        result = ForgetResult(url, target.id, tuple(self._syndicator().run(story_ids={target.id}, erase=True)))
+        if result.ok:
             self._storage.operations.erase_story(target.id)
             log.info("story %d erased by %s", target.id, who)
-        return results
+        return result
 
     def prune(self, older_than_months: int | None = None) -> int:
         """Remove the text and HTML of items older than the retention period; rows, titles and
@@ -798,35 +854,15 @@ class Publisher:
 
     def doctor(self) -> list[Finding]:
         """Check what an unattended run needs, posting and sending nothing; one finding each."""
-        findings = [Finding("config", True, f"loaded {self.config.path or '(defaults)'}")]
-        try:
-            findings.append(Finding("database", True,
-                                    f"{_redact_url(self.config.database_url)}, schema {self._storage.schema_version()}"))
-        except PublisherError as e:
-            findings.append(Finding("database", False, str(e)))
-        for check in self.check_destinations():
-            fix = "; ".join(check.problems) or f"credentials and rights ok (user {check.user})"
-            findings.append(Finding(f"destination {check.destination}", check.ok, fix))
-        if self.config.email.host:
-            try:
-                from .mail import connect
-
-                connect(self.config.email).quit()
-                findings.append(Finding("smtp", True, f"logged in to {self.config.email.host}"))
-            except (PublisherError, OSError) as e:
-                findings.append(Finding("smtp", False, str(e)))
-        else:
-            findings.append(Finding("smtp", True, "no mail server configured: reports are not e-mailed"))
-        findings.append(_writable("lock file", self.config.lock_path))
-        return findings
+        return doctor(self.config, self._adapter_for)
 
     # -- stories ---------------------------------------------------------------------
 
     def list_stories(self, criteria: StoryFilter | None = None) -> list[Story]:
-        """Stories, newest first, matching ``criteria``.
+        """Stories, newest first, matching ``criteria`` (its municipality a CBS code or a name).
 
         Raises:
-            UsageError: a source id, limit or moment out of range.
+            UsageError: an unknown municipality; a source id, limit or moment out of range.
         """
         criteria = criteria or StoryFilter()
         if criteria.source_id is not None:
@@ -834,11 +870,71 @@ class Publisher:
         if criteria.since is not None:
             check_moment(criteria.since, "since")
         check_count(criteria.limit, "limit")
+        if criteria.municipality:
+            criteria = replace(criteria, municipality=_municipality_code(criteria.municipality))
         return self._storage.stories.list(criteria)
 
     def get_story(self, story_id: int) -> Story:
         """Raises: StoryNotFoundError, UsageError (an id out of range)."""
         return self._storage.stories.get(check_id(story_id, "story id"))
+
+
+def check_destinations(config: Config, destinations: Iterable[str] | None = None,
+                       adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> list[CheckResult]:
+    """Verify each destination's credentials and rights (or that its file can be written),
+    posting nothing; one result per destination, a problem included, never raised.
+
+    Raises:
+        ConfigError: a destination name is unknown.
+    """
+    chosen = [config.destination(n) for n in destinations] if destinations else config.destinations
+    results = []
+    for destination in chosen:
+        try:
+            adapter = (adapter_for or partial(make_adapter, config))(destination)
+        except PublisherError as e:
+            results.append(CheckResult(destination.name, destination.username or None, (str(e),)))
+            continue
+        try:
+            results.append(adapter.check())
+        finally:
+            adapter.close()
+    return results
+
+
+def doctor(config: Config, adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> list[Finding]:
+    """Check what an unattended run with ``config`` needs, posting and sending nothing: the
+    database, each destination, the mail server, the lock file. One finding each; a broken
+    database is one finding and the other checks still run."""
+    findings = [Finding("config", True, f"loaded {config.path or '(defaults)'}")]
+    try:
+        storage = open_storage(config.database_url)
+    except PublisherError as e:
+        findings.append(Finding("database", False, str(e)))
+    else:
+        try:
+            findings.append(Finding("database", True, f"{_redact_url(config.database_url)}, schema {storage.schema_version()}"))
+        except PublisherError as e:
+            findings.append(Finding("database", False, str(e)))
+        finally:
+            storage.close()
+    for check in check_destinations(config, adapter_for=adapter_for):
+        fix = "; ".join(check.problems) or check.verified + (f" (user {check.user})" if check.user else "")
+        findings.append(Finding(f"destination {check.destination}", check.ok, fix))
+    if not config.destinations:
+        findings.append(Finding("destinations", True, "none configured: approved stories are published nowhere"))
+    if config.email.host:
+        try:
+            from .mail import connect
+
+            connect(config.email).quit()
+            findings.append(Finding("smtp", True, f"logged in to {config.email.host}"))
+        except (PublisherError, OSError) as e:
+            findings.append(Finding("smtp", False, str(e)))
+    else:
+        findings.append(Finding("smtp", True, "no mail server configured: reports are not e-mailed"))
+    findings.append(_writable("lock file", config.lock_path))
+    return findings
 
 
 def _writable(what: str, path: Path) -> Finding:
@@ -855,6 +951,14 @@ def _redact_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+#: The columns of an outlets CSV, in English and in Dutch (as the report's CSV names them).
+_OUTLET_HEADERS = (("domain", "domein"), ("name", "naam"), ("type", "soort"), ("municipality", "gemeente"),
+                   ("province", "provincie"), ("reach", "bereik"))
+_OUTLET_COLUMNS = {**{english: english for english, _ in _OUTLET_HEADERS},
+                   **{dutch: english for english, dutch in _OUTLET_HEADERS},
+                   "medium": "name", "type medium": "type"}
 
 
 def _outlet(row: Any) -> Outlet:
@@ -875,20 +979,31 @@ def _source_values(**fields: Any) -> dict[str, Any]:
             known = ", ".join(k.value for k in SourceKind)
             raise UsageError(f"unknown kind {values['kind']!r} (known: {known})") from None
     if values.get("municipality"):
-        municipality = lookup(values["municipality"])
-        if municipality is None:
-            raise UsageError(
-                f"unknown municipality {values['municipality']!r}: give a CBS code such as GM0363"
-                " or a municipality name"
-            )
-        values["municipality"] = municipality.code
+        values["municipality"] = _municipality_code(values["municipality"])
     if "url" in values:
-        try:
-            parts = urlsplit(values["url"])
-            parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
-        except ValueError:
-            raise UsageError(f"not a valid URL: {values['url']!r}") from None
-        if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
-            raise UsageError(f"not an absolute http(s) or file URL: {values['url']!r}")
+        values["url"] = _feed_address(values["url"])
     return values
 
+
+def _municipality_code(value: str) -> str:
+    """The CBS code of a municipality given by code (GM0363, 0363) or name; raises UsageError."""
+    municipality = lookup(value)
+    if municipality is None:
+        raise UsageError(f"unknown municipality {value!r}: give a CBS code such as GM0363 or a municipality name")
+    return municipality.code
+
+
+def _feed_address(url: str) -> str:
+    """A feed's address as stored: an http(s) or file URL as given, a local file's path as its
+    file URL; raises UsageError for anything else."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise UsageError(f"not a valid URL: {url!r}") from None
+    if parts.scheme.lower() == "file" or (parts.scheme.lower() in ("http", "https") and parts.hostname):
+        return url
+    path = Path(url).expanduser()
+    if "://" not in url and path.is_file():
+        return path.resolve().as_uri()
+    raise UsageError(f"not a feed address: {url!r}: give an http(s):// or file:// URL, or the path of a feed file")

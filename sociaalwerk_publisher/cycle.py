@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._logging import IN_RESULT
+from ._wording import count
 from .coverage.periods import last_complete, today_in_amsterdam
 from .exceptions import PublisherError
 from .types import FetchResult, SyndicationResult
@@ -34,6 +36,7 @@ class CycleResult:
     matched: int = 0
     counted: int = 0
     reports: list[str] = field(default_factory=list)  #: files written and messages queued
+    written: list[tuple[str, str]] = field(default_factory=list)  #: (HTML, CSV) report files written
     unsent: list[str] = field(default_factory=list)  #: messages still waiting in the outbox
     errors: list[str] = field(default_factory=list)  #: "step: message" for each failed step
 
@@ -45,13 +48,13 @@ class CycleResult:
     def summary(self) -> str:
         failed_sources = sum(not r.ok for r in self.fetched)
         failed_sends = sum(not r.ok for r in self.syndicated)
-        return (f"fetched {len(self.fetched)} sources ({sum(r.new for r in self.fetched)} new,"
+        return (f"fetched {count(len(self.fetched), 'source')} ({sum(r.new for r in self.fetched)} new,"
                 f" {failed_sources} failed); approved {self.approved} automatically"
                 + (f", {self.reviewed} decided in WordPress" if self.reviewed else "") + "; syndicated"
-                f" {len(self.syndicated) - failed_sends} ({failed_sends} failed); matched {self.matched}"
-                f" items ({self.counted} counted); reports {len(self.reports)}"
-                + (f"; {len(self.unsent)} messages waiting" if self.unsent else "")
-                + (f"; {len(self.errors)} steps failed" if self.errors else ""))
+                f" {len(self.syndicated) - failed_sends} ({failed_sends} failed); matched {count(self.matched, 'item')}"
+                f" ({self.counted} counted); reports {len(self.reports)}"
+                + (f"; {count(len(self.unsent), 'message')} waiting" if self.unsent else "")
+                + (f"; {count(len(self.errors), 'step')} failed" if self.errors else ""))
 
 
 class Jobs:
@@ -69,7 +72,7 @@ class Jobs:
         try:
             getattr(self, name)()
         except PublisherError as e:
-            log.error("%s: %s", name, e)
+            log.error("%s: %s", name, e, extra=IN_RESULT)
             self.result.errors.append(f"{name}: {e}")
 
     def all(self) -> CycleResult:
@@ -126,8 +129,9 @@ class Jobs:
                 target = folder / f"persaandacht-{kind}-{period.start}-{period.end}.html"
                 if not target.exists():
                     folder.mkdir(parents=True, exist_ok=True)
-                    publisher.write_report(period, target)
+                    csv_file, _ = publisher.write_report(period, target)
                     self.result.reports.append(str(target))
+                    self.result.written.append((str(target), str(csv_file)))
             if config.email.host:
                 key, added = publisher.queue_report(period)
                 if added:

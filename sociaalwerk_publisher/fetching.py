@@ -19,6 +19,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, cast
 
+from ._logging import IN_RESULT
 from ._storage import Storage
 from .config import FetchConfig
 from .exceptions import ErrorKind, FetchError
@@ -216,7 +217,7 @@ class Fetcher:
             )
             self._storage.sources.update(source.id, values, conn)
         if feed.problem:
-            log.warning("%s: feed has defects but was used: %s", source.url, feed.problem)
+            log.warning("%s: feed has defects but was used: %s", source.url, feed.problem, extra=IN_RESULT)
         return FetchResult(source, FetchOutcome.OK, new, updated, unchanged,
                            problem=feed.problem, moved_to=moved)
 
@@ -248,5 +249,5 @@ class Fetcher:
         if error.gone:
             values.update(active=False, deactivated_reason=str(error))
         self._storage.sources.update(source.id, values)
-        log.warning("%s: %s", source.url, error)
+        log.warning("%s: %s", source.url, error, extra=IN_RESULT)
         return FetchResult(source, FetchOutcome.FAILED, error=error)

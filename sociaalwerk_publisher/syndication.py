@@ -25,6 +25,7 @@ from functools import partial
 from datetime import datetime, timedelta
 from typing import Any
 
+from ._logging import IN_RESULT
 from ._storage import Storage
 from .adapters import adapter_factory
 from .adapters.base import Adapter, Image, Post, RemotePost
@@ -271,7 +272,7 @@ class Syndicator:
                         results.put(self._do(adapter, destination, item))
                     except AuthenticationError as e:
                         stopped = str(e)
-                        log.error("%s", e)
+                        log.error("%s", e, extra=IN_RESULT)
                         results.put(self._failed(item, destination, str(e)))
             finally:
                 adapter.close()
@@ -323,7 +324,7 @@ class Syndicator:
                      last_error=None, next_attempt_at=None)
         warnings = ((image_problem,) if image_problem else ()) + remote.warnings
         for warning in warnings:
-            log.warning("%s, story %d: %s", destination.name, item.story.id, warning)
+            log.warning("%s, story %d: %s", destination.name, item.story.id, warning, extra=IN_RESULT)
         return SyndicationResult(item.story.id, item.story.title, destination.name, item.action, True,
                                  remote.id, remote.url, warnings=warnings)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,15 @@ def make_httpserver() -> Iterator[HTTPServer]:
     server.clear()
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """The config of a fresh copy of the bundled demo (what a run left in examples/demo is not copied)."""
+    folder = tmp_path / "demo"
+    shutil.copytree(Path(__file__).parent.parent / "examples" / "demo", folder,
+                    ignore=shutil.ignore_patterns("*.db*", "*.lock", "uitvoer"))
+    return folder / "sociaalwerk-publisher.toml"
 
 
 def make_config(tmp_path: Path, database_url: str | None = None, **fetch: object) -> Config:
@@ -232,21 +242,30 @@ def _wordpress() -> dict[str, WordPressSite] | str:
     return _sites
 
 
+_missing_server = pytest.StashKey[bool]()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Integration tests need the real servers. In CI they must run (the fixture fails
     # loudly); on a developer machine without them they are skipped with a hint.
     if os.environ.get("CI"):
         return
     wanted = [item for item in items if "wp_sites" in getattr(item, "fixturenames", ())]
-    if wanted and isinstance(_wordpress(), str):
-        marker = pytest.mark.skip(reason=str(_wordpress()))
-        for item in wanted:
-            item.add_marker(marker)
     on_postgres = [item for item in items if _needs_postgres(item)]
-    if on_postgres and postgres_problem():
-        marker = pytest.mark.skip(reason=f"PostgreSQL: {postgres_problem()}")
-        for item in on_postgres:
-            item.add_marker(marker)
+    for tests, problem in ((wanted, _wordpress() if isinstance(_wordpress(), str) else None),
+                           (on_postgres, postgres_problem() and f"PostgreSQL: {postgres_problem()}")):
+        for item in tests if problem else ():
+            item.add_marker(pytest.mark.skip(reason=str(problem)))
+            item.stash[_missing_server] = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    # a missing server is said once in the summary, not once for every test file that needs it
+    report: pytest.TestReport = yield
+    if report.skipped and item.stash.get(_missing_server, False) and isinstance(report.longrepr, tuple):
+        report.longrepr = (__file__, None, report.longrepr[2])  # type: ignore[assignment]
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -605,7 +605,7 @@ def test_check_passes_for_a_new_file_and_an_existing_one(tmp_path: Path) -> None
     adapter.publish(make_post(1))
     adapter.retract("1")
     result = adapter.check()
-    assert result.ok and any("1 posts (1 in the trash)" in d for d in result.details)
+    assert result.ok and any("1 post (1 in the trash)" in d for d in result.details)
     assert leftovers(adapter.path.parent) == []
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sociaalwerk_publisher import Publisher, StoryStatus
-from sociaalwerk_publisher.config import Config, ReviewConfig
+from dataclasses import replace
+
+from sociaalwerk_publisher import Publisher, SourceKind, StoryFilter, StoryStatus
+from sociaalwerk_publisher.config import Config, DestinationConfig, DestinationFilter, ReviewConfig
 from sociaalwerk_publisher.exceptions import InvalidTransitionError, StoryNotFoundError
 from sociaalwerk_publisher.review import TRANSITIONS
 
@@ -96,3 +98,40 @@ def test_trusted_sources_are_auto_approved_only_when_switched_on(tmp_path: Path,
         assert len(decided) == 1 and decided[0].decided_by == "auto"
         statuses = {s.title: s.status for s in publisher.list_stories()}
         assert statuses == {"Eerste": StoryStatus.APPROVED, "Tweede": StoryStatus.NEW}
+
+
+def test_a_press_item_is_no_story_to_approve_or_reject(publisher: Publisher, tmp_path: Path) -> None:
+    seed(publisher, tmp_path, ITEMS[:1], kind=SourceKind.ALERT)
+    (alert,) = ids(publisher)
+    for decide in (lambda: publisher.approve_story(alert), lambda: publisher.reject_story(alert, reason="x")):
+        with pytest.raises(InvalidTransitionError) as refused:
+            decide()
+        assert str(refused.value) == (
+            f"story {alert} is a press item (alert): it counts as press coverage and is not reviewed,"
+            " since no destination publishes alert items (destinations.filter.kinds)")
+    assert publisher.get_story(alert).status is StoryStatus.NEW and publisher.story_history(alert) == []
+    assert publisher.review_queue() == []
+
+
+def test_a_press_item_is_reviewed_where_a_destination_publishes_its_kind(tmp_path: Path, database_url: str) -> None:
+    from sociaalwerk_publisher import make_publisher
+
+    from .conftest import make_config
+
+    press_page = DestinationConfig(name="in-de-pers", adapter="wxr", path="pers.xml",
+                                   filter=DestinationFilter(kinds=("media",)))
+    with make_publisher(replace(make_config(tmp_path, database_url), destinations=(press_page,))) as publisher:
+        seed(publisher, tmp_path, ITEMS[:1], kind=SourceKind.MEDIA)
+        (item,) = ids(publisher)
+        assert [s.id for s in publisher.review_queue()] == [item]
+        publisher.approve_story(item)
+        assert publisher.get_story(item).status is StoryStatus.APPROVED
+
+
+def test_the_review_queue_has_the_longest_waiting_first(publisher: Publisher, tmp_path: Path) -> None:
+    seed(publisher, tmp_path, [{"guid": "n", "title": "Nieuwste", "html": "<p>c</p>", "date": "Wed, 25 Nov 2026 10:00:00 +0100"},
+                               {"guid": "o", "title": "Oudste", "html": "<p>a</p>", "date": "Mon, 23 Nov 2026 10:00:00 +0100"}])
+    seed(publisher, tmp_path, [{"guid": "l", "title": "Later gevonden", "html": "<p>b</p>",
+                                "date": "Sun, 01 Nov 2026 10:00:00 +0100"}])
+    assert [s.title for s in publisher.review_queue()] == ["Oudste", "Nieuwste", "Later gevonden"]
+    assert [s.title for s in publisher.list_stories(StoryFilter())][0] == "Nieuwste"  # lists stay newest first

@@ -143,7 +143,7 @@ def test_published_by_an_editor_reaches_members_in_the_edited_version(config: Pa
     (member_post,) = [p for p in ours(sites["member"]) if p["status"] == "publish"]
     assert html.unescape(member_post["title"]["raw"]) == "Buurtloket Noord: hulp zonder drempel"
     assert "elke dag" in member_post["content"]["raw"]
-    assert member_post["content"]["raw"].count("Dit verhaal verscheen eerst op") == 1
+    assert member_post["content"]["raw"].count("Dit verhaal verscheen eerder op") == 1
     story = next(s for s in publisher.list_stories() if s.title == "Buurtloket Noord")
     decision = publisher.story_history(story.id)[-1]
     assert decision.to_status is StoryStatus.APPROVED and decision.decided_by == f"wordpress:{sites['hub'].editor_user}"

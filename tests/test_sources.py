@@ -133,6 +133,7 @@ def test_an_inactive_source_stays_inactive_through_an_opml_round_trip(publisher:
     assert publisher.get_source(imported.id).active is False
 
 
-def test_not_opml_is_refused(publisher: Publisher) -> None:
-    with pytest.raises(SourceError, match="OPML"):
+def test_not_opml_is_refused_as_a_usage_error_naming_the_file(publisher: Publisher) -> None:
+    with pytest.raises(UsageError) as refused:
         publisher.import_opml(FIXTURES / "feeds" / "homepage.html")
+    assert str(refused.value) == f"{FIXTURES / 'feeds' / 'homepage.html'}: not an OPML file"

@@ -47,9 +47,17 @@ def test_an_outdated_store_is_not_upgraded_without_permission(database_url: str)
         open_storage(url, auto_upgrade=False)
 
 
-def test_an_unreachable_database_is_a_storage_error(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="database error"):
+def test_an_unreachable_database_is_a_storage_error_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(StorageError) as raised:
         open_storage(f"sqlite:///{tmp_path / 'missing-dir' / 'a.db'}")
+    assert str(raised.value) == f"cannot open {tmp_path / 'missing-dir' / 'a.db'}: unable to open database file"
+
+
+def test_a_file_that_is_no_database_is_named(tmp_path: Path) -> None:
+    (tmp_path / "x.db").write_bytes(b"dit is geen database" * 100)
+    with pytest.raises(StorageError) as raised:
+        open_storage(f"sqlite:///{tmp_path / 'x.db'}")
+    assert str(raised.value) == f"cannot open {tmp_path / 'x.db'}: file is not a database"
 
 
 # -- processes starting at once -----------------------------------------------------------

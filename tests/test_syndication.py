@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -89,7 +91,7 @@ def test_the_post_carries_attribution_terms_and_a_marker(publisher: Publisher, s
     (copy,) = sites["landelijk"].posts.values()
     post = copy.post
     assert post.title == "Amsterdam: buurtloket"
-    assert "Dit verhaal verscheen eerst op" in post.content_html
+    assert "Dit verhaal verscheen eerder op" in post.content_html
     assert 'href="https://welzijn.example.nl/verhaal/a"' in post.content_html
     assert "Welzijn Noord" in post.content_html and "lokale ambassadeur Samira" in post.content_html
     assert f"<!-- {post.marker} -->" in post.content_html
@@ -263,3 +265,22 @@ def test_whatever_the_sequence_nothing_unapproved_is_ever_published(tmp_path_fac
             list(publisher.syndicate())
         approved = {s.id for s in publisher.list_stories() if s.status is StoryStatus.APPROVED}
         assert set(live_owners()) <= approved
+
+
+@pytest.mark.parametrize("source, organisation, municipality, said", [
+    ("Blog Welzijn Noord (Amsterdam)", "Welzijn Noord", "Amsterdam", "op Blog Welzijn Noord (Amsterdam)."),
+    ("Blog Noord", "Welzijn Noord", "Amsterdam", "op Blog Noord van Welzijn Noord (Amsterdam)."),
+    ("Sociaal werkers Zwolle", "Travers Welzijn", "Zwolle", "op Sociaal werkers Zwolle van Travers Welzijn."),
+    ("Welzijn Amsterdam", "Welzijn Amsterdam", "Amsterdam", "op Welzijn Amsterdam."),
+    ("Buurtblog", None, None, "op Buurtblog."),
+])
+def test_the_attribution_says_each_fact_once(source: str, organisation: str | None, municipality: str | None,
+                                             said: str) -> None:
+    from types import SimpleNamespace
+
+    from sociaalwerk_publisher.rendering import render
+
+    body = render("post.html.j2", None, story=SimpleNamespace(content_html="<p>x</p>", url="https://x.nl/a"),
+                  source_title=source, organisation=organisation, ambassador=None, municipality=municipality)
+    text = re.sub(r"<[^>]+>", "", body.split('class="swp-attributie"', 1)[1]).split("\n", 1)[1].strip()
+    assert text == f"Dit verhaal verscheen eerder {said}"

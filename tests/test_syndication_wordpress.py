@@ -108,7 +108,7 @@ def test_approved_stories_reach_the_right_sites_once_with_attribution(
     (amsterdam,) = member
     assert html.unescape(amsterdam["title"]["raw"]) == "Buurtloket & “hulp”"
     content = amsterdam["content"]["raw"]
-    assert "Dit verhaal verscheen eerst op" in content and "https://welzijn.example.nl/verhaal/a" in content
+    assert "Dit verhaal verscheen eerder op" in content and "https://welzijn.example.nl/verhaal/a" in content
     assert "<script" not in content and "Welzijn Noord" in content
     assert amsterdam["featured_media"] > 0
     assert all("Nog niet" not in p["title"]["raw"] for p in hub + member)
@@ -173,6 +173,7 @@ def test_cli_check_and_dry_run_against_the_real_sites(config: Path, tmp_path: Pa
         seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
         publisher.approve_story(*(s.id for s in publisher.list_stories()))
     dry = runner.invoke(cli, ["--config", str(config), "syndicate", "--dry-run"])
-    assert dry.exit_code == 0 and dry.output.count("would publish") == 2
+    assert dry.exit_code == 0 and dry.output.count(": would publish story") == 2
+    assert dry.output.splitlines()[-1] == "syndication: would publish 2"
     done = runner.invoke(cli, ["--config", str(config), "syndicate", "--destination", "amsterdam"])
     assert done.exit_code == 0 and "syndication: 1 done, 0 failed" in done.output

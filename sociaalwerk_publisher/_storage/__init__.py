@@ -64,7 +64,7 @@ class Storage:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise StorageError(f"database error: {_short(e)}") from e
+            raise self._error(e) from e
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -73,7 +73,10 @@ class Storage:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise StorageError(f"database error: {_short(e)}") from e
+            raise self._error(e) from e
+
+    def _error(self, e: SQLAlchemyError) -> StorageError:
+        return StorageError(f"database error in {_where(self.engine.url.render_as_string())}: {_short(e)}")
 
     def schema_version(self) -> int:
         with self.connect() as conn:
@@ -166,9 +169,9 @@ def open_storage(url: str, *, auto_upgrade: bool | None = None) -> Storage:
         auto_upgrade = storage.is_sqlite
     try:
         version = storage.schema_version()
-    except StorageError:
+    except StorageError as e:
         engine.dispose()
-        raise
+        raise StorageError(f"cannot open {_where(url)}: {_short(e.__cause__ or e)}") from e
     if version < LATEST_VERSION:
         if auto_upgrade:
             storage.upgrade()
@@ -219,6 +222,15 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
             if "locked" not in str(e) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+def _where(url: str) -> str:
+    """A database for messages: a SQLite file by its path, a server by its URL without password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown without its userinfo
+        return _redact(url)
+    return parsed.database or url if parsed.get_backend_name() == "sqlite" else _redact(url)
 
 
 def _short(e: BaseException) -> str:

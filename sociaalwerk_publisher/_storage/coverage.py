@@ -13,8 +13,10 @@ from sqlalchemy import (
     delete,
     distinct,
     column,
+    exists,
     func,
     insert,
+    or_,
     select,
     table,
     update,
@@ -212,10 +214,14 @@ class CoverageStore:
             return list(conn.execute(query))
 
     def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
-                      limit: int = 0) -> Iterator[tuple[Any, ...]]:
+                      limit: int = 0, outlet: str | None = None, municipality: str | None = None,
+                      facts_wanted: Sequence[tuple[str, str]] = ()) -> Iterator[tuple[Any, ...]]:
         """Mentions, newest first, as rows of (published_at, title, url, outlet name, outlet type,
         municipality code, cluster id, facts as ``kind:value`` joined by tabs), streamed: a
-        month's CSV is written row by row, never held whole."""
+        month's CSV is written row by row, never held whole.
+
+        Only those of ``outlet`` (domain or name), ``municipality`` (CBS code) and with every
+        fact in ``facts_wanted`` ((kind, value), the value in any case), where given."""
         fact = mention_facts.c.kind + ":" + mention_facts.c.value
         # per listed mention through the covering index: aggregating all facts first and
         # joining that would read the whole table for a month's list
@@ -234,6 +240,14 @@ class CoverageStore:
             query = query.where(mentions.c.published_at < end)
         if counted is not None:
             query = query.where(mentions.c.counted.is_(counted))
+        if outlet:
+            query = query.where(or_(outlets.c.domain == outlet.lower(), func.lower(outlets.c.name) == outlet.lower()))
+        if municipality:
+            query = query.where(mentions.c.municipality == municipality)
+        for kind, value in facts_wanted:
+            query = query.where(exists().where(mention_facts.c.mention_id == mentions.c.id)
+                                .where(mention_facts.c.kind == kind)
+                                .where(func.lower(mention_facts.c.value) == value.lower()))
         if limit:
             query = query.limit(limit)
         with self._storage.connect() as conn:

@@ -76,9 +76,10 @@ class CheckResult:
     """What a credentials-and-rights check found; ``problems`` empty means fine."""
 
     destination: str
-    user: str | None
+    user: str | None  #: who the destination knows us as (none for a file)
     problems: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
+    verified: str = "credentials and rights ok"  #: what an empty ``problems`` means here
 
     @property
     def ok(self) -> bool:

@@ -72,6 +72,7 @@ from typing import TypeVar
 
 from ..config import DEFAULT_CONTACT, DestinationConfig
 from ..exceptions import AdapterError, RemoteRejectedError, TransportError
+from .._wording import count
 from .base import CheckResult, Post, RemotePost
 
 try:  # pragma: no cover - always present on POSIX
@@ -586,8 +587,9 @@ class WxrAdapter:
             problems.append(f"cannot check {e.filename or self.path}: {e.strerror or e}")
         except Exception as e:  # never let a foreign exception escape the adapter
             problems.append(f"cannot check {self.path}: {type(e).__name__}: {e}")
-        return CheckResult(destination=self.name, user=AUTHOR_LOGIN, problems=tuple(problems),
-                           details=tuple(details))
+        # a file has no credentials: its author login is what the posts carry, not a user to check
+        return CheckResult(destination=self.name, user=None, problems=tuple(problems),
+                           details=tuple(details), verified="the file can be written")
 
     def _check(self, problems: list[str], details: list[str]) -> None:
         folder = self.path.parent
@@ -614,7 +616,8 @@ class WxrAdapter:
                     posts = [i for i in state.items if i.is_post]
                     trashed = sum(1 for i in posts if i.status == "trash")
                     attachments = len(state.items) - len(posts)
-                    details.append(f"{len(posts)} posts ({trashed} in the trash), {attachments} attachments")
+                    details.append(f"{count(len(posts), 'post')} ({trashed} in the trash),"
+                                   f" {count(attachments, 'attachment')}")
             except _NotWxr as e:
                 problems.append(f"{self.path} {e}")
             except OSError as e:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from .._storage import Storage
 from ..config import Config
@@ -67,13 +68,14 @@ def _split(facts: str | None) -> dict[str, list[str]]:
 
 
 def mention_rows(storage: Storage, start: datetime | None, end: datetime | None, *,
-                 counted: bool | None = True, limit: int = 0) -> Iterator[MentionRow]:
-    """Mentions as the report, its CSV and ``coverage list`` show them, newest first, streamed."""
+                 counted: bool | None = True, limit: int = 0, **where: Any) -> Iterator[MentionRow]:
+    """Mentions as the report, its CSV and ``coverage list`` show them, newest first, streamed
+    (``where``: the filters of the store's ``list_mentions``)."""
     names = {code: m.name for code, m in municipalities().items()}
     types = {t.value: t for t in OutletType}
     # tuples unpacked, not named attributes: a month's CSV has tens of thousands
     for published_at, title, url, outlet, outlet_type, municipality, cluster_id, facts in \
-            storage.coverage.list_mentions(start, end, counted=counted, limit=limit):
+            storage.coverage.list_mentions(start, end, counted=counted, limit=limit, **where):
         found = _split(facts)
         yield MentionRow(
             published_at=published_at, title=title, url=url, outlet=outlet, outlet_type=types[outlet_type],
