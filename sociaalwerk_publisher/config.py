@@ -375,7 +375,7 @@ def _check_email(email: EmailConfig) -> None:
 
 
 def _check_destinations(config: Config) -> None:
-    from .adapters import adapter_names
+    from .adapters import adapter_names, settings_problems
     from .municipalities import lookup
 
     seen: set[str] = set()
@@ -389,14 +389,9 @@ def _check_destinations(config: Config) -> None:
         if d.adapter not in adapter_names():
             raise ConfigError(f"unknown adapter {d.adapter!r} (known: {', '.join(adapter_names())})",
                               f"{key}.adapter")
-        if d.adapter.startswith("wordpress"):
-            for required in ("url", "username", "password_env"):
-                if not getattr(d, required):
-                    raise ConfigError(f"is required for the {d.adapter} adapter", f"{key}.{required}")
-            if not d.url.startswith(("http://", "https://")):
-                raise ConfigError("must start with https:// (or http://)", f"{key}.url")
-        if d.adapter == "wxr" and not d.path:
-            raise ConfigError("is required for the wxr adapter", f"{key}.path")
+        problems = settings_problems(d)  # each adapter states what its settings need
+        if problems:
+            raise ConfigError(problems[0][1], f"{key}.{problems[0][0]}")
         if d.status not in POST_STATUSES:
             raise ConfigError(f"must be one of {', '.join(POST_STATUSES)}", f"{key}.status")
         if d.post_date not in ("original", "now"):

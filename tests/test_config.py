@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sociaalwerk_publisher import ConfigError
+from sociaalwerk_publisher import ConfigError, adapters
 from sociaalwerk_publisher.config import STARTER_CONFIG, load_config, secret_from_env
 
 
@@ -63,3 +64,30 @@ def test_secrets_come_from_the_named_environment_variable(monkeypatch: pytest.Mo
     with pytest.raises(ConfigError, match="SWP_TEST_SECRET is not set") as raised:
         secret_from_env("SWP_TEST_SECRET", "email.password_env")
     assert "geheim" not in str(raised.value)
+
+
+# --------------------------------------------------------------------------- destination settings, by adapter
+
+
+class NeedsAnApiKey:
+    """A plugged-in adapter that states its own needs."""
+
+    @classmethod
+    def check_settings(cls, destination: Any) -> list[tuple[str, str]]:
+        return [] if destination.username else [("username", "the API key's owner is required")]
+
+
+@pytest.mark.parametrize("destination, message", [
+    ('adapter = "wxr"', r"destinations\[0\]\.path: is required for the wxr adapter"),
+    ('adapter = "wordpress-rest"\nusername = "u"\npassword_env = "P"',
+     r"destinations\[0\]\.url: is required for the wordpress-rest adapter"),
+    ('adapter = "wordpress-xmlrpc"\nurl = "ftp://x.nl"\nusername = "u"\npassword_env = "P"',
+     r"destinations\[0\]\.url: must start with https://"),
+    ('adapter = "drupal"', r"destinations\[0\]\.username: the API key's owner is required"),
+])
+def test_each_adapter_states_what_its_destination_settings_need(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, destination: str, message: str) -> None:
+    monkeypatch.setitem(adapters.BUILTIN, "drupal", (__name__, "NeedsAnApiKey"))
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, f'[[destinations]]\nname = "d"\n{destination}\n'))
+    load_config(write(tmp_path, '[[destinations]]\nname = "d"\nadapter = "drupal"\nusername = "u"\n'))

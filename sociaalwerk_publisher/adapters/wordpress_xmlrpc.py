@@ -51,7 +51,7 @@ from wordpress_xmlrpc.methods import media, posts, taxonomies, users
 
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
-from .base import CheckResult, Image, Post, RemotePost
+from .base import CheckResult, Image, Post, RemotePost, check_site_settings
 
 __all__ = ["WordPressXmlRpcAdapter"]
 
@@ -266,6 +266,8 @@ class WordPressXmlRpcAdapter:
     Every method raises only :class:`~sociaalwerk_publisher.exceptions.AdapterError`
     subclasses, with ``destination`` set to the destination's name.
     """
+
+    check_settings = staticmethod(check_site_settings)
 
     def __init__(self, config: DestinationConfig, secret: str | None, base_dir: Path | None = None) -> None:
         from .. import __version__

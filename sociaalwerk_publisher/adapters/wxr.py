@@ -505,6 +505,11 @@ class WxrAdapter:
         self.site_url = (config.url or DEFAULT_CONTACT).rstrip("/")
         self.lock_timeout = config.timeout if config.timeout > 0 else 30.0
 
+    @classmethod
+    def check_settings(cls, destination: DestinationConfig) -> list[tuple[str, str]]:
+        """What the destination's settings lack, as (key, problem): a file needs its ``path``."""
+        return [] if destination.path else [("path", "is required for the wxr adapter")]
+
     # ----------------------------------------------------------------- Protocol
 
     def publish(self, post: Post) -> RemotePost:
