@@ -16,7 +16,6 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .bounds import MAX_MONTHS
 from .exceptions import ConfigError
@@ -413,7 +412,7 @@ def _check_email(email: EmailConfig) -> None:
 
 
 def _check_destinations(config: Config) -> None:
-    from .adapters import adapter_names
+    from .adapters import adapter_names, settings_problems
     from .municipalities import lookup
 
     seen: set[str] = set()
@@ -427,21 +426,9 @@ def _check_destinations(config: Config) -> None:
         if d.adapter not in adapter_names():
             raise ConfigError(f"unknown adapter {d.adapter!r} (known: {', '.join(adapter_names())})",
                               f"{key}.adapter")
-        if d.adapter.startswith("wordpress"):
-            for required in ("url", "username", "password_env"):
-                if not getattr(d, required):
-                    raise ConfigError(f"is required for the {d.adapter} adapter", f"{key}.{required}")
-            if not d.url.startswith(("http://", "https://")):
-                raise ConfigError("must start with https:// (or http://)", f"{key}.url")
-            try:
-                parts = urlsplit(d.url)
-                parts.port  # noqa: B018 - raises for a port that is not a number up to 65535
-            except ValueError:
-                raise ConfigError("is not a valid URL (host or port)", f"{key}.url") from None
-            if not parts.hostname:
-                raise ConfigError("names no host", f"{key}.url")
-        if d.adapter == "wxr" and not d.path:
-            raise ConfigError("is required for the wxr adapter", f"{key}.path")
+        problems = settings_problems(d)  # each adapter states what its settings need
+        if problems:
+            raise ConfigError(problems[0][1], f"{key}.{problems[0][0]}")
         if d.status not in POST_STATUSES:
             raise ConfigError(f"must be one of {', '.join(POST_STATUSES)}", f"{key}.status")
         if d.post_date not in ("original", "now"):

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from dataclasses import replace
@@ -33,7 +34,8 @@ from hypothesis import strategies as st
 
 from sociaalwerk_publisher.adapters import Adapter, adapter_factory
 from sociaalwerk_publisher.adapters.base import Image, Post
-from sociaalwerk_publisher.adapters.wxr import WxrAdapter, term_slug
+from sociaalwerk_publisher.adapters.wxr import WxrAdapter
+from sociaalwerk_publisher.adapters.wxr_format import term_slug
 from sociaalwerk_publisher.config import DestinationConfig
 from sociaalwerk_publisher.exceptions import AdapterError, RemoteRejectedError, TransportError
 
@@ -191,6 +193,12 @@ def posts_of(parsed: dict[str, Any], post_type: str = "post") -> list[dict[str, 
     return [p for p in parsed["posts"] if p["post_type"] == post_type]
 
 
+def by_id(parsed: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    ids = [p["post_id"] for p in parsed["posts"]]
+    assert len(ids) == len(set(ids)), f"an item is in the file twice: {ids}"
+    return {p["post_id"]: p for p in parsed["posts"]}
+
+
 def meta(post: dict[str, Any]) -> dict[str, str]:
     return {m["key"]: m["value"] for m in post.get("postmeta", [])}
 
@@ -343,7 +351,8 @@ def test_update_replaces_the_fields_and_keeps_the_id(tmp_path: Path) -> None:
     assert (remote.id, remote.status) == ("1", "draft")
 
     parsed = read_like_simplexml(adapter.path)
-    first, second = parsed["posts"]
+    # the new version is written at the end of the file, the old one removed: each id once
+    second, first = parsed["posts"]
     assert first["post_id"] == 1 and first["guid"] == "https://www.sociaalwerknederland.nl/?p=1"
     assert (first["post_title"], first["post_content"], first["post_excerpt"]) == (
         "Nieuwe titel", "<p>nieuw</p> swp:0001", "kort")
@@ -372,28 +381,19 @@ def test_updating_a_post_that_is_not_there_is_refused(tmp_path: Path) -> None:
         assert caught.value.status == 404 and caught.value.destination == "demo"
 
 
-def test_retract_moves_the_post_to_the_trash(tmp_path: Path) -> None:
+@pytest.mark.parametrize("delete", [False, True])
+def test_a_retracted_post_leaves_the_file_with_its_text_and_image(tmp_path: Path, delete: bool) -> None:
     adapter = make_adapter(tmp_path)
-    adapter.publish(make_post(1))
-    adapter.retract("1")
-    [post] = read_like_simplexml(adapter.path)["posts"]
-    assert post["status"] == "trash"
-    assert meta(post)["_wp_trash_meta_status"] == "publish"  # WordPress's "Restore" puts it back
-    assert adapter.find_existing(make_post(1)) is None
-    # updating it again brings it back from the trash
-    assert adapter.update("1", make_post(1)).status == "publish"
-    [post] = read_like_simplexml(adapter.path)["posts"]
-    assert post["status"] == "publish" and "_wp_trash_meta_status" not in meta(post)
-
-
-def test_retract_with_delete_removes_the_item(tmp_path: Path) -> None:
-    adapter = make_adapter(tmp_path)
-    adapter.publish(make_post(1, image=image()))
+    adapter.publish(make_post(1, content_html="<p>Geheim verhaal.</p><!-- swp:0001 -->", image=image()))
     adapter.publish(make_post(2))
-    adapter.retract("1", delete=True)
+    adapter.retract("1", delete=delete)  # a file has no trash an import could bring it back from
     parsed = read_like_simplexml(adapter.path)
     assert [(p["post_id"], p["post_type"]) for p in parsed["posts"]] == [(3, "post")]  # its image went too
     assert [c["category_nicename"] for c in parsed["categories"]] == ["zorg"]
+    assert b"Geheim" not in adapter.path.read_bytes()
+    assert adapter.find_existing(make_post(1)) is None
+    with pytest.raises(RemoteRejectedError):
+        adapter.update("1", make_post(1))
 
 
 def test_retracting_what_is_not_there_is_fine(tmp_path: Path) -> None:
@@ -444,7 +444,7 @@ def test_a_featured_image_is_an_attachment_reused_for_the_same_url(tmp_path: Pat
     adapter.retract(third.id, delete=True)
     parsed = read_like_simplexml(adapter.path)
     assert [a["post_id"] for a in posts_of(parsed, "attachment")] == [2]
-    assert "_thumbnail_id" not in meta(posts_of(parsed)[0])
+    assert "_thumbnail_id" not in meta(by_id(parsed)[1])
     assert adapter.find_existing(make_post(2)).image_id == "2"  # type: ignore[union-attr]
 
 
@@ -459,6 +459,128 @@ def test_an_image_id_from_an_earlier_post_is_reused_while_it_is_in_the_file(tmp_
     third = adapter.publish(make_post(3, image_id="999"))
     assert third.image_id is None and "999" in third.warnings[0]
     assert "_thumbnail_id" not in meta(posts_of(read_like_simplexml(adapter.path))[2])
+
+
+# --------------------------------------------------------------------------- writing in place
+
+
+def test_an_added_post_leaves_the_rest_of_the_file_untouched(tmp_path: Path) -> None:
+    with make_adapter(tmp_path) as adapter:
+        for n in range(1, 21):
+            adapter.publish(make_post(n))
+    before, inode = adapter.path.read_bytes(), adapter.path.stat().st_ino
+    with make_adapter(tmp_path) as adapter:
+        adapter.publish(make_post(21, categories=("Nieuw",)))
+    after = adapter.path.read_bytes()
+    end = before.rindex(b"</channel>")
+    assert after[:end] == before[:end] and adapter.path.stat().st_ino == inode  # written at the end, in place
+    parsed = read_like_simplexml(adapter.path)
+    assert len(by_id(parsed)) == 21
+    # a term new to the file is defined after the items, where every parser of the importer finds it
+    assert [c["category_nicename"] for c in parsed["categories"]] == ["zorg", "nieuw"]
+    assert [p["post_title"] for p in read_like_xml_parser(adapter.path)][-1] == "Verhaal 21"
+
+
+def test_once_indexed_no_call_reads_or_rewrites_the_whole_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with make_adapter(tmp_path) as adapter:
+        ids = {n: adapter.publish(make_post(n, image=image() if n % 2 else None)).id for n in range(1, 11)}
+    inode = adapter.path.stat().st_ino
+    assert ids[1] == "1" and ids[3] == "4"  # the shared image is attachment 2, made with post 1
+
+    def whole_file(*args: Any) -> None:
+        raise AssertionError("the whole file was read")
+
+    monkeypatch.setattr("sociaalwerk_publisher.adapters.wxr.parse", whole_file)
+    with make_adapter(tmp_path) as adapter:
+        ids[11] = adapter.publish(make_post(11, image=image())).id
+        updated = adapter.update(ids[3], make_post(3, title="Nieuw", image=image("https://www.example.nl/ander.jpg")))
+        adapter.retract(ids[1])  # the shared image stays: other posts use it
+        assert adapter.find_existing(make_post(5)).id == ids[5]  # type: ignore[union-attr]
+        assert adapter.find_existing(make_post(1)) is None
+    monkeypatch.undo()
+    assert adapter.path.stat().st_ino == inode
+    parsed = read_like_simplexml(adapter.path)
+    posts = by_id(parsed)
+    assert sorted(str(p["post_id"]) for p in posts_of(parsed)) == sorted(ids[n] for n in range(2, 12))
+    assert posts[4]["post_title"] == "Nieuw" and meta(posts[4])["_thumbnail_id"] == updated.image_id == "13"
+    attachments = {a["post_id"]: a for a in posts_of(parsed, "attachment")}
+    assert sorted(attachments) == [2, 13]
+    assert attachments[2]["post_parent"] == int(ids[5])  # moved off post 1, to the first post using it
+    assert attachments[13]["post_parent"] == 4
+
+
+def test_a_run_that_changes_every_post_rewrites_the_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with make_adapter(tmp_path) as adapter:
+        for n in range(1, 11):
+            adapter.publish(make_post(n))
+    rewrites: list[object] = []
+    real_replace = os.replace
+
+    def replace(*args: Any) -> None:
+        rewrites.append(args)
+        real_replace(*args)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with make_adapter(tmp_path) as adapter:
+        for n in range(1, 11):
+            adapter.update(str(n), make_post(n, title=f"Verhaal {n} (bijgewerkt)"))
+        assert rewrites == []  # while the run lasts, the old versions are blanked out
+        assert b" " * 500 in adapter.path.read_bytes()
+    assert len(rewrites) == 1  # at its end, once, because half the file was whitespace
+    text = adapter.path.read_bytes()
+    assert b" " * 100 not in text and text.endswith(b"</channel>\n</rss>\n")
+    parsed = read_like_simplexml(adapter.path)
+    assert [p["post_title"] for p in parsed["posts"]] == [f"Verhaal {n} (bijgewerkt)" for n in range(1, 11)]
+    with make_adapter(tmp_path) as adapter:  # and the index follows the rewritten file
+        assert adapter.find_existing(make_post(7)).id == "7"  # type: ignore[union-attr]
+        assert adapter.publish(make_post(11)).id == "11"
+
+
+def test_a_file_from_before_is_taken_over_and_its_trashed_stories_leave(tmp_path: Path) -> None:
+    from sociaalwerk_publisher.adapters.wxr_format import TAIL, Channel, Item, header, item_bytes
+
+    ours = Item(post_id=1, title="Verhaal 1", post_name="verhaal-1", meta=[("swp_marker", "swp:0001")])
+    retracted = Item(post_id=2, title="Ingetrokken", status="trash", content="<p>Weg ermee.</p>",
+                     meta=[("swp_marker", "swp:0002"), ("_wp_trash_meta_status", "publish")])
+    page = Item(post_id=7, post_type="page", title="Over ons", status="trash")  # not ours: kept as it is
+    path = tmp_path / "export" / "demo.xml"
+    path.parent.mkdir()
+    path.write_bytes(header(Channel("Oud", "https://oud.example.nl", ""), [], datetime(2024, 1, 1, tzinfo=timezone.utc))
+                     + b"".join(item_bytes(i) for i in (ours, retracted, page)) + TAIL)
+    adapter = make_adapter(tmp_path)
+    assert adapter.find_existing(make_post(1)).id == "1"  # type: ignore[union-attr]
+    assert adapter.publish(make_post(3)).id == "8"
+    assert [(p["post_id"], p["status"]) for p in read_like_simplexml(path)["posts"]] == [
+        (1, "publish"), (7, "trash"), (8, "publish")]
+    assert b"Weg ermee" not in path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbage"])
+def test_a_lost_or_damaged_index_is_rebuilt_from_the_file(tmp_path: Path, damage: str) -> None:
+    with make_adapter(tmp_path) as adapter:
+        for n in (1, 2, 3):
+            adapter.publish(make_post(n))
+    if damage == "deleted":
+        adapter.index_path.unlink()
+    else:
+        adapter.index_path.write_bytes(b"dit is geen database" * 100)
+    with make_adapter(tmp_path) as adapter:
+        assert adapter.find_existing(make_post(2)).id == "2"  # type: ignore[union-attr]
+        assert adapter.publish(make_post(4)).id == "4"
+    assert sorted(by_id(read_like_simplexml(adapter.path))) == [1, 2, 3, 4]
+
+
+def test_a_file_edited_by_hand_is_read_again(tmp_path: Path) -> None:
+    adapter = make_adapter(tmp_path)
+    for n in (1, 2, 3):
+        adapter.publish(make_post(n))
+    text = adapter.path.read_text(encoding="utf-8")
+    second = re.search(r"\t<item>\n(?:(?!\t</item>).)*<wp:post_id>2</wp:post_id>.*?\t</item>\n", text, re.S)
+    assert second is not None
+    adapter.path.write_text(text.replace(second.group(0), ""), encoding="utf-8")  # an editor removes post 2
+    assert adapter.find_existing(make_post(2)) is None
+    assert adapter.publish(make_post(4)).id == "4"
+    assert sorted(by_id(read_like_simplexml(adapter.path))) == [1, 3, 4]
 
 
 def text_with(*pieces: str, max_size: int) -> st.SearchStrategy[str]:
@@ -484,7 +606,7 @@ def test_any_text_round_trips(title: str, content: str) -> None:
 # --------------------------------------------------------------------------- safety
 
 
-@pytest.mark.parametrize("failing", ["replace", "fsync"])
+@pytest.mark.parametrize("failing", ["pwrite", "fdatasync"])
 def test_a_failed_write_leaves_the_previous_file_intact(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
     adapter = make_adapter(tmp_path)
@@ -504,6 +626,127 @@ def test_a_failed_write_leaves_the_previous_file_intact(
     assert adapter.publish(make_post(2)).id == "2"  # and the next write works
 
 
+class Killed(BaseException):
+    """Stands for the process dying: nothing after it runs (the kernel still releases the lock)."""
+
+
+def well_formed(path: Path) -> bool:
+    try:
+        ET.fromstring(path.read_bytes())
+    except ET.ParseError:
+        return False
+    return True
+
+
+# (what the call was doing, where it died, what the file holds afterwards)
+CUT_SHORT = [
+    ("publish", "torn", "before"),  # dying during the one write at the end: cut off
+    ("publish", "written", "after"),  # the item was written whole: it stays, and is found
+    ("update", "journaled", "before"),  # the bytes to overwrite were noted; nothing written yet
+    ("update", "torn", "before"),  # the old version half blanked out: put back
+    ("update", "written", "before"),  # both written, the index not told: undone from the journal
+    ("retract", "journaled", "before"),
+    ("retract", "torn", "before"),
+    ("retract", "written", "before"),
+]
+
+
+@pytest.mark.parametrize("call, point, outcome", CUT_SHORT)
+def test_a_call_cut_short_anywhere_is_settled_by_the_next_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, point: str, outcome: str) -> None:
+    from sociaalwerk_publisher.adapters.wxr_index import Index
+
+    with make_adapter(tmp_path) as adapter:
+        for n in (1, 2, 3, 4):
+            adapter.publish(make_post(n, image=image() if n % 2 == 0 else None))  # 2 and 4 share one
+    before = read_like_simplexml(adapter.path)
+    dying = make_adapter(tmp_path)
+    dying.find_existing(make_post(1))  # index open, as in a run
+
+    def die(*args: Any) -> None:
+        raise Killed
+
+    real_pwrite, real_journal = os.pwrite, Index.write_journal
+
+    def torn(fd: int, data: Any, offset: int) -> int:
+        real_pwrite(fd, bytes(data)[:100], offset)  # into the first item (or blank) of the write
+        raise Killed
+
+    def journal_then_die(index: Index, before: Any) -> None:
+        real_journal(index, before)
+        raise Killed
+
+    monkeypatch.setattr(WxrAdapter, "_undo", die)  # a dead process cleans nothing up
+    if point == "torn":
+        monkeypatch.setattr(os, "pwrite", torn)
+    elif point == "written":
+        monkeypatch.setattr(Index, "commit", die)
+    else:
+        monkeypatch.setattr(Index, "write_journal", journal_then_die)
+    with pytest.raises(Killed):
+        if call == "publish":
+            dying.publish(make_post(5))
+        elif call == "update":
+            dying.update("4", make_post(3, title="Bijgewerkt"))  # story 3 is post 4
+        else:
+            dying.retract("2")  # story 2: its attachment stays for story 4, and moves to it
+    monkeypatch.undo()
+    assert well_formed(adapter.path) or point == "torn"  # only a write cut in half leaves the file torn
+
+    with make_adapter(tmp_path) as adapter:  # the next call, of this run or the next
+        adapter.find_existing(make_post(1))
+        after = read_like_simplexml(adapter.path)
+        by_id(after)  # nothing twice
+        if outcome == "before":
+            assert after["posts"] == before["posts"]
+        else:
+            assert [p["post_name"] for p in posts_of(after)] == ["verhaal-1", "verhaal-2", "verhaal-3", "verhaal-4",
+                                                                 "verhaal-5"]
+        # and the engine's retry of the call leaves each post once
+        if call == "publish" and adapter.find_existing(make_post(5)) is None:
+            adapter.publish(make_post(5))
+        elif call == "update":
+            adapter.update("4", make_post(3, title="Bijgewerkt"))
+        elif call == "retract":
+            adapter.retract("2")
+    final = read_like_simplexml(adapter.path)
+    names = [p["post_name"] for p in posts_of(final)]
+    assert len(names) == len(set(names)) == {"publish": 5, "update": 4, "retract": 3}[call]
+    assert call != "update" or by_id(final)[4]["post_title"] == "Bijgewerkt"
+    assert {str(a["post_id"]) for a in posts_of(final, "attachment")} == {
+        meta(p)["_thumbnail_id"] for p in posts_of(final) if "_thumbnail_id" in meta(p)}
+
+
+def test_killed_at_random_moments_each_post_is_in_the_file_at_most_once(tmp_path: Path) -> None:
+    import random
+    import signal
+
+    rng = random.Random(15)
+    code = ("import sys; from tests.test_adapter_wxr import _run; print('ready', flush=True); "
+            "_run(sys.argv[1], 1, 40)")
+    path = tmp_path / "export" / "demo.xml"
+    kills = 0
+    for _attempt in range(6):
+        child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE,
+                                 text=True)
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0.0, 0.4))
+        child.send_signal(signal.SIGKILL)
+        killed = child.wait(timeout=60) == -signal.SIGKILL
+        child.stdout.close()
+        kills += killed
+        if path.exists():
+            with make_adapter(tmp_path) as adapter:  # the next call settles what the kill left
+                adapter.find_existing(make_post(1))
+            assert well_formed(path)
+            posts = posts_of(read_like_simplexml(path))
+            names = [p["post_name"] for p in posts]
+            assert len(names) == len(set(names)), "a post is in the file twice"
+    assert kills >= 3  # most children died mid-run (a quick one may have finished first)
+    _run(str(tmp_path), 1, 40)  # the run that finally gets through
+    expect_runs(path, (1, 40))
+
+
 def test_a_stale_temporary_file_from_a_crash_does_no_harm(tmp_path: Path) -> None:
     adapter = make_adapter(tmp_path)
     adapter.publish(make_post(1))
@@ -514,9 +757,40 @@ def test_a_stale_temporary_file_from_a_crash_does_no_harm(tmp_path: Path) -> Non
 
 def _publish_many(folder: str, prefix: int, count: int) -> None:
     """Run in another process by the concurrency test."""
-    adapter = make_adapter(Path(folder))
-    for n in range(count):
-        adapter.publish(make_post(prefix + n))
+    with make_adapter(Path(folder)) as adapter:
+        for n in range(count):
+            adapter.publish(make_post(prefix + n))
+
+
+def _run(folder: str, first: int, count: int) -> None:
+    """A run as the engine makes one, and restartable like it: each story is published unless an
+    earlier (killed) run did; every third is updated, every fifth retracted; every fourth has an image."""
+    with make_adapter(Path(folder)) as adapter:
+        for n in range(first, first + count):
+            found = adapter.find_existing(make_post(n))
+            if found is None and n % 5 == 0 and adapter.find_existing(make_post(n, slug="")) is None:
+                continue  # retracted by an earlier run (found by marker only: that is how it was made)
+            if found is None:
+                found = adapter.publish(make_post(n, image=image() if n % 4 == 0 else None))
+            if n % 3 == 0:
+                adapter.update(found.id, make_post(n, title=f"Verhaal {n} (bijgewerkt)"))
+            if n % 5 == 0:
+                adapter.retract(found.id)
+
+
+def expect_runs(path: Path, *runs: tuple[int, int]) -> None:
+    """The file holds what the runs leave: each story once, updated ones updated, retracted ones gone."""
+    parsed = read_like_simplexml(path)
+    posts = {p["post_name"]: p for p in by_id(parsed).values() if p["post_type"] == "post"}
+    stories = [n for first, count in runs for n in range(first, first + count)]
+    assert sorted(posts) == sorted(f"verhaal-{n}" for n in stories if n % 5)
+    for n in stories:
+        if n % 5:
+            assert posts[f"verhaal-{n}"]["post_title"] == f"Verhaal {n}" + (" (bijgewerkt)" if n % 3 == 0 else "")
+    markers = [meta(p)["swp_marker"] for p in posts.values()]
+    assert len(markers) == len(set(markers))
+    thumbnails = {meta(p).get("_thumbnail_id") for p in posts.values()} - {None}
+    assert {str(a["post_id"]) for a in posts_of(parsed, "attachment")} == thumbnails  # no orphans
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
@@ -530,6 +804,14 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert len({p["post_id"] for p in posts}) == 40
     assert {p["post_name"] for p in posts} == {f"verhaal-{1000 + n}" for n in range(20)} | {
         f"verhaal-{2000 + n}" for n in range(20)}
+
+
+def test_two_processes_publishing_updating_and_retracting_at_once_keep_the_file_whole(tmp_path: Path) -> None:
+    code = "import sys; from tests.test_adapter_wxr import _run; _run(sys.argv[1], int(sys.argv[2]), 60)"
+    workers = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), str(first)], cwd=REPO)
+               for first in (1000, 2000)]
+    assert [w.wait(timeout=180) for w in workers] == [0, 0]
+    expect_runs(tmp_path / "export" / "demo.xml", (1000, 60), (2000, 60))
 
 
 def test_two_threads_with_their_own_adapters_lose_nothing(tmp_path: Path) -> None:
@@ -559,6 +841,35 @@ def test_a_file_locked_by_another_process_is_waited_for_then_reported(tmp_path: 
         with pytest.raises(TransportError, match="locked"):
             adapter.publish(make_post(2))
     assert adapter.publish(make_post(2)).id == "2"
+
+
+# --------------------------------------------------------------------------- with the engine
+
+
+@pytest.mark.parametrize("step", ["after-publish", "after-find", "after-update"])
+def test_a_run_killed_at_any_step_and_run_again_leaves_each_story_once_in_the_file(tmp_path: Path, step: str) -> None:
+    from sociaalwerk_publisher import make_publisher
+
+    from .stories import seed
+
+    config = tmp_path / "sociaalwerk-publisher.toml"
+    config.write_text('[fetch]\nparse_processes = 1\n\n[[destinations]]\nname = "archief"\nadapter = "wxr"\n'
+                      'path = "archief.xml"\n', encoding="utf-8")
+    with make_publisher(config) as publisher:
+        seed(publisher, tmp_path, [{"guid": f"g{n}", "title": f"Verhaal {n}", "html": f"<p>Tekst {n}.</p>"}
+                                   for n in (1, 2, 3)])
+        publisher.approve_story(*(s.id for s in publisher.list_stories()))
+    crash = [sys.executable, "-m", "tests.crash_syndicate", str(config)]
+    if step != "after-publish":  # a retry: an earlier attempt wrote the post and died before recording it
+        subprocess.run([*crash, "after-publish"], cwd=REPO, timeout=120, capture_output=True)
+    killed = subprocess.run([*crash, step], cwd=REPO, timeout=120, capture_output=True, text=True)
+    assert killed.returncode == 137, killed.stderr
+    with make_publisher(config) as publisher:
+        results = list(publisher.syndicate())
+        assert results and all(r.ok for r in results), results
+        assert list(publisher.syndicate()) == []
+    posts = posts_of(read_like_simplexml(tmp_path / "archief.xml"))
+    assert sorted(p["post_title"] for p in posts) == ["Verhaal 1", "Verhaal 2", "Verhaal 3"]
 
 
 # --------------------------------------------------------------------------- errors and check()
@@ -603,9 +914,10 @@ def test_check_passes_for_a_new_file_and_an_existing_one(tmp_path: Path) -> None
     assert result.ok and result.destination == "demo"
     assert not (tmp_path / "export").exists()  # checking writes nothing
     adapter.publish(make_post(1))
+    adapter.publish(make_post(2, image=image()))
     adapter.retract("1")
     result = adapter.check()
-    assert result.ok and any("1 post (1 in the trash)" in d for d in result.details)
+    assert result.ok and "1 post, 1 attachment" in result.details
     assert leftovers(adapter.path.parent) == []
 
 
@@ -671,7 +983,8 @@ def test_php_simplexml_reads_the_file_like_the_python_reader(tmp_path: Path) -> 
     adapter.publish(make_post(1, title=TRICKY_TITLE, content_html="<p>a ]]> b &amp; c</p> swp:0001",
                              categories=("Súdwest-Fryslân",), tags=("Armoede & schulden",), image=image()))
     adapter.publish(make_post(2, date=WINTER, status="draft"))
-    adapter.retract("3")
+    adapter.publish(make_post(3))
+    adapter.retract("4")  # removed: whitespace where it was, which PHP reads past
     script = tmp_path / "read.php"
     script.write_text(PHP_READER, encoding="utf-8")
     done = subprocess.run(["php", str(script), str(adapter.path)], capture_output=True, text=True, timeout=60)
@@ -689,6 +1002,7 @@ def test_php_simplexml_reads_the_file_like_the_python_reader(tmp_path: Path) -> 
         assert from_php["terms"] == from_python.get("terms", [])
         assert from_php["postmeta"] == from_python.get("postmeta", [])
         assert from_php.get("attachment_url") == from_python.get("attachment_url")
+    assert [p["post_id"] for p in php["posts"]] == [1, 2, 3]
     first = php["posts"][0]
     assert html.unescape(first["post_title"]) == TRICKY_TITLE
     assert first["post_content"] == "<p>a ]]> b &amp; c</p> swp:0001"

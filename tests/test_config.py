@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sociaalwerk_publisher import ConfigError
+from sociaalwerk_publisher import ConfigError, adapters
 from sociaalwerk_publisher.config import (
     STARTER_CONFIG,
     Config,
@@ -224,3 +224,28 @@ def test_only_sqlite_and_postgresql_urls_are_accepted(tmp_path: Path, url: str, 
     result = CliRunner().invoke(cli, ["--config", str(path), "sources", "list"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "geheim" not in result.output
+# --------------------------------------------------------------------------- destination settings, by adapter
+
+
+class NeedsAnApiKey:
+    """A plugged-in adapter that states its own needs."""
+
+    @classmethod
+    def check_settings(cls, destination: Any) -> list[tuple[str, str]]:
+        return [] if destination.username else [("username", "the API key's owner is required")]
+
+
+@pytest.mark.parametrize("destination, message", [
+    ('adapter = "wxr"', r"destinations\[0\]\.path: is required for the wxr adapter"),
+    ('adapter = "wordpress-rest"\nusername = "u"\npassword_env = "P"',
+     r"destinations\[0\]\.url: is required for the wordpress-rest adapter"),
+    ('adapter = "wordpress-xmlrpc"\nurl = "ftp://x.nl"\nusername = "u"\npassword_env = "P"',
+     r"destinations\[0\]\.url: must start with https://"),
+    ('adapter = "drupal"', r"destinations\[0\]\.username: the API key's owner is required"),
+])
+def test_each_adapter_states_what_its_destination_settings_need(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, destination: str, message: str) -> None:
+    monkeypatch.setitem(adapters.BUILTIN, "drupal", (__name__, "NeedsAnApiKey"))
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, f'[[destinations]]\nname = "d"\n{destination}\n'))
+    load_config(write(tmp_path, '[[destinations]]\nname = "d"\nadapter = "drupal"\nusername = "u"\n'))

@@ -8,7 +8,9 @@ in the ``sociaalwerk_publisher.adapters`` entry-point group::
         drupal = my_package.drupal:DrupalAdapter
 
 The factory is called as ``factory(destination_config, secret, base_dir)`` and returns an
-:class:`~.base.Adapter`.
+:class:`~.base.Adapter`. A factory that needs settings (a URL, a path) states them with a
+``check_settings(destination_config)`` attribute (a class method on an adapter class)
+returning ``(key, problem)`` pairs; the config is refused with the first one.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigError
 from .base import Adapter, CheckResult, Image, Post, RemotePost
+
+if TYPE_CHECKING:
+    from ..config import DestinationConfig
 
 ENTRY_POINT_GROUP = "sociaalwerk_publisher.adapters"
 
@@ -30,7 +35,8 @@ BUILTIN = {
     "wxr": ("sociaalwerk_publisher.adapters.wxr", "WxrAdapter"),
 }
 
-__all__ = ["Adapter", "CheckResult", "Image", "Post", "RemotePost", "adapter_factory", "adapter_names"]
+__all__ = ["Adapter", "CheckResult", "Image", "Post", "RemotePost", "adapter_factory", "adapter_names",
+           "settings_problems"]
 
 
 def adapter_names() -> list[str]:
@@ -51,3 +57,13 @@ def adapter_factory(name: str) -> Callable[..., Any]:
         if ep.name == name:
             return ep.load()  # type: ignore[no-any-return]
     raise ConfigError(f"unknown adapter {name!r} (known: {', '.join(adapter_names())})")
+
+
+def settings_problems(destination: DestinationConfig) -> list[tuple[str, str]]:
+    """What the destination's adapter finds missing or wrong in its settings, as (key, problem).
+
+    Raises:
+        ConfigError: no adapter has the destination's adapter name.
+    """
+    check = getattr(adapter_factory(destination.adapter), "check_settings", None)
+    return list(check(destination)) if check is not None else []

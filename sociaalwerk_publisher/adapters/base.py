@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from ..config import DestinationConfig
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,24 @@ class CheckResult:
         return not self.problems
 
 
+def check_site_settings(destination: DestinationConfig) -> list[tuple[str, str]]:
+    """What a WordPress site needs: ``url`` (http or https), ``username`` and ``password_env``."""
+    problems = [(key, f"is required for the {destination.adapter} adapter")
+                for key in ("url", "username", "password_env") if not getattr(destination, key)]
+    if destination.url and not destination.url.startswith(("http://", "https://")):
+        problems.append(("url", "must start with https:// (or http://)"))
+    elif destination.url:
+        try:
+            parts = urlsplit(destination.url)
+            parts.port  # noqa: B018 - raises for a port that is not a number up to 65535
+        except ValueError:
+            problems.append(("url", "is not a valid URL (host or port)"))
+        else:
+            if not parts.hostname:
+                problems.append(("url", "names no host"))
+    return problems
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """A destination's transport.
@@ -98,6 +120,10 @@ class Adapter(Protocol):
     An adapter that only passes the image's address on (a file export) may set
     ``needs_image_data = False``; the image is then not downloaded for it and
     ``Post.image.data`` is empty.
+
+    An adapter class may state what its destination settings need with a class method
+    ``check_settings(destination) -> list[tuple[str, str]]`` of (key, problem) pairs, which
+    the config calls when it loads (:func:`check_site_settings` is the WordPress sites').
 
     An adapter that can serve as the review hub (``[review] mode = "wordpress"``)
     also has :class:`HubAdapter`'s ``read`` and ``set_status``.

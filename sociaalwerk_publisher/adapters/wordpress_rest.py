@@ -21,7 +21,7 @@ import requests
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, DeadlineAdapter, describe
-from .base import CheckResult, Image, Post, RemotePost, RemoteState
+from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_settings
 
 API_REL = "https://api.w.org/"
 #: Every state in which an earlier attempt's post still counts as existing.
@@ -37,6 +37,8 @@ REQUIRED_CAPABILITIES = {
 
 class WordPressRestAdapter:
     """Publishes to one WordPress site over its REST API."""
+
+    check_settings = staticmethod(check_site_settings)
 
     def __init__(self, config: DestinationConfig, secret: str | None, base_dir: Path | None = None) -> None:
         self.name = config.name

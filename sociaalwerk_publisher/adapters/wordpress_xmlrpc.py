@@ -52,7 +52,7 @@ from wordpress_xmlrpc.methods import media, posts, taxonomies, users
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, create_connection, describe, watch
-from .base import CheckResult, Image, Post, RemotePost
+from .base import CheckResult, Image, Post, RemotePost, check_site_settings
 
 __all__ = ["WordPressXmlRpcAdapter"]
 
@@ -268,6 +268,8 @@ class WordPressXmlRpcAdapter:
     Every method raises only :class:`~sociaalwerk_publisher.exceptions.AdapterError`
     subclasses, with ``destination`` set to the destination's name.
     """
+
+    check_settings = staticmethod(check_site_settings)
 
     def __init__(self, config: DestinationConfig, secret: str | None, base_dir: Path | None = None) -> None:
         from .. import __version__

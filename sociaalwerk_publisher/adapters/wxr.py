@@ -1,487 +1,151 @@
 """A destination that is one WordPress eXtended RSS (WXR 1.2) file.
 
-Every post sent to the destination lives in a single file that any WordPress
-site imports with *Tools → Import → WordPress* (the ``wordpress-importer``
-plugin). It is the default destination of the offline demo: no site, no
-credentials, and the result can still be loaded into a real WordPress.
+Every post sent to the destination lives in a single file that any WordPress site
+imports with *Tools → Import → WordPress* (the ``wordpress-importer`` plugin). It is
+the embedded default destination: no site, no credentials, and the result loads into
+a real WordPress. The format itself is :mod:`.wxr_format`; this module decides what
+goes into the file and how it gets there.
 
-The file is the adapter's whole state:
+* :meth:`WxrAdapter.publish` adds an ``<item>`` with a new ``wp:post_id`` (the highest
+  id in the file plus one), its featured image as an attachment item, and definitions
+  of the terms that are new to the file;
+* :meth:`WxrAdapter.update` writes the item anew (its id, guid and foreign postmeta
+  stay) and removes the old version;
+* :meth:`WxrAdapter.retract` removes the item, and the attachments no other post uses:
+  a retracted story leaves the file (with or without ``delete``), so that an import
+  never brings it back, not even into the receiving site's trash;
+* :meth:`WxrAdapter.find_existing` finds a live post by its marker, then by its slug.
 
-* :meth:`WxrAdapter.publish` appends an ``<item>`` with a new ``wp:post_id``
-  (the highest id in the file plus one);
-* :meth:`WxrAdapter.update` rewrites that item's fields (its id and guid stay);
-* :meth:`WxrAdapter.retract` sets ``wp:status`` to ``trash`` (remembering the
-  previous status in ``_wp_trash_meta_status``, as WordPress does, so *Restore*
-  works after an import) or, with ``delete=True``, removes the item;
-* :meth:`WxrAdapter.find_existing` looks for a non-trashed post whose content
-  holds the post's marker, then for one whose ``wp:post_name`` is its slug.
+Titles and excerpts are plain text and WordPress treats them as HTML, so they are
+written HTML-escaped (``&`` → ``&amp;``), as the REST adapter sends them; content is
+HTML already and term names WordPress escapes itself. A featured image becomes an
+attachment item (``wp:attachment_url`` is the image's original URL, which the importer
+downloads when *Download and import file attachments* is ticked) and a
+``_thumbnail_id`` postmeta on the post, which the importer remaps. Posts sharing an
+image URL share one attachment; ``Post.image_id`` (an attachment id from an earlier
+post) is reused while that attachment is in the file. ``RemotePost.url`` is the file's
+``file://`` URI with the fragment ``#post-<id>``; item links and guids use the
+destination's ``url`` (else the campaign site) as WordPress would: ``<url>/?p=<id>``.
 
-Each change is a read-modify-write under an exclusive ``fcntl.flock`` on the
-sibling file ``<name>.lock`` (so two processes never lose each other's posts),
-and the new file is written to a temporary file in the same folder, fsynced and
-moved over the old one with :func:`os.replace`: a crash leaves either the old or
-the new file, never half of one.
+Writing in place
+----------------
+The file grows to thousands of posts, and the engine calls the adapter once per post,
+so a call must cost what its own item costs, not what the file costs (reading and
+rewriting the whole file per call made 3,000 posts take hours). Two designs give that:
 
-The format follows what the importer's parsers read
-(``WXR_Parser_SimpleXML``, ``WXR_Parser_XML`` which matches literal prefixed
-tag names, and the line-based ``WXR_Parser_Regex`` fallback): the usual
-prefixes (``wp:``, ``content:``, ``excerpt:``, ``dc:``), text in CDATA with
-``]]>`` split as ``]]]]><![CDATA[>`` like WordPress's own ``wxr_cdata()``, the
-author block on one line, ``<category domain=".." nicename="..">`` attributes
-in that order, and no doctype.
+* a journal of items beside the file, merged into the file at :meth:`close`: simple,
+  but the file lacks a run's posts until the run ends (after a crash, until the next
+  run), and every run rewrites the whole file, so one post added to a large archive
+  costs the archive;
+* writing the file in place, with an index beside it: this module. Every file written
+  here ends with the closing tags (:data:`.wxr_format.TAIL`). An item is *added* by
+  writing it, after definitions of its terms new to the file, over the closing tags,
+  followed by the tags: one write at the end, whatever the file's size (WordPress's
+  parsers read term definitions anywhere in the channel). An item is *removed* by
+  overwriting its bytes with whitespace, which XML allows between items; an update adds
+  the new version and removes the old. The index (:mod:`.wxr_index`, SQLite, in
+  ``<file>.index``) knows each item's byte range, id, slug, marker and image, so no call
+  reads the whole file.
 
-Titles and excerpts are plain text and WordPress treats them as HTML, so they
-are written HTML-escaped (``&`` → ``&amp;``, ``<`` → ``&lt;``), as the REST
-adapter sends them; content is HTML already and term names WordPress escapes
-itself. On top of that every text is XML-escaped (CDATA) for the file.
+Two refinements keep the cost per call near that of one durable write. During a run the
+file keeps whitespace after its closing tags (XML allows it there too), grown an eighth
+of the file at a time, so an addition seldom changes the file's size and ``fdatasync``
+seldom waits for the file system's journal; :meth:`close` cuts it off again. And the
+whitespace left by removed items is squeezed out by rewriting the file at :meth:`close`
+once it is a third of the file, so a run that updates every post rewrites it once.
 
-A featured image becomes an attachment item (``wp:attachment_url`` is the
-original image URL, which the importer downloads when *Download and import file
-attachments* is ticked) and a ``_thumbnail_id`` postmeta on the post, which the
-importer remaps to the new attachment. Posts sharing an image URL share one
-attachment; ``Post.image_id`` (an attachment id from an earlier post) is reused
-while that attachment is in the file; an attachment no post refers to any more
-is dropped. ``RemotePost.image_id`` is the attachment's ``wp:post_id``.
+The first call on a file the index does not describe (a file from before, an edit by
+hand, a lost index) reads the whole file once and rewrites it in this layout; posts this
+tool moved to the trash before retracting removed them leave the file then.
 
-``RemotePost.url`` is the file's ``file://`` URI with the fragment
-``#post-<id>``: the post exists nowhere else until someone imports the file.
-Item links and guids use the destination's ``url`` (when configured, else the
-campaign site) as WordPress would: ``<url>/?p=<id>``.
+Crashes and concurrent runs
+---------------------------
+Every call holds an exclusive ``flock`` on ``<file>.lock`` (:class:`~..locking.FileLock`,
+waited for up to the destination's ``timeout``) from reading the index to committing
+it, and reads the index afresh, so two runs, or two adapters in one process, see each
+other's posts and never write the same bytes.
+
+A change writes the file, makes it durable (``fdatasync``), then commits the index,
+which records the file's inode, size, modification time, where the closing tags are and
+the bytes before them. The next call of any run compares these with the file (and finds
+the closing tags where they were), so a change cut short is settled before anything else:
+
+* an addition touches nothing before the closing tags. Killed after its write, the file
+  is valid and holds the new item: it no longer matches the index, so it is read again
+  and the item indexed (an interrupted run's post is found, never sent twice). Killed
+  during that write, its end is torn: the committed part is recognised (same inode,
+  same bytes before the closing tags) and what follows is kept as far as it is whole
+  items, the rest cut off;
+* a removal overwrites bytes inside the file, so the bytes it overwrites are first
+  committed to the index's journal, durably; a removal cut short is undone from it;
+* a change that fails within the process (disk full, an I/O error) is undone at once;
+* the whole-file rewrites go through a temporary file, fsync and rename.
+
+Only a process that dies in the middle of a write leaves the file not well-formed, until
+the next call; each post is in it at most once, and what :meth:`find_existing` answers
+is what the file holds. The index waits for the disk only around the journal: it is a cache, and
+one that a power cut set back is noticed (the file differs from it) and rebuilt.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import errno
-import hashlib
 import html
+import logging
 import os
-import re
 import secrets
+import sqlite3
 import stat
-import threading
-import time
-import unicodedata
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from collections.abc import Callable, Iterable
+from dataclasses import astuple, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
 from ..config import DEFAULT_CONTACT, DestinationConfig
 from ..exceptions import AdapterError, RemoteRejectedError, TransportError
 from .._wording import count
+from ..locking import FileLock, LockBusy
 from .base import CheckResult, Post, RemotePost
+from .wxr_format import (
+    AUTHOR_DISPLAY_NAME,
+    AUTHOR_LOGIN,
+    TAIL,
+    Channel,
+    Document,
+    Item,
+    TermDef,
+    WxrFormatError,
+    clean,
+    filler,
+    header,
+    item_bytes,
+    complete_length,
+    parse,
+    parse_items,
+    post_dates,
+    term_definitions,
+    term_slug,
+)
+from .wxr_index import FileState, Index, Row
 
-try:  # pragma: no cover - always present on POSIX
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: a lock within this process only
-    fcntl = None  # type: ignore[assignment]
+__all__ = ["WxrAdapter"]
 
-__all__ = ["WxrAdapter", "term_slug", "NAMESPACES", "AUTHOR_LOGIN"]
-
-#: The namespaces of a WXR 1.2 file, by the prefixes the importer expects.
-NAMESPACES = {
-    "excerpt": "http://wordpress.org/export/1.2/excerpt/",
-    "content": "http://purl.org/rss/1.0/modules/content/",
-    "wfw": "http://wellformedweb.org/CommentAPI/",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "wp": "http://wordpress.org/export/1.2/",
-}
-WXR_VERSION = "1.2"
-#: The one author of every post (``dc:creator``); the importer maps it to a user.
-AUTHOR_LOGIN = "syndicatie"
-AUTHOR_DISPLAY_NAME = "Sociaal Werk Nederland"
-LANGUAGE = "nl-NL"
-TIMEZONE_NAME = "Europe/Amsterdam"
+log = logging.getLogger(__name__)
 
 META_MARKER = "swp_marker"
 META_SOURCE_URL = "swp_source_url"
 META_THUMBNAIL = "_thumbnail_id"
-META_TRASH_STATUS = "_wp_trash_meta_status"
-META_TRASH_TIME = "_wp_trash_meta_time"
-_OUR_META = (META_MARKER, META_SOURCE_URL, META_THUMBNAIL, META_TRASH_STATUS, META_TRASH_TIME)
-
-#: Statuses a post may be sent with (``trash`` is reached through :meth:`WxrAdapter.retract`).
+#: Statuses a post may be sent with.
 POST_STATUSES = ("publish", "draft", "pending", "private", "future")
-
-_CDN = {"content": NAMESPACES["content"], "dc": NAMESPACES["dc"]}
-_WP_NS_PREFIX = "http://wordpress.org/export/"
-_VERSION_RE = re.compile(r"^\d+\.\d+$")
-#: Characters XML 1.0 cannot carry at all; dropped rather than producing a file no parser reads.
-_INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SLUG_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "œ": "oe", "Œ": "oe",
-                             "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "þ": "th", "Þ": "th"})
-_MAX_SLUG = 200
-_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: :meth:`WxrAdapter.close` rewrites the file once this share of it is whitespace left by removed items
+COMPACT_SHARE = 1 / 3
+#: bytes before the tail kept in the index, to recognise the committed part of a torn file
+_ANCHOR = 64
+#: whitespace kept after the closing tags during a run, so that additions do not change the file's size
+_SLACK_MIN, _SLACK_MAX = 64 * 1024, 4 * 1024 * 1024
 
 T = TypeVar("T")
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def term_slug(name: str) -> str:
-    """A WordPress term slug: lowercase ASCII, diacritics folded, other runs → ``-``.
-
-    A name with no letters or digits at all (``"👍"``) gets a stable ``term-<hash>``.
-    """
-    folded = unicodedata.normalize("NFKD", name.translate(_SLUG_EXTRA))
-    ascii_name = folded.encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:_MAX_SLUG].rstrip("-")
-    return slug or "term-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
-
-
-def _amsterdam() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(TIMEZONE_NAME)
-    except Exception:  # pragma: no cover - no tz database (install tzdata)
-        return _EuCentralTime()
-
-
-class _EuCentralTime(tzinfo):  # pragma: no cover - only without a tz database
-    """CET/CEST by the EU rule (summer time from the last Sunday of March to that of October, 01:00 UTC)."""
-
-    @staticmethod
-    def _last_sunday(year: int, month: int) -> datetime:
-        day = datetime(year, month + 1, 1, 1, tzinfo=timezone.utc) - timedelta(days=1)
-        return day - timedelta(days=(day.weekday() + 1) % 7)
-
-    def _summer(self, utc: datetime) -> bool:
-        return self._last_sunday(utc.year, 3) <= utc < self._last_sunday(utc.year, 10)
-
-    def fromutc(self, dt: datetime) -> datetime:
-        utc = dt.replace(tzinfo=timezone.utc)
-        return (dt + timedelta(hours=2 if self._summer(utc) else 1)).replace(tzinfo=self)
-
-    def utcoffset(self, dt: datetime | None) -> timedelta:
-        if dt is None:
-            return timedelta(hours=1)
-        guess = dt.replace(tzinfo=timezone.utc) - timedelta(hours=1)
-        return timedelta(hours=2 if self._summer(guess) else 1)
-
-    def dst(self, dt: datetime | None) -> timedelta:
-        return self.utcoffset(dt) - timedelta(hours=1)
-
-    def tzname(self, dt: datetime | None) -> str:
-        return "CEST" if self.dst(dt) else "CET"
-
-
-_LOCAL = _amsterdam()
-
-
-def _clean(text: str) -> str:
-    """Text an XML file can carry: line ends normalised, forbidden characters dropped."""
-    return _INVALID_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def _cdata(text: str) -> str:
-    """A CDATA section for any text, ``]]>`` split across two sections (as ``wxr_cdata()`` does)."""
-    return "<![CDATA[" + _clean(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def _esc(text: str) -> str:
-    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _attr(text: str) -> str:
-    return '"' + _esc(text).replace('"', "&quot;") + '"'
-
-
-def _dates(when: datetime) -> tuple[str, str, str]:
-    """``wp:post_date`` (Amsterdam), ``wp:post_date_gmt`` and the RFC 2822 ``pubDate``."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        when = when.replace(tzinfo=timezone.utc)  # documented as aware; naive is taken as UTC
-    utc = when.astimezone(timezone.utc)
-    local = utc.astimezone(_LOCAL)
-    return local.strftime(_DATE_FORMAT), utc.strftime(_DATE_FORMAT), email.utils.format_datetime(utc)
-
-
-# --------------------------------------------------------------------------- the model
-
-
-@dataclass
-class _Item:
-    """One ``<item>``: a post, an attachment or anything else WordPress exports."""
-
-    post_id: int
-    post_type: str = "post"
-    title: str = ""
-    link: str = ""
-    pub_date: str = ""
-    creator: str = AUTHOR_LOGIN
-    guid: str = ""
-    description: str = ""
-    content: str = ""
-    excerpt: str = ""
-    post_date: str = ""
-    post_date_gmt: str = ""
-    comment_status: str = "closed"
-    ping_status: str = "closed"
-    post_name: str = ""
-    status: str = "publish"
-    post_parent: int = 0
-    menu_order: int = 0
-    post_password: str = ""
-    is_sticky: int = 0
-    attachment_url: str | None = None
-    terms: list[tuple[str, str, str]] = field(default_factory=list)  #: (domain, slug, name)
-    meta: list[tuple[str, str]] = field(default_factory=list)
-
-    def get_meta(self, key: str) -> str | None:
-        return next((v for k, v in self.meta if k == key), None)
-
-    def set_meta(self, key: str, value: str | None) -> None:
-        """Replace every value of ``key`` by ``value`` (or remove it), keeping its place."""
-        kept: list[tuple[str, str]] = []
-        placed = value is None
-        for k, v in self.meta:
-            if k != key:
-                kept.append((k, v))
-            elif not placed:
-                kept.append((key, value))  # type: ignore[arg-type]
-                placed = True
-        if not placed:
-            kept.append((key, value))  # type: ignore[arg-type]
-        self.meta = kept
-
-    @property
-    def is_post(self) -> bool:
-        return self.post_type != "attachment"
-
-
-@dataclass
-class _State:
-    items: list[_Item] = field(default_factory=list)
-    #: term ids already given out, by (taxonomy, slug), kept stable across writes
-    term_ids: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def find(self, post_id: int) -> _Item | None:
-        return next((i for i in self.items if i.post_id == post_id and i.is_post), None)
-
-    def next_id(self) -> int:
-        return max((i.post_id for i in self.items), default=0) + 1
-
-
-def _text(element: ET.Element | None) -> str:
-    return "".join(element.itertext()) if element is not None else ""
-
-
-def _int(text: str, what: str) -> int:
-    text = text.strip()
-    if not text:
-        return 0
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{what} is not a number: {text!r}") from None
-
-
-class _NotWxr(Exception):
-    """The file exists but is not a WXR file this adapter can keep writing."""
-
-
-def _parse(data: bytes) -> _State:
-    """Read a WXR file the way the importer's SimpleXML parser does."""
-    if not data.strip():
-        return _State()  # an empty file (e.g. made by `touch`) holds no posts to lose
-    start = data.find(b"<rss")
-    if b"<!DOCTYPE" in (data[:start] if start >= 0 else data):
-        raise _NotWxr("has a DOCTYPE, which WordPress's importer refuses")
-    try:
-        return _parse_xml(data)
-    except ValueError as e:  # a number that is not one
-        raise _NotWxr(f"has an item or term WordPress cannot import: {e}") from e
-
-
-def _parse_xml(data: bytes) -> _State:
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as e:
-        raise _NotWxr(f"is not well-formed XML ({e})") from e
-    channel = root.find("channel") if root.tag == "rss" else None
-    if channel is None:
-        raise _NotWxr("is not an RSS file (no <rss><channel>)")
-    version = next((c for c in channel if isinstance(c.tag, str) and c.tag.startswith("{" + _WP_NS_PREFIX)
-                    and c.tag.endswith("}wxr_version")), None)
-    if version is None or not _VERSION_RE.match(_text(version).strip()):
-        raise _NotWxr("is not a WXR file (missing or invalid wp:wxr_version)")
-    wp = version.tag[1:].split("}")[0]
-    excerpt_ns = wp + "excerpt/"
-
-    def w(name: str) -> str:
-        return f"{{{wp}}}{name}"
-
-    state = _State()
-    for taxonomy, tag, slug_tag in (("category", "category", "category_nicename"), ("post_tag", "tag", "tag_slug")):
-        for term in channel.findall(w(tag)):
-            term_id = _int(_text(term.find(w("term_id"))), "wp:term_id")
-            slug = _text(term.find(w(slug_tag))).strip()
-            if slug and term_id:
-                state.term_ids[(taxonomy, slug)] = term_id
-    state.items = [_parse_item(element, w, excerpt_ns) for element in channel.findall("item")]
-    return state
-
-
-def _parse_item(element: ET.Element, w: Callable[[str], str], excerpt_ns: str) -> _Item:
-    def wp_text(name: str) -> str:
-        return _text(element.find(w(name)))
-
-    post_id = _int(wp_text("post_id"), "wp:post_id")
-    if post_id <= 0:
-        raise ValueError("wp:post_id is missing")
-    attachment = element.find(w("attachment_url"))
-    return _Item(
-        post_id=post_id,
-        post_type=wp_text("post_type").strip() or "post",
-        title=_text(element.find("title")),
-        link=_text(element.find("link")).strip(),
-        pub_date=_text(element.find("pubDate")).strip(),
-        creator=_text(element.find(f"{{{_CDN['dc']}}}creator")),
-        guid=_text(element.find("guid")),
-        description=_text(element.find("description")),
-        content=_text(element.find(f"{{{_CDN['content']}}}encoded")),
-        excerpt=_text(element.find(f"{{{excerpt_ns}}}encoded")),
-        post_date=wp_text("post_date").strip(),
-        post_date_gmt=wp_text("post_date_gmt").strip(),
-        comment_status=wp_text("comment_status").strip(),
-        ping_status=wp_text("ping_status").strip(),
-        post_name=wp_text("post_name").strip(),
-        status=wp_text("status").strip(),
-        post_parent=_int(wp_text("post_parent"), "wp:post_parent"),
-        menu_order=_int(wp_text("menu_order"), "wp:menu_order"),
-        post_password=wp_text("post_password"),
-        is_sticky=_int(wp_text("is_sticky"), "wp:is_sticky"),
-        attachment_url=_text(attachment).strip() if attachment is not None else None,
-        terms=[(c.get("domain", ""), c.get("nicename", ""), _text(c))
-               for c in element.findall("category") if c.get("nicename") is not None],
-        meta=[(_text(m.find(w("meta_key"))), _text(m.find(w("meta_value"))))
-              for m in element.findall(w("postmeta"))],
-    )
-
-
-# --------------------------------------------------------------------------- writing
-
-
-@dataclass(frozen=True)
-class _Channel:
-    title: str
-    link: str
-    description: str
-
-
-def _serialise(state: _State, channel: _Channel) -> bytes:
-    """The whole file, laid out like WordPress's own export (one element per line)."""
-    # Term definitions for every term an item uses, ids kept from earlier writes.
-    used: dict[tuple[str, str], str] = {}
-    for item in state.items:
-        for domain, slug, name in item.terms:
-            if domain in ("category", "post_tag") and slug:
-                used.setdefault((domain, slug), name)
-    next_term = max(state.term_ids.values(), default=0) + 1
-    term_ids: dict[tuple[str, str], int] = {}
-    for key in used:
-        if key in state.term_ids:
-            term_ids[key] = state.term_ids[key]
-        else:
-            term_ids[key] = next_term
-            next_term += 1
-    state.term_ids = term_ids
-
-    out: list[str] = [
-        '<?xml version="1.0" encoding="UTF-8" ?>',
-        "<!-- A WordPress eXtended RSS file written by sociaalwerk-publisher. -->",
-        "<!-- Import it in WordPress: Tools > Import > WordPress. -->",
-        '<rss version="2.0"',
-        *(f'\txmlns:{prefix}="{uri}"' for prefix, uri in NAMESPACES.items()),
-        ">",
-        "",
-        "<channel>",
-        f"\t<title>{_esc(channel.title)}</title>",
-        f"\t<link>{_esc(channel.link)}</link>",
-        f"\t<description>{_esc(channel.description)}</description>",
-        f"\t<pubDate>{email.utils.format_datetime(datetime.now(timezone.utc))}</pubDate>",
-        f"\t<language>{LANGUAGE}</language>",
-        f"\t<wp:wxr_version>{WXR_VERSION}</wp:wxr_version>",
-        f"\t<wp:base_site_url>{_esc(channel.link)}</wp:base_site_url>",
-        f"\t<wp:base_blog_url>{_esc(channel.link)}</wp:base_blog_url>",
-        "",
-        # on one line: the regex fallback parser reads the author block only so
-        "\t<wp:author><wp:author_id>1</wp:author_id>"
-        f"<wp:author_login>{_cdata(AUTHOR_LOGIN)}</wp:author_login>"
-        f"<wp:author_email>{_cdata('')}</wp:author_email>"
-        f"<wp:author_display_name>{_cdata(AUTHOR_DISPLAY_NAME)}</wp:author_display_name>"
-        f"<wp:author_first_name>{_cdata('')}</wp:author_first_name>"
-        f"<wp:author_last_name>{_cdata('')}</wp:author_last_name></wp:author>",
-        "",
-    ]
-    for (taxonomy, slug), term_id in sorted(term_ids.items(), key=lambda kv: kv[1]):
-        name = used[(taxonomy, slug)]
-        if taxonomy == "category":
-            out += ["\t<wp:category>",
-                    f"\t\t<wp:term_id>{term_id}</wp:term_id>",
-                    f"\t\t<wp:category_nicename>{_cdata(slug)}</wp:category_nicename>",
-                    f"\t\t<wp:category_parent>{_cdata('')}</wp:category_parent>",
-                    f"\t\t<wp:cat_name>{_cdata(name)}</wp:cat_name>",
-                    "\t</wp:category>"]
-        else:
-            out += ["\t<wp:tag>",
-                    f"\t\t<wp:term_id>{term_id}</wp:term_id>",
-                    f"\t\t<wp:tag_slug>{_cdata(slug)}</wp:tag_slug>",
-                    f"\t\t<wp:tag_name>{_cdata(name)}</wp:tag_name>",
-                    "\t</wp:tag>"]
-    out += ["", "\t<generator>sociaalwerk-publisher</generator>", ""]
-    for item in state.items:
-        out += _serialise_item(item)
-    out += ["</channel>", "</rss>", ""]
-    return "\n".join(out).encode("utf-8")
-
-
-def _serialise_item(item: _Item) -> list[str]:
-    lines = [
-        "\t<item>",
-        f"\t\t<title>{_cdata(item.title)}</title>",
-        f"\t\t<link>{_esc(item.link)}</link>",
-        f"\t\t<pubDate>{_esc(item.pub_date)}</pubDate>",
-        f"\t\t<dc:creator>{_cdata(item.creator)}</dc:creator>",
-        f'\t\t<guid isPermaLink="false">{_esc(item.guid)}</guid>',
-        f"\t\t<description>{_esc(item.description)}</description>",
-        f"\t\t<content:encoded>{_cdata(item.content)}</content:encoded>",
-        f"\t\t<excerpt:encoded>{_cdata(item.excerpt)}</excerpt:encoded>",
-        f"\t\t<wp:post_id>{item.post_id}</wp:post_id>",
-        f"\t\t<wp:post_date>{_cdata(item.post_date)}</wp:post_date>",
-        f"\t\t<wp:post_date_gmt>{_cdata(item.post_date_gmt)}</wp:post_date_gmt>",
-        f"\t\t<wp:comment_status>{_cdata(item.comment_status)}</wp:comment_status>",
-        f"\t\t<wp:ping_status>{_cdata(item.ping_status)}</wp:ping_status>",
-        f"\t\t<wp:post_name>{_cdata(item.post_name)}</wp:post_name>",
-        f"\t\t<wp:status>{_cdata(item.status)}</wp:status>",
-        f"\t\t<wp:post_parent>{item.post_parent}</wp:post_parent>",
-        f"\t\t<wp:menu_order>{item.menu_order}</wp:menu_order>",
-        f"\t\t<wp:post_type>{_cdata(item.post_type)}</wp:post_type>",
-        f"\t\t<wp:post_password>{_cdata(item.post_password)}</wp:post_password>",
-        f"\t\t<wp:is_sticky>{item.is_sticky}</wp:is_sticky>",
-    ]
-    if item.attachment_url is not None:
-        lines.append(f"\t\t<wp:attachment_url>{_cdata(item.attachment_url)}</wp:attachment_url>")
-    for domain, slug, name in item.terms:
-        lines.append(f"\t\t<category domain={_attr(domain)} nicename={_attr(slug)}>{_cdata(name)}</category>")
-    for key, value in item.meta:
-        lines += ["\t\t<wp:postmeta>",
-                  f"\t\t\t<wp:meta_key>{_cdata(key)}</wp:meta_key>",
-                  f"\t\t\t<wp:meta_value>{_cdata(value)}</wp:meta_value>",
-                  "\t\t</wp:postmeta>"]
-    lines.append("\t</item>")
-    return lines
-
-
-# --------------------------------------------------------------------------- the adapter
-
-_process_locks: dict[str, threading.Lock] = {}
-_process_locks_guard = threading.Lock()
 
 
 class WxrAdapter:
@@ -503,77 +167,84 @@ class WxrAdapter:
         folder = Path(base_dir) if base_dir is not None else Path.cwd()
         self.path = (folder / os.path.expanduser(config.path or f"{config.name}.xml")).absolute()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.index_path = self.path.with_name(self.path.name + ".index")
         self.site_url = (config.url or DEFAULT_CONTACT).rstrip("/")
         self.lock_timeout = config.timeout if config.timeout > 0 else 30.0
+        self._index: Index | None = None
+
+    @classmethod
+    def check_settings(cls, destination: DestinationConfig) -> list[tuple[str, str]]:
+        """What the destination's settings lack, as (key, problem): a file needs its ``path``."""
+        return [] if destination.path else [("path", "is required for the wxr adapter")]
 
     # ----------------------------------------------------------------- Protocol
 
     def publish(self, post: Post) -> RemotePost:
-        """Append the post (and its featured image) with the next free id."""
+        """Add the post (and its featured image) with the next free id."""
         _check_post(post, self.name)
 
-        def change(state: _State) -> RemotePost:
-            item = _Item(post_id=state.next_id())
+        def change(index: Index, state: FileState | None) -> RemotePost:
+            plan = _Plan(index, state or self._rewrite(index, Document()))  # the first post makes the file
+            item = Item(post_id=plan.new_id())
             item.link = item.guid = f"{self.site_url}/?p={item.post_id}"
-            state.items.append(item)
-            return self._remote(item, self._fill(state, item, post))
+            warnings, attachment = self._fill(plan, item, post)
+            plan.add(item)
+            if attachment is not None:
+                plan.add(attachment)
+            self._commit(plan)
+            return self._remote(plan.rows[item.post_id], warnings)
 
-        return self._guard("publish to", lambda: self._modify(change))
+        return self._guard("publish to", lambda: self._locked(change))
 
     def update(self, remote_id: str, post: Post) -> RemotePost:
         """Replace the item's title, content, excerpt, slug, dates, terms, image and status."""
         _check_post(post, self.name)
 
-        def change(state: _State) -> RemotePost:
-            item = state.find(_post_id(remote_id) or -1)
-            if item is None:
+        def change(index: Index, state: FileState | None) -> RemotePost:
+            row = index.row(_post_id(remote_id) or -1) if state is not None else None
+            if state is None or row is None or row.post_type == "attachment":
                 raise RemoteRejectedError(f"no post {remote_id!r} in {self.path}", self.name, status=404)
-            return self._remote(item, self._fill(state, item, post))
+            plan = _Plan(index, state)
+            item = self._read_item(index, row)
+            warnings, attachment = self._fill(plan, item, post)
+            plan.replace(row, item)
+            if attachment is not None:
+                plan.add(attachment)
+            if row.thumbnail:
+                self._tidy(plan, [row.thumbnail])
+            self._commit(plan)
+            return self._remote(plan.rows[row.post_id], warnings)
 
-        return self._guard("update", lambda: self._modify(change))
+        return self._guard("update", lambda: self._locked(change))
 
     def retract(self, remote_id: str, *, delete: bool = False) -> None:
-        """Move the post to the trash, or remove it; a post (or file) already gone is fine."""
+        """Remove the post from the file (``delete`` or not); a post (or file) already gone is fine."""
         wanted = _post_id(remote_id)
-        if wanted is None:
-            return
 
-        def change(state: _State) -> bool:
-            item = state.find(wanted)
-            if item is None:
-                return False
-            if delete:
-                state.items.remove(item)
-                _drop_unused_attachments(state)
-                return True
-            if item.status == "trash":
-                return False  # nothing to write
-            item.set_meta(META_TRASH_STATUS, item.status)
-            item.set_meta(META_TRASH_TIME, str(int(time.time())))
-            item.status = "trash"
-            return True
+        def change(index: Index, state: FileState | None) -> None:
+            row = index.row(wanted) if state is not None and wanted is not None else None
+            if state is None or row is None or row.post_type == "attachment":
+                return
+            plan = _Plan(index, state)
+            plan.remove(row)
+            self._tidy(plan, [*([row.thumbnail] if row.thumbnail else []), *index.children(row.post_id)])
+            self._commit(plan)
 
         def run() -> None:
-            if self.path.exists():
-                self._modify(change)
+            if wanted is not None and self.path.exists():
+                self._locked(change)
 
         self._guard("retract from", run)
 
     def find_existing(self, post: Post) -> RemotePost | None:
-        """A non-trashed post holding ``post.marker`` in its content, else one named ``post.slug``."""
+        """A live post whose ``swp_marker`` is ``post.marker``, else one named ``post.slug``."""
+
+        def look(index: Index, state: FileState | None) -> RemotePost | None:
+            row = index.live_post(marker=post.marker, slug=post.slug) if state is not None else None
+            return self._remote(row) if row is not None else None
 
         def run() -> RemotePost | None:
-            posts = [i for i in self._read().items
-                     if i.is_post and i.post_type == "post" and i.status != "trash"]
-            if post.marker:
-                for item in posts:
-                    if post.marker in item.content:
-                        return self._remote(item)
-            if post.slug:
-                for item in posts:
-                    if item.post_name == post.slug:
-                        return self._remote(item)
-            return None
+            return self._locked(look) if self.path.exists() else None
 
         return self._guard("read", run)
 
@@ -612,13 +283,13 @@ class WxrAdapter:
                 if not self.path.is_file():
                     problems.append(f"{self.path} is not a regular file")
                 else:
-                    state = _parse(self.path.read_bytes())
-                    posts = [i for i in state.items if i.is_post]
+                    items = parse(self.path.read_bytes()).items
+                    posts = [i for i in items if i.is_post]
                     trashed = sum(1 for i in posts if i.status == "trash")
-                    attachments = len(state.items) - len(posts)
-                    details.append(f"{count(len(posts), 'post')} ({trashed} in the trash),"
-                                   f" {count(attachments, 'attachment')}")
-            except _NotWxr as e:
+                    details.append(f"{count(len(posts), 'post')}"
+                                   f"{f' ({trashed} in the trash)' if trashed else ''}, "
+                                   f"{count(len(items) - len(posts), 'attachment')}")
+            except WxrFormatError as e:
                 problems.append(f"{self.path} {e}")
             except OSError as e:
                 problems.append(f"cannot read {self.path}: {e.strerror or e}")
@@ -626,7 +297,22 @@ class WxrAdapter:
             details.append("the file does not exist yet; the first post creates it")
 
     def close(self) -> None:
-        """Nothing to release: every operation opens and closes the file itself."""
+        """Tidy the file and close the index.
+
+        The whitespace kept after the closing tags for additions is cut off, and the file
+        is rewritten once if a third of it is whitespace left by removed items (or its
+        channel changed). A failure is logged and left for the next run: the file is
+        valid either way.
+        """
+        if self._index is None:
+            return
+        try:
+            self._guard("tidy", lambda: self._locked(self._tidy_file))
+        except AdapterError as e:
+            log.warning("%s", e)
+        finally:
+            self._index.close()
+            self._index = None
 
     def __enter__(self) -> WxrAdapter:
         return self
@@ -637,12 +323,14 @@ class WxrAdapter:
     def __repr__(self) -> str:
         return f"WxrAdapter({self.name!r}, {str(self.path)!r})"
 
-    # ----------------------------------------------------------------- internals
+    # ----------------------------------------------------------------- what goes into the file
 
-    def _fill(self, state: _State, item: _Item, post: Post) -> tuple[str, ...]:
-        """Write ``post`` into ``item`` (keeping its id, guid and foreign postmeta); the warnings."""
-        warnings: tuple[str, ...] = ()
-        item.post_date, item.post_date_gmt, item.pub_date = _dates(post.date)
+    def _fill(self, plan: _Plan, item: Item, post: Post) -> tuple[tuple[str, ...], Item | None]:
+        """Write ``post`` into ``item`` (keeping its id, guid and foreign postmeta).
+
+        Returns the warnings, and the attachment item to add for a featured image new to the file.
+        """
+        item.post_date, item.post_date_gmt, item.pub_date = post_dates(post.date)
         item.post_type = "post"
         # WordPress treats titles and excerpts as HTML: plain text goes in escaped
         item.title = html.escape(post.title, quote=False)
@@ -656,99 +344,229 @@ class WxrAdapter:
         for domain, names in (("category", post.categories), ("post_tag", post.tags)):
             seen: set[str] = set()
             for name in names:
-                name = _clean(name).strip()
+                name = clean(name).strip()
                 slug = term_slug(name) if name else ""
                 if slug and slug not in seen:
                     seen.add(slug)
                     item.terms.append((domain, slug, name))
-        item.set_meta(META_TRASH_STATUS, None)
-        item.set_meta(META_TRASH_TIME, None)
         item.set_meta(META_MARKER, post.marker)
         item.set_meta(META_SOURCE_URL, post.source_url or None)
         attachment = None
         if post.image_id:  # reuse an earlier upload, when it is still in the file
-            attachment = next((i for i in state.items if not i.is_post
-                               and str(i.post_id) == post.image_id.strip()), None)
+            attachment = plan.row(_post_id(post.image_id) or -1)
+            if attachment is not None and attachment.post_type != "attachment":
+                attachment = None
+        new = None
         if attachment is None and post.image is not None:
-            attachment = next((i for i in state.items if not i.is_post
-                               and i.attachment_url == post.image.url), None)
+            attachment = plan.attachment_for(post.image.url)
             if attachment is None:
-                attachment = _Item(post_id=state.next_id(), post_type="attachment")
-                stem = post.image.filename.rsplit(".", 1)[0] or post.image.filename or "afbeelding"
-                attachment.title = stem
-                attachment.post_name = term_slug(stem)
-                attachment.post_date, attachment.post_date_gmt, attachment.pub_date = _dates(post.date)
-                attachment.status = "inherit"
-                attachment.comment_status = attachment.ping_status = "closed"
-                attachment.post_parent = item.post_id
-                attachment.attachment_url = attachment.guid = post.image.url
-                attachment.link = f"{self.site_url}/?attachment_id={attachment.post_id}"
-                state.items.append(attachment)
-        item.set_meta(META_THUMBNAIL, str(attachment.post_id) if attachment is not None else None)
-        if post.image_id and attachment is None:
-            warnings = (f"featured image {post.image_id} is no longer in {self.path.name}; left out",)
-        _drop_unused_attachments(state)
-        return warnings
+                new = self._attachment(plan.new_id(), item, post)
+        thumbnail = new.post_id if new is not None else attachment.post_id if attachment is not None else None
+        item.set_meta(META_THUMBNAIL, str(thumbnail) if thumbnail else None)
+        if post.image_id and thumbnail is None:
+            return (f"featured image {post.image_id} is no longer in {self.path.name}; left out",), new
+        return (), new
 
-    def _remote(self, item: _Item, warnings: tuple[str, ...] = ()) -> RemotePost:
-        thumbnail = item.get_meta(META_THUMBNAIL)
-        return RemotePost(id=str(item.post_id), url=f"{self.path.as_uri()}#post-{item.post_id}",
-                          status=item.status, image_id=thumbnail or None, warnings=warnings)
+    def _attachment(self, post_id: int, parent: Item, post: Post) -> Item:
+        assert post.image is not None
+        stem = post.image.filename.rsplit(".", 1)[0] or post.image.filename or "afbeelding"
+        attachment = Item(post_id=post_id, post_type="attachment", title=stem, post_name=term_slug(stem),
+                          status="inherit", post_parent=parent.post_id, attachment_url=post.image.url,
+                          guid=post.image.url, link=f"{self.site_url}/?attachment_id={post_id}")
+        attachment.post_date, attachment.post_date_gmt, attachment.pub_date = post_dates(post.date)
+        return attachment
 
-    def _channel(self) -> _Channel:
-        return _Channel(
+    def _tidy(self, plan: _Plan, attachment_ids: Iterable[int]) -> None:
+        """Attachments no post uses any more leave; one whose parent left moves to a post that uses it."""
+        for attachment_id in sorted(set(attachment_ids)):
+            row = plan.row(attachment_id)
+            if row is None or row.post_type != "attachment":
+                continue
+            users = plan.users(attachment_id)
+            if not users:
+                plan.remove(row)
+            elif row.parent not in users and plan.row(row.parent) is None:
+                item = self._read_item(plan.index, row)
+                item.post_parent = users[0]
+                plan.replace(row, item)
+
+    def _remote(self, row: Row, warnings: tuple[str, ...] = ()) -> RemotePost:
+        return RemotePost(id=str(row.post_id), url=f"{self.path.as_uri()}#post-{row.post_id}",
+                          status=row.status, image_id=str(row.thumbnail) if row.thumbnail else None,
+                          warnings=warnings)
+
+    def _channel(self) -> Channel:
+        return Channel(
             title=f"{AUTHOR_DISPLAY_NAME} – {self.name}",
             link=self.site_url,
             description="Verhalen uit het lokale sociaal werk, om in WordPress te importeren "
                         "(Extra → Importeren → WordPress).",
         )
 
-    def _read(self) -> _State:
-        """The current state; a missing file is an empty one."""
+    # ----------------------------------------------------------------- how it gets there
+
+    def _locked(self, action: Callable[[Index, FileState | None], T]) -> T:
+        """Run ``action`` under the file's lock, on the index and the file's settled state."""
         try:
-            data = self.path.read_bytes()
+            with FileLock(self.lock_path, wait=self.lock_timeout, mode=0o666):
+                if self._index is None:
+                    self._index = Index(self.index_path)
+                return action(self._index, self._sync(self._index))
+        except LockBusy as e:
+            raise TransportError(f"{self.path} stayed locked by another process for {self.lock_timeout:g}s "
+                                 f"(lock file {self.lock_path})", self.name) from e
+
+    def _sync(self, index: Index) -> FileState | None:
+        """The file as the index describes it, once what a crash left is settled; ``None``: no file."""
+        state = index.state()
+        try:
+            found = os.stat(self.path)
         except FileNotFoundError:
-            return _State()
-        return _parse(data)
-
-    def _modify(self, change: Callable[[_State], T]) -> T:
-        """Read, change and atomically rewrite the file under the lock."""
-        with self._locked():
-            state = self._read()
-            result = change(state)
-            if result is not False:
-                self._write(_serialise(state, self._channel()))
-            return result
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _process_lock(self.lock_path, self.lock_timeout, self.name):
-            if fcntl is None:  # pragma: no cover
-                yield
-                return
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            if state is not None:
+                index.forget()  # the file was removed: the next post starts a new one
+            return None
+        if state is None:
+            return self._adopt(index, self.path.read_bytes())
+        journal = index.journal()
+        if journal and found.st_ino == state.ino:  # a removal was cut short: undo it
+            fd = os.open(self.path, os.O_RDWR)
             try:
-                deadline = time.monotonic() + self.lock_timeout
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except OSError as e:
-                        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                            raise
-                        if time.monotonic() > deadline:
-                            raise TransportError(
-                                f"{self.path} stayed locked by another process for {self.lock_timeout:g}s "
-                                f"(lock file {self.lock_path})", self.name) from e
-                        time.sleep(0.01)
-                yield
+                return self._undo(fd, index, state, journal)
             finally:
-                os.close(fd)  # releases the flock
+                os.close(fd)
+        # the closing tags are checked too: after a power cut the size and time may not have moved
+        if state.same_file(found.st_ino, found.st_size, found.st_mtime_ns) and self._intact(state, TAIL):
+            return state
+        data = self.path.read_bytes()
+        try:
+            return self._adopt(index, data)  # an addition finished but was not committed, or an edit
+        except WxrFormatError:
+            if found.st_ino != state.ino or found.st_size < state.tail or not self._intact(state):
+                raise
+            # an addition was torn (killed while writing): what of it is whole stays, the rest goes
+            return self._adopt(index, data[:state.tail + complete_length(data[state.tail:])] + TAIL)
 
-    def _write(self, data: bytes) -> None:
+    def _intact(self, state: FileState, tail: bytes = b"") -> bool:
+        """Whether the bytes before the committed tail (and ``tail`` at it) are as committed."""
+        with open(self.path, "rb") as f:
+            f.seek(state.tail - len(state.anchor))
+            return f.read(len(state.anchor) + len(tail)) == state.anchor + tail
+
+    def _adopt(self, index: Index, data: bytes) -> FileState:
+        """Take ``data`` as the file: rewrite it in this layout and index it."""
+        document = parse(data)
+        # stories retracted before retracting removed them: their text leaves the file now
+        document.items = [i for i in document.items if not (i.status == "trash" and i.get_meta(META_MARKER))]
+        _drop_unused_attachments(document)
+        return self._rewrite(index, document)
+
+    def _tidy_file(self, index: Index, state: FileState | None) -> None:
+        if state is None:
+            return
+        if state.dead > state.tail * COMPACT_SHARE or state.channel != self._channel_key():
+            self._rewrite(index, parse(self.path.read_bytes()))
+        elif state.size > state.tail + len(TAIL):
+            fd = os.open(self.path, os.O_RDWR)
+            try:
+                os.ftruncate(fd, state.tail + len(TAIL))  # only whitespace after the closing tags goes
+                _datasync(fd)
+                trimmed = os.fstat(fd)
+                index.commit(replace(state, size=trimmed.st_size, mtime_ns=trimmed.st_mtime_ns), (), (), ())
+            finally:
+                os.close(fd)
+
+    def _channel_key(self) -> str:
+        return "\n".join(astuple(self._channel()))
+
+    def _rewrite(self, index: Index, document: Document) -> FileState:
+        """Write the whole file anew (temporary file, fsync, rename) and index it."""
+        names: dict[tuple[str, str], str] = {}
+        for item in document.items:
+            for domain, slug, name in item.terms:
+                if domain in ("category", "post_tag") and slug:
+                    names.setdefault((domain, slug), name)
+        next_term = max(document.term_ids.values(), default=0) + 1
+        terms = []
+        for key, name in names.items():  # term ids stay as they were; only terms in use are defined
+            term_id = document.term_ids.get(key)
+            if term_id is None:
+                term_id, next_term = next_term, next_term + 1
+            terms.append(TermDef(*key, name, term_id))
+        terms.sort(key=lambda t: t.term_id)
+        chunks = [header(self._channel(), terms, datetime.now(timezone.utc))]
+        offset, rows = len(chunks[0]), []
+        for item in document.items:
+            chunks.append(item_bytes(item))
+            rows.append(_row(item, offset, len(chunks[-1])))
+            offset += len(chunks[-1])
+        data = b"".join(chunks) + TAIL
+        written = self._write_new_file(data)
+        state = FileState(written.st_ino, written.st_size, written.st_mtime_ns, offset, 0,
+                          data[max(offset - _ANCHOR, 0):offset], self._channel_key())
+        index.replace_all(state, rows, terms)
+        return state
+
+    def _commit(self, plan: _Plan) -> None:
+        """Write ``plan`` into the file, fsync, and commit it to the index; undone at once if that fails."""
+        writes = plan.writes()
+        if not writes:
+            return
+        state = plan.state
+        inside = any(offset < state.tail for offset, _ in writes)
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            before = [(offset, os.pread(fd, min(len(data), state.size - offset), offset))
+                      for offset, data in writes if offset < state.size]
+            if inside:
+                plan.index.write_journal(before)  # on disk before a byte inside the file changes
+            try:
+                for offset, data in writes:
+                    _write_at(fd, data, offset)
+                # the size rarely changes (whitespace is kept after the tail), so this seldom waits
+                # for the file system's journal (nor for other files' writes that it would carry)
+                _datasync(fd)
+                written = os.fstat(fd)
+                tail = plan.new_tail
+                anchor = os.pread(fd, min(_ANCHOR, tail), tail - min(_ANCHOR, tail))
+                plan.index.commit(
+                    replace(state, size=written.st_size, mtime_ns=written.st_mtime_ns, tail=tail, dead=plan.dead,
+                            anchor=anchor),
+                    plan.rows.values(), plan.dropped, plan.terms, durable=inside)
+            except BaseException:
+                try:
+                    self._undo(fd, plan.index, state, before)
+                except (OSError, sqlite3.Error) as e:
+                    log.warning("%s: could not undo an unfinished change (%s); the next call does", self.name, e)
+                raise
+        finally:
+            os.close(fd)
+
+    def _undo(self, fd: int, index: Index, state: FileState, before: list[tuple[int, bytes]]) -> FileState:
+        """Put back the bytes a change overwrote and cut what it added; the file is as committed."""
+        os.ftruncate(fd, state.size)
+        for offset, data in before:
+            _write_at(fd, data, offset)
+        _datasync(fd)
+        settled = replace(state, mtime_ns=os.fstat(fd).st_mtime_ns)
+        index.settle(settled)
+        return settled
+
+    def _read_item(self, index: Index, row: Row) -> Item:
+        with open(self.path, "rb") as f:
+            f.seek(row.offset)
+            data = f.read(row.length)
+        with contextlib.suppress(WxrFormatError):
+            items = parse_items(data)
+            if [i.post_id for i in items] == [row.post_id]:
+                return items[0]
+        index.forget()
+        raise TransportError(f"item {row.post_id} is not where {self.index_path.name} says; the index is "
+                             "rebuilt from the file on the next attempt", self.name)
+
+    def _write_new_file(self, data: bytes) -> os.stat_result:
         """Write a temporary file beside the target, fsync it and move it over the target."""
         folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
         while True:
             temporary = folder / f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
             try:
@@ -761,6 +579,7 @@ class WxrAdapter:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+                written = os.fstat(f.fileno())
             with contextlib.suppress(OSError):  # keep the old file's permissions
                 os.chmod(temporary, stat.S_IMODE(os.stat(self.path).st_mode))
             os.replace(temporary, self.path)
@@ -774,6 +593,7 @@ class WxrAdapter:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+        return written
 
     def _guard(self, doing: str, action: Callable[[], T]) -> T:
         """Run ``action``, translating every failure into the adapter's exceptions."""
@@ -781,13 +601,103 @@ class WxrAdapter:
             return action()
         except AdapterError:
             raise
-        except _NotWxr as e:
+        except WxrFormatError as e:
             raise RemoteRejectedError(f"cannot {doing} {self.path}: the file {e}", self.name) from e
         except OSError as e:
             where = e.filename or self.path
             raise TransportError(f"cannot {doing} {where}: {e.strerror or e}", self.name) from e
+        except sqlite3.Error as e:
+            raise TransportError(f"cannot {doing} {self.path}: its index {self.index_path.name}: {e}",
+                                 self.name) from e
         except Exception as e:  # never let a foreign exception escape the adapter
             raise AdapterError(f"cannot {doing} {self.path}: {type(e).__name__}: {e}", self.name) from e
+
+
+class _Plan:
+    """One change of the file: items removed (overwritten with whitespace) and items added at the end."""
+
+    def __init__(self, index: Index, state: FileState) -> None:
+        self.index = index
+        self.state = state
+        self.tail = state.tail  #: where the closing tags start
+        self.rows: dict[int, Row] = {}  #: items added, by id
+        self.dropped: set[int] = set()  #: ids of items removed
+        self.terms: list[TermDef] = []  #: definitions added
+        self.dead = state.dead
+        self._blanks: list[tuple[int, int]] = []
+        self._added = bytearray()
+        self._next_id = index.max_id() + 1
+        self._next_term = index.max_term_id() + 1
+
+    def new_id(self) -> int:
+        """An item id no item has."""
+        self._next_id += 1
+        return self._next_id - 1
+
+    def row(self, post_id: int) -> Row | None:
+        """The item with this id, as it will be after the change."""
+        if post_id in self.rows:
+            return self.rows[post_id]
+        return None if post_id in self.dropped else self.index.row(post_id)
+
+    def attachment_for(self, url: str) -> Row | None:
+        found = self.index.attachment_for(url)
+        return found if found is not None and found.post_id not in self.dropped else None
+
+    def users(self, attachment_id: int) -> list[int]:
+        """The posts whose featured image this attachment will be."""
+        return sorted({i for i in self.index.users(attachment_id) if i not in self.dropped and i not in self.rows}
+                      | {r.post_id for r in self.rows.values() if r.thumbnail == attachment_id})
+
+    def add(self, item: Item) -> None:
+        """Add ``item`` at the end, after definitions of its terms the file does not define yet."""
+        defined = {(t.taxonomy, t.slug) for t in self.terms}
+        new_terms = []
+        for domain, slug, name in item.terms:
+            if domain in ("category", "post_tag") and slug and (domain, slug) not in defined \
+                    and self.index.term_id(domain, slug) is None:
+                defined.add((domain, slug))
+                new_terms.append(TermDef(domain, slug, name, self._next_term))
+                self._next_term += 1
+        self.terms += new_terms
+        self._added += term_definitions(new_terms)
+        data = item_bytes(item)
+        self.rows[item.post_id] = _row(item, self.tail + len(self._added), len(data))
+        self.dropped.discard(item.post_id)
+        self._added += data
+
+    def remove(self, row: Row) -> None:
+        """Overwrite the item's bytes with whitespace."""
+        self._blanks.append((row.offset, row.length))
+        self.dead += row.length
+        self.rows.pop(row.post_id, None)
+        self.dropped.add(row.post_id)
+
+    def replace(self, row: Row, item: Item) -> None:
+        """Remove the item's old version and add the new one."""
+        self.remove(row)
+        self.add(item)
+
+    @property
+    def new_tail(self) -> int:
+        """Where the closing tags will start."""
+        return self.tail + len(self._added)
+
+    def writes(self) -> list[tuple[int, bytes]]:
+        """The bytes to write, by offset: whitespace over removed items, then the end anew."""
+        writes = [(offset, filler(length)) for offset, length in self._blanks]
+        if self._added:
+            end = bytes(self._added) + TAIL
+            if self.tail + len(end) > self.state.size:  # room for the next additions too
+                end += filler(min(max(self.state.size // 8, _SLACK_MIN), _SLACK_MAX))
+            writes.append((self.tail, end))
+        return writes
+
+
+def _row(item: Item, offset: int, length: int) -> Row:
+    thumbnail = _post_id(item.get_meta(META_THUMBNAIL) or "") if item.is_post else None
+    return Row(item.post_id, item.post_type, item.status, item.post_name, item.get_meta(META_MARKER),
+               thumbnail, item.attachment_url, item.post_parent, offset, length)
 
 
 def _post_id(remote_id: str) -> int | None:
@@ -804,24 +714,36 @@ def _check_post(post: Post, destination: str) -> None:
             f"post status {post.status!r} is not one of {', '.join(POST_STATUSES)}", destination)
 
 
-def _drop_unused_attachments(state: _State) -> None:
+def _datasync(fd: int) -> None:
+    """``fdatasync``: the data and the size on disk, not the times (macOS has only ``fsync``)."""
+    (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def _drop_unused_attachments(document: Document) -> None:
     """Remove attachments no item points at; re-parent shared ones whose parent is gone."""
     users: dict[int, list[int]] = {}
-    for item in state.items:
+    for item in document.items:
         if item.is_post:
             thumbnail = _post_id(item.get_meta(META_THUMBNAIL) or "")
             if thumbnail:
                 users.setdefault(thumbnail, []).append(item.post_id)
-    ids = {i.post_id for i in state.items}
+    ids = {i.post_id for i in document.items}
     kept = []
-    for item in state.items:
+    for item in document.items:
         if not item.is_post:
             if item.post_id not in users:
                 continue
             if item.post_parent not in users[item.post_id] and item.post_parent not in ids:
                 item.post_parent = users[item.post_id][0]
         kept.append(item)
-    state.items = kept
+    document.items = kept
 
 
 def _probe_writable(folder: Path) -> str | None:
@@ -836,16 +758,3 @@ def _probe_writable(folder: Path) -> str | None:
     except OSError as e:
         return f"{folder} is not writable: {e.strerror or e}"
     return None
-
-
-@contextlib.contextmanager
-def _process_lock(path: Path, timeout: float, destination: str) -> Iterator[None]:
-    """Serialise threads of this process on one file (flock does the rest across processes)."""
-    with _process_locks_guard:
-        lock = _process_locks.setdefault(str(path), threading.Lock())
-    if not lock.acquire(timeout=timeout):
-        raise TransportError(f"{path} stayed locked by another thread for {timeout:g}s", destination)
-    try:
-        yield
-    finally:
-        lock.release()
