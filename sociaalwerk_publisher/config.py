@@ -73,16 +73,32 @@ class ReviewConfig:
 TERM_TARGETS = ("category", "tag", "none")
 POST_STATUSES = ("publish", "draft", "pending")
 
-#: The campaign's domains, with Dutch keywords that place a story in them.
+#: The campaign's domains, with Dutch keywords that place a story in them: a keyword matches a
+#: whole word, one ending in "*" every word it begins (see :mod:`.themes`, and the README).
 DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
-    "zorg": ("zorg", "mantelzorg", "thuiszorg", "ggz", "ouderen", "eenzaamheid", "gezondheid"),
-    "onderwijs": ("onderwijs", "school", "scholen", "leerling", "huiswerk", "schoolmaatschappelijk"),
-    "wonen": ("wonen", "woning", "huur", "dakloos", "daklozen", "buurt", "wijk", "huisvesting"),
-    "welzijn": ("welzijn", "buurthuis", "ontmoeting", "vrijwilliger", "vrijwilligers", "opbouwwerk"),
-    "werk": ("werk", "baan", "werkloos", "uitkering", "participatie", "stage", "re-integratie"),
-    "armoede en schulden": ("armoede", "schulden", "schuldhulp", "geldzorgen", "voedselbank"),
-    "jeugd": ("jeugd", "jongeren", "jongerenwerk", "kinderen", "tieners"),
-    "veiligheid": ("veiligheid", "overlast", "criminaliteit", "huiselijk geweld", "radicalisering"),
+    "zorg": ("zorg", "zorgverlener*", "mantelzorg*", "thuiszorg", "ouderenzorg", "ggz", "huisarts*",
+             "wijkverpleeg*", "verpleeg*", "dementie", "dement", "gezondheid*", "ziekenhuis*", "wmo",
+             "psychisch*", "zorgkosten", "zorgboerderij*", "ouderenwerk*"),
+    "onderwijs": ("onderwijs*", "school", "scholen", "basisschool*", "basisscholen", "schoolplein*",
+                  "leerling*", "leraar", "leraren", "docent*", "huiswerk*", "schoolmaatschappelijk*",
+                  "mbo", "hbo", "student", "studenten", "schoolverlat*", "laaggeletterd*", "klaslokaal"),
+    "wonen": ("wonen", "woning*", "huur", "huren", "huurder*", "huurprijs*", "huurachterstand*", "dakloos*",
+              "daklozen*", "thuisloos*", "huisvesting*", "woningcorporatie*", "uithuiszetting*",
+              "zwerfjongeren", "nachtopvang", "woonwijk*", "woonruimte", "woonvoorziening*", "verhuurder*"),
+    "welzijn": ("ontmoeting*", "buurthuis", "buurthuizen", "buurtkamer*", "huiskamer*", "wijkcentrum*",
+                "vrijwilliger*", "eenzaam*", "buurtmaaltijd*", "koffieochtend*", "welzijn op recept",
+                "samenkomen", "activiteitencentrum*", "dagbesteding"),
+    "werk": ("werkloos*", "werkzoekend*", "baan", "banen", "re-integratie*", "werkgever*", "bijstand*",
+             "uitkering*", "participatiewet", "arbeidsmarkt*", "sollicit*", "vacature*", "werkervaring*",
+             "stageplek*", "betaald werk", "werkloosheid", "jobcoach*"),
+    "armoede en schulden": ("armoede*", "schuld", "schulden*", "schuldhulp*", "schuldsanering", "geldzorgen",
+                            "voedselbank*", "minima", "energiearmoede", "toeslag*", "betalingsachterstand*",
+                            "rondkomen", "kledingbank*", "geldproblemen", "financiele problemen"),
+    "jeugd": ("jeugd*", "jongeren*", "jongere", "kinderen", "kind", "tieners", "tiener*", "pubers", "puber",
+              "kinderopvang", "zwerfjongeren"),
+    "veiligheid": ("veiligheid*", "onveilig*", "overlast*", "criminaliteit", "crimineel", "criminele",
+                   "huiselijk geweld", "geweld*", "radicalisering*", "ondermijning", "drugs*", "politie*",
+                   "wijkagent*", "straatintimidatie", "steekpartij*", "inbraak*", "inbraken", "vandalisme"),
 }
 
 
@@ -149,8 +165,16 @@ class CoverageConfig:
     #: and match its text too (needs the extra `fulltext`: pip install 'sociaalwerk-publisher[fulltext]')
     fulltext: bool = False
     fulltext_below_words: int = 60
-    #: how many municipalities are "gouden gemeenten" in the report
-    golden_municipalities: int = 5
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """What the national office's campaign names: its "gouden gemeenten" and "gouden" names."""
+
+    #: municipalities (CBS codes or names) the report shows apart, each with its figure
+    gouden_gemeenten: tuple[str, ...] = ()
+    #: persons and institutions matched as watch terms and shown apart in the report
+    gouden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +243,7 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     coverage: CoverageConfig = field(default_factory=CoverageConfig)
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
@@ -324,6 +349,7 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     _check_destinations(config)
     _check_email(config.email)
     _check_review(config)
+    _check_campaign(config.campaign)
     if config.report.language not in ("nl", "en"):
         raise ConfigError("must be nl or en", "report.language")
     for kind in config.report.schedule:
@@ -354,6 +380,19 @@ def _check_review(config: Config) -> None:
     for address in review.digest_recipients:
         if "@" not in address or "\r" in address or "\n" in address:
             raise ConfigError(f"{address!r} is not an e-mail address", "review.digest_recipients")
+
+
+def _check_campaign(campaign: CampaignConfig) -> None:
+    from .municipalities import lookup
+
+    unknown = [name for name in campaign.gouden_gemeenten if lookup(name) is None]
+    if unknown:
+        raise ConfigError(f"unknown {'municipality' if len(unknown) == 1 else 'municipalities'} "
+                          f"{', '.join(repr(n) for n in unknown)} (use CBS codes such as GM0479 or the"
+                          " names of the CBS list, e.g. Zaanstad)", "campaign.gouden_gemeenten")
+    for name in campaign.gouden:
+        if not any(c.isalnum() for c in name):
+            raise ConfigError(f"{name!r} has no letters or digits", "campaign.gouden")
 
 
 def _check_email(email: EmailConfig) -> None:
