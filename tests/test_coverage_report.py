@@ -424,3 +424,100 @@ def test_a_snippet_is_matched_on_its_article_page_with_fulltext(tmp_path: Path, 
             p.match_coverage()
             counted[fulltext] = {m.title for m in p.list_mentions(limit=0)}
     assert counted == {False: set(), True: {"Buurthuis weer open"}}  # the missing page: feed text only
+
+
+def test_failing_sources_are_named_once_with_a_dutch_reason_and_since_when(tmp_path: Path, httpserver) -> None:
+    import time
+    from dataclasses import replace
+    from datetime import date
+
+    from sociaalwerk_publisher.config import SecurityConfig
+
+    from .conftest import make_config
+
+    def slow(request):  # type: ignore[no-untyped-def]
+        time.sleep(2.5)
+        from werkzeug import Response
+        return Response("<rss/>", content_type="application/rss+xml")
+
+    httpserver.expect_request("/weg.xml").respond_with_data("weg", status=410)
+    httpserver.expect_request("/druk.xml").respond_with_data("druk", status=429, headers={"Retry-After": "7200"})
+    httpserver.expect_request("/pagina.xml").respond_with_data("<html><body>Hallo</body></html>",
+                                                               content_type="text/html")
+    httpserver.expect_request("/traag.xml").respond_with_handler(slow)
+    config = replace(make_config(tmp_path, read_timeout=1.0), security=SecurityConfig(allow_private_networks=True))
+    with make_publisher(config) as publisher:
+        for name, title in (("weg", "Omroep Weg"), ("druk", None), ("pagina", "Stadskrant"), ("traag", "Traag FM")):
+            publisher.add_source(httpserver.url_for(f"/{name}.xml"), SourceKind.MEDIA, discover=False, title=title,
+                                 organisation="Welzijn Druk" if name == "druk" else None)
+        list(publisher.fetch_sources())
+        data = publisher.build_report(publisher.report_period(start=date(2026, 11, 1), end=date(2026, 11, 30)))
+        failing = {s.name: s for s in data.failing_sources}
+        english = publisher.build_report(data.period, language="en").failing_sources
+        text = publisher.render_report(data).text
+    assert failing["Omroep Weg"].reason == "bestaat niet meer (410)"
+    assert failing["Welzijn Druk"].reason.startswith("te veel verzoeken, wacht tot ")  # the organisation, no title
+    assert failing["Stadskrant"].reason == "geen geldige RSS/Atom"
+    assert failing["Traag FM"].reason == "reageert niet binnen 1 seconde"
+    assert all(s.failing_since is not None for s in failing.values())  # never worked: since it was added
+    assert {s.reason for s in english} >= {"no longer exists (410)", "not a valid RSS/Atom feed",
+                                           "does not answer within 1 second"}
+    section = text[text.index("BRONNEN DIE NIET WERKEN"):]
+    assert section.count("Omroep Weg") == 1 and "HTTP" not in section and "Error" not in section
+
+
+@pytest.mark.parametrize("message, reason", [
+    ("HTTP 410 Gone: the feed is gone", "bestaat niet meer (410)"),
+    ("HTTP 404 Not Found", "niet gevonden (404)"),
+    ("HTTP 403 Forbidden", "geen toegang (403)"),
+    ("HTTP 502 Bad Gateway", "fout bij de server (502)"),
+    ("took longer than 60 s", "reageert niet binnen 60 seconden"),
+    ("timed out: HTTPSConnectionPool(host='x.nl', port=443): Max retries exceeded (connect timeout=10)",
+     "reageert niet binnen 10 seconden"),
+    ("cannot connect: HTTPSConnectionPool(host='x.nl'): Failed to resolve 'x.nl' ([Errno -2] Name or service not known)",
+     "het domein bestaat niet (meer)"),
+    ("cannot connect: [Errno 111] Connection refused", "is niet bereikbaar"),
+    ("not an RSS or Atom feed: syntax error", "geen geldige RSS/Atom"),
+    ("larger than the limit of 10485760 bytes (decompressed)", "is te groot"),
+    ("unexpected error: KeyError: 'x'", "werkt niet (onbekende fout)"),
+    (None, "werkt niet (onbekende fout)"),
+])
+def test_a_stored_failure_reads_as_a_reason_never_as_a_librarys_text(message: str | None, reason: str) -> None:
+    from sociaalwerk_publisher.config import Config
+    from sociaalwerk_publisher.coverage.figures import failure_reason
+
+    assert failure_reason(message, Config()) == reason
+
+
+def test_a_failure_kind_wins_over_the_message_and_a_wait_says_until_when() -> None:
+    from datetime import datetime, timezone
+
+    from sociaalwerk_publisher.config import Config
+    from sociaalwerk_publisher.coverage.figures import failure_reason
+
+    until = datetime(2026, 11, 18, 13, 30, tzinfo=timezone.utc)
+    assert failure_reason("HTTP 429 Too Many Requests", Config(), next_poll_at=until) == \
+        "te veel verzoeken, wacht tot 18 november om 14:30"
+    assert failure_reason("something", Config(), kind="not_feed") == "geen geldige RSS/Atom"
+
+
+@pytest.mark.parametrize("url, kind", [
+    ("https://www.google.com/alerts/feeds/1234567890/987654321", "Google Alerts"),
+    ("https://www.google.nl/alerts/feeds/1/2", "Google Alerts"),
+    ("https://news.google.com/rss/search?q=sociaal+werk&hl=nl", "Google News"),
+    ("https://www.destentor.nl/zwolle/rss.xml", "feed"),
+    ("file:///tmp/feed.xml", "feed"),
+    (None, "feed"),
+])
+def test_a_mention_knows_whether_it_came_from_a_feed_google_alerts_or_google_news(url: str | None, kind: str) -> None:
+    from sociaalwerk_publisher.coverage.figures import mention_source
+
+    assert mention_source(url).value == kind
+
+
+def test_report_build_without_a_period_builds_last_months(config: Path, publisher: Publisher) -> None:
+    from sociaalwerk_publisher.coverage.periods import last_complete, today_in_amsterdam
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "report", "build"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].startswith(last_complete("month", today_in_amsterdam()).label + ", vergeleken met")

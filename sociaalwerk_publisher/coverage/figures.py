@@ -10,6 +10,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._storage import Storage
@@ -268,12 +269,13 @@ def build_report_data(storage: Storage, config: Config, period: Period, sources:
 
 # -- why a source fails, in words a press officer reads ----------------------------------------
 
-_REASONS = {
+_REASONS: dict[str, dict[str, Any]] = {
     "nl": {"gone": "bestaat niet meer ({status})", "not_found": "niet gevonden ({status})",
            "denied": "geen toegang ({status})", "server": "fout bij de server ({status})",
            "http": "geeft een fout ({status})", "busy": "te veel verzoeken, wacht tot {until}",
            "busy_unknown": "te veel verzoeken", "not_feed": "geen geldige RSS/Atom",
-           "timeout": "reageert niet binnen {seconds} seconden", "dns": "het domein bestaat niet (meer)",
+           "timeout": "reageert niet binnen {seconds}", "second": ("seconde", "seconden"),
+           "dns": "het domein bestaat niet (meer)",
            "connect": "is niet bereikbaar", "certificate": "heeft een ongeldig certificaat",
            "too_large": "is te groot", "redirects": "stuurt eindeloos door", "refused": "adres niet toegestaan",
            "file": "bestand niet gevonden", "unknown": "werkt niet (onbekende fout)",
@@ -282,7 +284,8 @@ _REASONS = {
            "denied": "access denied ({status})", "server": "server error ({status})",
            "http": "answers with an error ({status})", "busy": "too many requests, waiting until {until}",
            "busy_unknown": "too many requests", "not_feed": "not a valid RSS/Atom feed",
-           "timeout": "does not answer within {seconds} seconds", "dns": "the domain does not exist (any more)",
+           "timeout": "does not answer within {seconds}", "second": ("second", "seconds"),
+           "dns": "the domain does not exist (any more)",
            "connect": "cannot be reached", "certificate": "has an invalid certificate",
            "too_large": "is too large", "redirects": "redirects without end", "refused": "address not allowed",
            "file": "file not found", "unknown": "failing (unknown error)", "at": "at"},
@@ -318,7 +321,8 @@ def failure_reason(message: str | None, config: Config, language: str = "nl", *,
         fetch = config.fetch
         limit = float(seconds.group(1)) if seconds else (
             fetch.read_timeout if "read" in text.lower() else fetch.connect_timeout)
-        return words["timeout"].format(seconds=f"{limit:g}")
+        one, many = words["second"]
+        return words["timeout"].format(seconds=f"{limit:g} {one if limit == 1 else many}")
     return words.get(kind, words["unknown"]).format(status=status)
 
 
