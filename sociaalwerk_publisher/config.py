@@ -181,7 +181,8 @@ class CampaignConfig:
 class ReportConfig:
     language: str = "nl"  #: nl | en
     #: the reports `run` makes once their period is complete: each week (on Monday),
-    #: month (on the 1st) or quarter, in Europe/Amsterdam time
+    #: month (on the 1st) or quarter, in Europe/Amsterdam time; "2026-11" or "2026-Q4" is
+    #: that month or quarter, made once
     schedule: tuple[str, ...] = ("week", "month")
     #: also write each report as an HTML file, with its CSV, into this folder (relative to the config)
     output_folder: str = ""
@@ -352,9 +353,12 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     _check_campaign(config.campaign)
     if config.report.language not in ("nl", "en"):
         raise ConfigError("must be nl or en", "report.language")
+    from .coverage.periods import named
+
     for kind in config.report.schedule:
-        if kind not in ("week", "month", "quarter"):
-            raise ConfigError("may hold week, month and quarter", "report.schedule")
+        if kind not in ("week", "month", "quarter") and named(kind) is None:
+            raise ConfigError(f"may hold week, month, quarter and named months or quarters such as 2026-11 or"
+                              f" 2026-Q4, not {kind!r}", "report.schedule")
     for name in ("fetch_minutes", "syndicate_minutes", "coverage_minutes", "outbox_minutes"):
         if getattr(config.daemon, name) < 1:
             raise ConfigError("must be at least 1", f"daemon.{name}")

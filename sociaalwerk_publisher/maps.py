@@ -142,12 +142,12 @@ def map_png(counts: Mapping[str, int], *, golden: Collection[str] = (), only: Co
     ys = [y for c in codes for p in shapes[c] for _, y in p[0]]
     width, height = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
 
-    figure = Figure(figsize=(5.0, 2.5 * height / width + 0.9), dpi=DPI, facecolor="white")
+    figure = Figure(figsize=(5.0, 2.5 * height / width + 0.8), dpi=DPI, facecolor="white")
     FigureCanvasAgg(figure)
     panels: list[tuple[str, Mapping[str, float], bool]] = [
         (words["mentions"], {c: float(counts.get(c, 0)) for c in codes}, True), (words["density"], density, False)]
     for index, (title, values, whole) in enumerate(panels):
-        axes = figure.add_axes((index * 0.5 + 0.01, 0.2, 0.48, 0.72))
+        axes = figure.add_axes((index * 0.5 + 0.005, 0.16, 0.49, 0.76))
         axes.set_axis_off()
         axes.set_aspect("equal")
         bounds = breaks(list(values.values()))
@@ -164,16 +164,16 @@ def map_png(counts: Mapping[str, int], *, golden: Collection[str] = (), only: Co
         margin = 0.02 * max(width, height)
         axes.set_xlim(min(xs) - margin, max(xs) + margin)
         axes.set_ylim(min(ys) - margin, max(ys) + margin)
-        axes.set_title(title, fontsize=8.5, color=INK, fontweight="bold", loc="left", pad=4)
+        axes.set_title(title, fontsize=10, color=INK, fontweight="bold", loc="left", pad=4)
         handles = [Patch(facecolor=NONE, edgecolor="none", label=words["none"])]
         handles += [Patch(facecolor=ramp[i], edgecolor="none", label=label)
                     for i, label in enumerate(_legend(bounds, max(values.values(), default=0), language, whole))]
         if outlined and index == 1:
             handles.append(Patch(facecolor="white", edgecolor=GOLDEN_EDGE, linewidth=1.1, label=words["golden"]))
-        figure.legend(handles=handles, loc="lower left", bbox_to_anchor=(index * 0.5 + 0.01, 0.045), ncol=3,
-                      frameon=False, fontsize=6.5, handlelength=1.1, handleheight=0.9, columnspacing=0.8,
-                      labelcolor=INK)
-    figure.text(0.99, 0.008, ATTRIBUTION, ha="right", va="bottom", fontsize=5.5, color=MUTED)
+        figure.legend(handles=handles, loc="lower left", bbox_to_anchor=(index * 0.5 + 0.005, 0.03), ncol=3,
+                      frameon=False, fontsize=8, handlelength=1.1, handleheight=0.9, columnspacing=0.7,
+                      handletextpad=0.4, labelcolor=INK)
+    figure.text(0.995, 0.005, ATTRIBUTION, ha="right", va="bottom", fontsize=6.5, color=MUTED)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
     return _palette(buffer.getvalue(), Image)

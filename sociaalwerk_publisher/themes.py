@@ -15,7 +15,6 @@ that a theme keyword begins keeps that theme ("jongerenwerk" is jeugd for "jonge
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -50,39 +49,55 @@ class ThemeMatcher:
 
     def __init__(self, themes: Mapping[str, Sequence[str]], ignore: Iterable[str] = ()) -> None:
         self.names = tuple(themes)
-        keywords: dict[str, set[int]] = {}
-        patterns = []
+        # keywords by their words joined without separators, so that a compound matches
+        # however it is written: whole-word keys must equal a word (or a run of words),
+        # prefix keys begin one
+        self._whole: dict[str, set[int]] = {}
+        self._prefix: dict[str, set[int]] = {}
+        self._firsts: dict[str, int] = {}  # first word of a keyword of several words: how many
         for index, listed in enumerate(themes.values()):
             for keyword in listed:
-                key, prefix = _keyword(keyword)
-                if not key:
+                parts = words(keyword.rstrip().rstrip("*"))
+                if not parts:
                     continue
-                keywords.setdefault(key, set()).add(index)
-                # the text is matched as its words joined by single spaces; a compound may be
-                # written apart or together, so each boundary inside a keyword is optional
-                parts = [re.escape(w) for w in words(keyword.rstrip().rstrip("*"))]
-                patterns.append(r"\b" + " ?".join(parts) + ("" if prefix else r"\b"))
-        self._keywords = keywords
-        # longest first, so that "huiselijk geweld" is tried before "huis"
-        self._pattern = re.compile("|".join(sorted(set(patterns), key=len, reverse=True))) if patterns else None
-        starts = [(key, prefix) for key, prefix in (_keyword(k) for listed in themes.values() for k in listed) if key]
+                key, prefix = "".join(parts), keyword.rstrip().endswith("*")
+                (self._prefix if prefix else self._whole).setdefault(key, set()).add(index)
+                if len(parts) > 1:
+                    self._firsts[parts[0]] = max(self._firsts.get(parts[0], 0), len(parts))
+        self._lengths = sorted({len(key) for key in self._prefix})
+        # what every prefix key begins with: most words are none of them, and are done at once
+        self._shortest = self._lengths[0] if self._lengths else 0
+        self._starts = frozenset(key[:self._shortest] for key in self._prefix)
         ignored: set[str] = set()
         for phrase in ignore:
             key = "".join(words(phrase))
-            if not key or any(key.startswith(k) if prefix else key == k for k, prefix in starts):
+            if not key or key in self._whole or any(key.startswith(k) for k in self._prefix):
                 continue  # "jongerenwerk" stays: it is evidence of jeugd
             ignored.update(key + ending for ending in _ENDINGS)
         self._ignored = frozenset(ignored)
-        self._prefixes = frozenset(key[:end] for key in ignored for end in range(1, len(key)))
+        self._ignored_prefixes = frozenset(key[:end] for key in ignored for end in range(1, len(key)))
+
+    def _hits(self, run: str, found: set[int], shortest: int = 0) -> None:
+        """Add the themes whose keywords ``run`` (words joined) is, or begins with."""
+        hit = self._whole.get(run)
+        if hit:
+            found.update(hit)
+        if run[:self._shortest] not in self._starts:
+            return
+        for length in self._lengths:
+            if length > len(run):
+                break
+            if length > shortest:
+                hit = self._prefix.get(run[:length])
+                if hit:
+                    found.update(hit)
 
     def match(self, text: str) -> tuple[str, ...]:
         """The themes of ``text`` (plain text), in configuration order."""
-        if self._pattern is None:
-            return ()
         tokens = _WORD_OR_BREAK.findall(fold(text))
-        ignored, prefixes = self._ignored, self._prefixes
+        count = len(tokens)
+        ignored, prefixes = self._ignored, self._ignored_prefixes
         if ignored:
-            count = len(tokens)
             start = 0
             while start < count:
                 run, end, longest = tokens[start], start + 1, 0
@@ -99,8 +114,18 @@ class ThemeMatcher:
                 else:
                     start += 1
         found: set[int] = set()
-        for hit in self._pattern.findall(" ".join(tokens)):
-            found.update(self._keywords[hit.replace(" ", "")])
+        firsts, whole, starts, shortest = self._firsts, self._whole, self._starts, self._shortest
+        for i, token in enumerate(tokens):
+            if token in whole or token[:shortest] in starts:
+                self._hits(token, found)
+            most = firsts.get(token)
+            if most:
+                run = token
+                for j in range(i + 1, min(count, i + most)):
+                    if tokens[j] == _IGNORED or not tokens[j][0].isalnum():
+                        break
+                    run += tokens[j]
+                    self._hits(run, found, len(token))
         return tuple(name for index, name in enumerate(self.names) if index in found)
 
 

@@ -8,6 +8,7 @@ runs from midnight to midnight (:func:`utc_bounds`).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -79,6 +80,20 @@ def last_complete(kind: str, today: date, language: str = "nl") -> Period:
         end = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1) - timedelta(days=1)
         return quarter(end.year, (end.month - 1) // 3 + 1, language)
     raise UsageError(f"unknown period {kind!r} (use {', '.join(KINDS)})")
+
+
+_NAMED = re.compile(r"(\d{4})-(?:(\d{2})|[Qq]([1-4]))")
+
+
+def named(value: str, language: str = "nl") -> Period | None:
+    """The calendar month ``2026-11`` or quarter ``2026-Q4``, else None."""
+    found = _NAMED.fullmatch(value.strip())
+    if found is None:
+        return None
+    year, number, q = found.groups()
+    if number is not None:
+        return month(int(year), int(number), language) if 1 <= int(number) <= 12 else None
+    return quarter(int(year), int(q), language)
 
 
 def custom(start: date, end: date, language: str = "nl") -> Period:

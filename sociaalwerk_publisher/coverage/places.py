@@ -34,9 +34,10 @@ import enum
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 from ..municipalities import aliases, municipalities, woonplaatsen
 from .matching import strip_diacritics, words
@@ -105,6 +106,7 @@ _BERGEN_ABROAD = frozenset({
     "mons", "henegouwen", "belgie", "belgische", "wallonie",
 })
 
+_T = TypeVar("_T")
 _WORD = re.compile(r"[^\W_]+")
 # Between two words, something that ends a sentence or a heading.
 _SENTENCE_BREAK = re.compile(r"[.!?:;\n\"“”„«»•|–—]|\s-\s")
@@ -233,6 +235,17 @@ class _Scan:
         # "Oost-Groningen", "Nieuw-Bergen": another place. "Ede-Wageningen": two places.
         return i > 0 and self.gap_before(i) == "-" and previous_match_end != i
 
+    def matched(self, i: int, j: int) -> str:
+        """The name at words ``i:j`` as written, with the apostrophe of "'s-Gravenhage" and the
+        bracket of "Bergen (NH.)"."""
+        start, end = self.spans[i][0], self.spans[j - 1][1]
+        if start and self.keys[i] == "s" and self.text[start - 1] in _APOSTROPHES:
+            start -= 1
+        if "(" in self.text[start:end]:
+            closing = _CLOSING.match(self.text, end)
+            end = closing.end() if closing else end
+        return self.text[start:end]
+
     def bracketed_province(self, j: int) -> str | None:
         """The province in brackets after a name ending before word ``j``: "Hengelo (Gld)"."""
         after = self.gap_after(j)
@@ -356,8 +369,20 @@ def find_municipalities(
     scan: _Scan | None = None
     found: list[PlaceMatch] = []
     previous_match_end = -1
-    i = 0
-    count = len(keys)
+    for i, j, entry in _longest(keys, table, prefixes):
+        if scan is None:
+            scan = _Scan(text, keys, prefer_province, prefer_codes)
+        verdict = None if scan.glued_to_word_before(i, previous_match_end) else scan.judge(entry, i, j)
+        if verdict is not None:
+            code, confident = verdict
+            found.append(PlaceMatch(code, municipalities()[code].name, scan.matched(i, j), confident))
+            previous_match_end = j
+    return tuple(found)
+
+
+def _longest(keys: list[str], table: Mapping[str, _T], prefixes: frozenset[str]) -> Iterator[tuple[int, int, _T]]:
+    """(first word, end, entry) of each longest name of ``table`` in ``keys``, left to right."""
+    i, count = 0, len(keys)
     while i < count:
         # the longest name starting at word i, growing the run only while it can still match
         run, j, entry, end_of_entry = keys[i], i + 1, None, i
@@ -372,22 +397,8 @@ def find_municipalities(
         if entry is None:
             i += 1
             continue
-        j = end_of_entry
-        if scan is None:
-            scan = _Scan(text, keys, prefer_province, prefer_codes)
-        verdict = None if scan.glued_to_word_before(i, previous_match_end) else scan.judge(entry, i, j)
-        if verdict is not None:
-            code, confident = verdict
-            start, end = scan.spans[i][0], scan.spans[j - 1][1]
-            if start and keys[i] == "s" and text[start - 1] in _APOSTROPHES:
-                start -= 1  # keep the apostrophe of "'s-Gravenhage"
-            if "(" in text[start:end]:
-                closing = _CLOSING.match(text, end)
-                end = closing.end() if closing else end  # keep the bracket of "Bergen (NH.)"
-            found.append(PlaceMatch(code, municipalities()[code].name, text[start:end], confident))
-            previous_match_end = j
-        i = j
-    return tuple(found)
+        yield i, end_of_entry, entry
+        i = end_of_entry
 
 
 def attribute(
@@ -503,37 +514,25 @@ def find_woonplaatsen(
     """
     text, keys = _prepared(text)
     table, prefixes = _places()
-    scan = _Scan(text, keys, prefer_province, prefer_codes)
     named = tuple(named)
     # any place the text names helps to settle an ambiguous one, confident or not
     others = [m.code for m in named]
-    found: list[tuple[int, int, _Place]] = []
-    i, count = 0, len(keys)
-    while i < count:
-        run, j, entry, end_of_entry = keys[i], i + 1, None, i
-        while True:
-            hit = table.get(run)
-            if hit is not None:
-                entry, end_of_entry = hit, j
-            if j == count or run not in prefixes:
-                break
-            run = f"{run} {keys[j]}"
-            j += 1
-        if entry is None or not scan.capitalised(i, entry.cased) or scan.glued_to_word_before(i, -1):
-            i += 1
-            continue
-        found.append((i, end_of_entry, entry))
-        i = end_of_entry
+    found = list(_longest(keys, table, prefixes))
+    if found:
+        # "een" and "echt" are in every other text: only capitalised ones are worth a closer look
+        cased_words = _WORD.findall(text)
+        found = [(i, j, e) for i, j, e in found
+                 if all(strip_diacritics(cased_words[k])[:1] == c[:1] for k, c in zip(range(i, j), e.cased))]
+    if not found:
+        return ()
+    scan = _Scan(text, keys, prefer_province, prefer_codes)
+    found = [(i, j, e) for i, j, e in found if scan.capitalised(i, e.cased) and not scan.glued_to_word_before(i, -1)]
     # the municipalities' own matches are taken: a woonplaats inside one is part of its name
     taken = {m.matched_text.casefold() for m in named}
     matches: list[PlaceMatch] = []
     unambiguous = [next(iter(e.codes)) for _, _, e in found if len(e.codes) == 1]
     for i, j, entry in found:
-        start, end = scan.spans[i][0], scan.spans[j - 1][1]
-        if "(" in text[start:end]:
-            closing = _CLOSING.match(text, end)
-            end = closing.end() if closing else end  # keep the bracket of "Hengelo (Gld)"
-        written = text[start:end]
+        written = scan.matched(i, j)
         if written.casefold() in taken:
             continue
         marker = scan.bracketed_province(j)
