@@ -719,7 +719,7 @@ def report() -> None:
 
 period_options = [
     click.option("--period", type=click.Choice(["week", "month", "quarter"]),
-                 help="The last complete week, month or quarter (Europe/Amsterdam)."),
+                 help="The last complete week, month (the default) or quarter (Europe/Amsterdam)."),
     click.option("--from", "start", help="First day (YYYY-MM-DD), with --to."),
     click.option("--to", "end", help="Last day (YYYY-MM-DD), included."),
 ]

@@ -97,7 +97,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "no_mentions": "Geen vermeldingen in deze periode.",
         "new_outlets": "Nieuwe media gezien",
         "new_outlets_intro": "Media met vermeldingen in deze periode die nog niet zijn ingedeeld; een redacteur "
-                             "deelt ze in met `sociaalwerk-publisher outlets set DOMEIN --type ...`.",
+                             "deelt ze in met „sociaalwerk-publisher outlets set DOMEIN --type ...”.",
         "failing": "Bronnen die niet werken",
         "failing_alert_one": "Let op: 1 bron werkt niet, dus er kunnen vermeldingen ontbreken.",
         "failing_alert_many": "Let op: {n} bronnen werken niet, dus er kunnen vermeldingen ontbreken.",
@@ -170,7 +170,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "no_mentions": "No mentions in this period.",
         "new_outlets": "New outlets seen",
         "new_outlets_intro": "Outlets with mentions in this period that are not classified yet; an editor "
-                             "classifies them with `sociaalwerk-publisher outlets set DOMAIN --type ...`.",
+                             "classifies them with “sociaalwerk-publisher outlets set DOMAIN --type ...”.",
         "failing": "Sources that are failing",
         "failing_alert_one": "Note: 1 source is failing, so mentions may be missing.",
         "failing_alert_many": "Note: {n} sources are failing, so mentions may be missing.",
@@ -325,13 +325,16 @@ def mentions_csv(data: ReportData, every_mention: Iterable[MentionRow] | None = 
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(fmt.labels["csv_header"])
+    types = {t: fmt.outlet_type(t) for t in OutletType}
     for m in data.mentions if every_mention is None else every_mention:
-        writer.writerow([_cell(value) for value in (
-            _local(m.published_at).strftime("%Y-%m-%d %H:%M"), m.title, m.url, m.outlet,
-            fmt.outlet_type(m.outlet_type), m.municipality or "", m.municipality_code or "", m.province or "",
-            ", ".join(m.organisations), ", ".join(m.themes), ", ".join(m.terms), m.headline or m.title,
-            "" if m.reach is None else str(m.reach), m.source_kind.value,
-        )])
+        # every text is made a safe cell; what is ours alone (a date, a type, a CBS code, a
+        # number) is not looked at again: a month's CSV has a million cells
+        writer.writerow((
+            _local(m.published_at).strftime("%Y-%m-%d %H:%M"), _cell(m.title), _cell(m.url), _cell(m.outlet),
+            types[m.outlet_type], _cell(m.municipality or ""), m.municipality_code or "", _cell(m.province or ""),
+            _cell(", ".join(m.organisations)), _cell(", ".join(m.themes)), _cell(", ".join(m.terms)),
+            _cell(m.headline or m.title), "" if m.reach is None else str(m.reach), m.source_kind.value,
+        ))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

@@ -521,3 +521,21 @@ def test_report_build_without_a_period_builds_last_months(config: Path, publishe
     result = CliRunner().invoke(cli, ["--config", str(config), "report", "build"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1].startswith(last_complete("month", today_in_amsterdam()).label + ", vergeleken met")
+
+
+def test_the_same_report_over_one_members_or_some_municipalities_mentions(publisher: Publisher) -> None:
+    from datetime import date
+
+    from sociaalwerk_publisher.coverage.model import MentionScope
+
+    period = publisher.report_period("month", today=date(2026, 12, 3))
+    member = publisher.build_report(period, scope=MentionScope(organisation="Travers Welzijn"))
+    assert {c.key: c.current for c in member.headline}["mentions"] == 1
+    assert [s.count.key for s in member.members] == ["Travers Welzijn"]
+    assert [e.headline for e in member.entries] == ["Sociaal werkers Zwolle luiden de noodklok"]
+    zwolle = publisher.build_report(period, scope=MentionScope(municipalities=("GM0193",)))
+    assert {c.key: (c.current, c.previous) for c in zwolle.headline}["mentions"] == (5, 0)
+    assert zwolle.top_stories[0].mentions == 4
+    rendered = publisher.render_report(zwolle)
+    assert len(rendered.csv.decode("utf-8-sig").splitlines()) == 1 + 5
+    assert rendered.map_png != publisher.render_report(figures(publisher)).map_png  # Zwolle alone is drawn

@@ -376,9 +376,10 @@ def _scoped(scope: MentionScope) -> Any:
     """The condition that keeps a mention within ``scope``."""
     conditions: list[Any] = []
     if scope.organisation is not None:
-        conditions.append(exists().where(mention_facts.c.mention_id == mentions.c.id,
-                                         mention_facts.c.kind == "organisation",
-                                         mention_facts.c.value == scope.organisation))
+        # an alias of its own: the queries it is added to may join mention_facts themselves
+        fact = mention_facts.alias("scope_fact")
+        conditions.append(exists().where(fact.c.mention_id == mentions.c.id, fact.c.kind == "organisation",
+                                         fact.c.value == scope.organisation))
     if scope.municipalities:
         conditions.append(mentions.c.municipality.in_(list(scope.municipalities)))
     return and_(True, *conditions)
