@@ -560,6 +560,7 @@ class Publisher:
             scope: only the mentions of one member organisation or of some municipalities.
         """
         language = language or self.config.report.language
+        period = periods.in_language(period, language)
         start, _ = periods.utc_bounds(periods.previous(period, language))
         if self._storage.coverage.has_unmatched(start, periods.utc_bounds(period)[1]):
             self.match_coverage()

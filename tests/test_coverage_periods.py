@@ -80,3 +80,13 @@ def test_report_build_without_a_period_builds_last_months_report(tmp_path) -> No
     with make_publisher(make_config(tmp_path)) as publisher:
         period = publisher.report_period(today=date(2026, 12, 3))
     assert (period.kind, period.start, period.end) == ("month", date(2026, 11, 1), date(2026, 11, 30))
+
+
+def test_an_english_report_names_its_period_in_english_too(tmp_path) -> None:
+    from sociaalwerk_publisher import make_publisher
+
+    from .conftest import make_config
+
+    with make_publisher(make_config(tmp_path)) as publisher:
+        data = publisher.build_report(publisher.report_period("month", today=date(2026, 12, 3)), language="en")
+    assert (data.period.label, data.previous.spoken) == ("November 2026", "October 2026")

@@ -108,6 +108,17 @@ def custom(start: date, end: date, language: str = "nl") -> Period:
     return Period(start, end, label, "custom", label)
 
 
+def in_language(period: Period, language: str) -> Period:
+    """``period`` labelled in ``language``."""
+    if period.kind == "month":
+        return month(period.start.year, period.start.month, language)
+    if period.kind == "quarter":
+        return quarter(period.start.year, (period.start.month - 1) // 3 + 1, language)
+    if period.kind == "week":
+        return week(period.start, language)
+    return custom(period.start, period.end, language)
+
+
 def previous(period: Period, language: str = "nl") -> Period:
     """The period ``period`` is compared with: the calendar month, quarter or ISO week before
     it, or as many days right before it."""
