@@ -69,7 +69,11 @@ class _ErrorLine(click.ClickException):
 
     def __init__(self, error: PublisherError) -> None:
         super().__init__(str(error))
-        self.exit_code = error.exit_code
+        self.error = error
+
+    @property  # click reads the exit code from the exception; ours is per error class
+    def exit_code(self) -> int:  # type: ignore[override]
+        return self.error.exit_code
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.message}", err=True)
@@ -853,7 +857,7 @@ def report() -> None:
 
 period_options = [
     click.option("--period", type=click.Choice(["week", "month", "quarter"]),
-                 help="The last complete week, month or quarter (Europe/Amsterdam)."),
+                 help="The last complete week, month (the default) or quarter (Europe/Amsterdam)."),
     click.option("--from", "start", type=DATE, help="First day (YYYY-MM-DD), with --to."),
     click.option("--to", "end", type=DATE, help="Last day (YYYY-MM-DD), included."),
 ]

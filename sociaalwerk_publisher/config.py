@@ -76,16 +76,32 @@ class ReviewConfig:
 TERM_TARGETS = ("category", "tag", "none")
 POST_STATUSES = ("publish", "draft", "pending")
 
-#: The campaign's domains, with Dutch keywords that place a story in them.
+#: The campaign's domains, with Dutch keywords that place a story in them: a keyword matches a
+#: whole word, one ending in "*" every word it begins (see :mod:`.themes`, and the README).
 DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
-    "zorg": ("zorg", "mantelzorg", "thuiszorg", "ggz", "ouderen", "eenzaamheid", "gezondheid"),
-    "onderwijs": ("onderwijs", "school", "scholen", "leerling", "huiswerk", "schoolmaatschappelijk"),
-    "wonen": ("wonen", "woning", "huur", "dakloos", "daklozen", "buurt", "wijk", "huisvesting"),
-    "welzijn": ("welzijn", "buurthuis", "ontmoeting", "vrijwilliger", "vrijwilligers", "opbouwwerk"),
-    "werk": ("werk", "baan", "werkloos", "uitkering", "participatie", "stage", "re-integratie"),
-    "armoede en schulden": ("armoede", "schulden", "schuldhulp", "geldzorgen", "voedselbank"),
-    "jeugd": ("jeugd", "jongeren", "jongerenwerk", "kinderen", "tieners"),
-    "veiligheid": ("veiligheid", "overlast", "criminaliteit", "huiselijk geweld", "radicalisering"),
+    "zorg": ("zorg", "zorgverlener*", "mantelzorg*", "thuiszorg", "ouderenzorg", "ggz", "huisarts*",
+             "wijkverpleeg*", "verpleeg*", "dementie", "dement", "gezondheid*", "ziekenhuis*", "wmo",
+             "psychisch*", "zorgkosten", "zorgboerderij*", "ouderenwerk*", "jeugdzorg"),
+    "onderwijs": ("onderwijs*", "school", "scholen", "basisschool*", "basisscholen", "schoolplein*",
+                  "leerling*", "leraar", "leraren", "docent*", "huiswerk*", "schoolmaatschappelijk*",
+                  "mbo", "hbo", "student", "studenten", "schoolverlat*", "laaggeletterd*", "klaslokaal"),
+    "wonen": ("wonen", "woning*", "huur", "huren", "huurder*", "huurprijs*", "huurachterstand*", "dakloos*",
+              "daklozen*", "thuisloos*", "huisvesting*", "woningcorporatie*", "uithuiszetting*",
+              "zwerfjongeren", "nachtopvang", "woonwijk*", "woonruimte", "woonvoorziening*", "verhuurder*"),
+    "welzijn": ("ontmoeting*", "buurthuis", "buurthuizen", "buurtkamer*", "huiskamer*", "wijkcentrum*",
+                "vrijwilliger*", "eenzaam*", "eenzame", "buurtmaaltijd*", "koffieochtend*", "welzijn op recept",
+                "samenkomen", "activiteitencentrum*", "dagbesteding", "maatje", "maatjes*", "beweeg*"),
+    "werk": ("werkloos*", "werkzoekend*", "baan", "banen", "re-integratie*", "werkgever*", "bijstand*",
+             "uitkering*", "participatiewet", "arbeidsmarkt*", "sollicit*", "vacature*", "werkervaring*",
+             "stageplek*", "betaald werk", "werkloosheid", "jobcoach*"),
+    "armoede en schulden": ("armoede*", "schuld", "schulden*", "schuldhulp*", "schuldsanering", "geldzorgen",
+                            "voedselbank*", "minima", "energiearmoede", "toeslag*", "betalingsachterstand*",
+                            "rondkomen", "kledingbank*", "geldproblemen", "financiele problemen"),
+    "jeugd": ("jeugd*", "jongeren*", "jongere", "kinderen", "kind", "tieners", "tiener*", "pubers", "puber",
+              "kinderopvang", "zwerfjongeren"),
+    "veiligheid": ("veiligheid*", "onveilig*", "overlast*", "criminaliteit", "crimineel", "criminele",
+                   "huiselijk geweld", "geweld*", "radicalisering*", "ondermijning", "drugs*", "politie*",
+                   "wijkagent*", "straatintimidatie", "steekpartij*", "inbraak*", "inbraken", "vandalisme"),
 }
 
 
@@ -152,15 +168,24 @@ class CoverageConfig:
     #: and match its text too (needs the extra `fulltext`: pip install 'sociaalwerk-publisher[fulltext]')
     fulltext: bool = False
     fulltext_below_words: int = 60
-    #: how many municipalities are "gouden gemeenten" in the report
-    golden_municipalities: int = 5
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """What the national office's campaign names: its "gouden gemeenten" and "gouden" names."""
+
+    #: municipalities (CBS codes or names) the report shows apart, each with its figure
+    gouden_gemeenten: tuple[str, ...] = ()
+    #: persons and institutions matched as watch terms and shown apart in the report
+    gouden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ReportConfig:
     language: str = "nl"  #: nl | en
     #: the reports `run` makes once their period is complete: each week (on Monday),
-    #: month (on the 1st) or quarter, in Europe/Amsterdam time
+    #: month (on the 1st) or quarter, in Europe/Amsterdam time; "2026-11" or "2026-Q4" is
+    #: that month or quarter, made once
     schedule: tuple[str, ...] = ("week", "month")
     #: also write each report as an HTML file, with its CSV, into this folder (relative to the config)
     output_folder: str = ""
@@ -222,6 +247,7 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     coverage: CoverageConfig = field(default_factory=CoverageConfig)
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
@@ -347,11 +373,15 @@ def check_config(config: Config) -> None:
     _check_destinations(config)
     _check_email(config.email)
     _check_review(config)
+    _check_campaign(config.campaign)
     if config.report.language not in ("nl", "en"):
         raise ConfigError("must be nl or en", "report.language")
+    from .coverage.periods import named
+
     for kind in config.report.schedule:
-        if kind not in ("week", "month", "quarter"):
-            raise ConfigError("may hold week, month and quarter", "report.schedule")
+        if kind not in ("week", "month", "quarter") and named(kind) is None:
+            raise ConfigError(f"may hold week, month, quarter and named months or quarters such as 2026-11 or"
+                              f" 2026-Q4, not {kind!r}", "report.schedule")
 
 
 def _check_database(url: str) -> None:
@@ -391,6 +421,19 @@ def _check_review(config: Config) -> None:
     for address in review.digest_recipients:
         if "@" not in address or "\r" in address or "\n" in address:
             raise ConfigError(f"{address!r} is not an e-mail address", "review.digest_recipients")
+
+
+def _check_campaign(campaign: CampaignConfig) -> None:
+    from .municipalities import lookup
+
+    unknown = [name for name in campaign.gouden_gemeenten if lookup(name) is None]
+    if unknown:
+        raise ConfigError(f"unknown {'municipality' if len(unknown) == 1 else 'municipalities'} "
+                          f"{', '.join(repr(n) for n in unknown)} (use CBS codes such as GM0479 or the"
+                          " names of the CBS list, e.g. Zaanstad)", "campaign.gouden_gemeenten")
+    for name in campaign.gouden:
+        if not any(c.isalnum() for c in name):
+            raise ConfigError(f"{name!r} has no letters or digits", "campaign.gouden")
 
 
 def _check_email(email: EmailConfig) -> None:
@@ -535,7 +578,7 @@ _RANGES: dict[type, dict[str, _Range]] = {
     },
     CoverageConfig: {
         "keep_unmatched_days": _Range(0, 3650), "cluster_threshold": _Range(0, 1, above=True),
-        "fulltext_below_words": _Range(0, 100_000), "golden_municipalities": _Range(0, 1000),
+        "fulltext_below_words": _Range(0, 100_000),
     },
     ReportConfig: {"listed_mentions": _Range(0, 100_000)},
     EmailConfig: {"port": _Range(1, 65535), "timeout": _seconds(600)},
@@ -674,15 +717,19 @@ STARTER_CONFIG = """\
 # fulltext = false              # true: also match the article page when a feed has a snippet
 #                               # (pip install 'sociaalwerk-publisher[fulltext]')
 # fulltext_below_words = 60
-# golden_municipalities = 5     # how many "gouden gemeenten" the report names
 
 # [themes]                      # the campaign's domains and their keywords; default: 8 themes
 # zorg = ["zorg", "mantelzorg", "ouderen"]
-# wonen = ["wonen", "woning", "buurt"]
+# wonen = ["wonen", "woning*", "huur"]   # whole words; "woning*" also finds woningnood
+
+[campaign]
+# gouden_gemeenten = ["GM0479", "Súdwest-Fryslân"]   # CBS codes or names; the report shows each
+# gouden = ["Buurthuis De Kroon"]   # persons or institutions, matched as watch terms
 
 [report]
 # language = "nl"               # or "en"
-# schedule = ["week", "month"]  # and "quarter": made once the period is complete (Europe/Amsterdam)
+# schedule = ["week", "month"]  # and "quarter", or "2026-11" / "2026-Q4" once: made once the period
+#                               # is complete (Europe/Amsterdam)
 # output_folder = "uitvoer"     # also write each report (HTML and CSV) into this folder
 # listed_mentions = 200         # the e-mail lists the newest 200; the CSV attachment has all
 

@@ -25,7 +25,7 @@ from .config import Config, DestinationConfig, check_config, load_config
 from .coverage import periods
 from .coverage.engine import MatchSummary, match_mentions
 from .coverage.figures import build_report_data, mention_rows
-from .coverage.model import MentionRow, Outlet, OutletType, Period, ReportData
+from .coverage.model import MentionRow, MentionScope, Outlet, OutletType, Period, ReportData
 from .exceptions import (
     ConfigError,
     FetchError,
@@ -629,11 +629,12 @@ class Publisher:
 
     def report_period(self, kind: str | None = None, start: date | None = None, end: date | None = None,
                       *, today: date | None = None) -> Period:
-        """The last complete ``kind`` (week, month, quarter), or the days ``start`` to ``end``.
+        """The last complete ``kind`` (week, month, quarter), or the days ``start`` to ``end``;
+        with neither, the last complete month.
 
         Raises:
-            UsageError: neither or both are given, the range is reversed, or a day is
-                outside the dates handled.
+            UsageError: both are given, only one of ``start`` and ``end``, the range is
+                reversed, or a day is outside the dates handled.
         """
         for what, day in (("--from", start), ("--to", end), ("today", today)):
             if day is not None:
@@ -641,22 +642,34 @@ class Publisher:
         language = self.config.report.language
         if kind and (start or end):
             raise UsageError("give either a period or --from/--to, not both")
-        if kind:
-            return periods.last_complete(kind, today or periods.today_in_amsterdam(), language)
         if start and end:
             return periods.custom(start, end, language)
-        raise UsageError("give a period (week, month, quarter) or both --from and --to")
+        if start or end:
+            raise UsageError("give both --from and --to")
+        return periods.last_complete(kind or "month", today or periods.today_in_amsterdam(), language)
 
-    def build_report(self, period: Period, *, language: str | None = None) -> ReportData:
+    def build_report(self, period: Period, *, language: str | None = None,
+                     scope: MentionScope | None = None) -> ReportData:
         """Every figure of the coverage report for ``period``, with the period before it.
+
+        Items fetched but not matched yet are matched first, so the report never misses what
+        is stored, whichever command fetched it.
+
+        Args:
+            scope: only the mentions of one member organisation or of some municipalities.
 
         Raises:
             UsageError: the period lies outside the dates handled.
         """
         check_date(period.start, "the period's first day")
         check_date(period.end, "the period's last day")
+        language = language or self.config.report.language
+        period = periods.in_language(period, language)
+        start, _ = periods.utc_bounds(periods.previous(period, language))
+        if self._storage.coverage.has_unmatched(start, periods.utc_bounds(period)[1]):
+            self.match_coverage()
         return build_report_data(self._storage, self.config, period, self.list_sources(), utcnow(),
-                                 language or self.config.report.language)
+                                 language, scope)
 
     def render_report(self, data: ReportData, *, for_file: bool = False) -> RenderedReport:
         """HTML, text, CSV and chart of a report (``for_file``: the chart inside the HTML).
@@ -669,7 +682,7 @@ class Publisher:
         folder = self.config.templates.folder
         every_mention = None
         if data.mentions_total is not None and data.mentions_total > len(data.mentions):
-            every_mention = mention_rows(self._storage, *periods.utc_bounds(data.period))
+            every_mention = mention_rows(self._storage, *periods.utc_bounds(data.period), scope=data.scope)
         return render_report(data, template_folder=str(self.config.resolve(folder)) if folder else None,
                              for_file=for_file, listed=self.config.report.listed_mentions,
                              every_mention=every_mention)
@@ -718,7 +731,8 @@ class Publisher:
         message = build_message(
             key=key, sender=email.sender, recipients=email.recipients, subject=rendered.subject,
             text=rendered.text, html=rendered.html,
-            inline=[InlineImage(rendered.chart_cid, "image/png", rendered.chart_png)],
+            inline=[InlineImage(rendered.chart_cid, "image/png", rendered.chart_png),
+                    InlineImage(rendered.map_cid, "image/png", rendered.map_png)],
             attachments=[Attachment(f"vermeldingen-{data.period.start}-{data.period.end}.csv", "text/csv",
                                     rendered.csv)],
         )

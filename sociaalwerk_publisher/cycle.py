@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._logging import IN_RESULT
 from ._wording import count
-from .coverage.periods import last_complete, today_in_amsterdam
+from .coverage.periods import last_complete, named, today_in_amsterdam
 from .exceptions import PublisherError
 from .types import FetchResult, SyndicationResult
 
@@ -123,10 +123,12 @@ class Jobs:
         publisher, config = self.publisher, self.publisher.config
         today = today_in_amsterdam()
         for kind in config.report.schedule:
-            period = last_complete(kind, today, config.report.language)
+            period = named(kind, config.report.language) or last_complete(kind, today, config.report.language)
+            if period.end >= today:
+                continue  # a named month that is not over yet
             if config.report.output_folder:
                 folder = config.resolve(config.report.output_folder)
-                target = folder / f"persaandacht-{kind}-{period.start}-{period.end}.html"
+                target = folder / f"persaandacht-{period.kind}-{period.start}-{period.end}.html"
                 if not target.exists():
                     folder.mkdir(parents=True, exist_ok=True)
                     csv_file, _ = publisher.write_report(period, target)

@@ -21,7 +21,7 @@ from .exceptions import AdapterError, ConfigError
 from .fetching import utcnow
 from .review import Decision, check_transition
 from .syndication import Syndicator, passes_filter
-from .themes import themes_for
+from .themes import story_themes
 from .types import SourceKind, Story, StoryFilter, StoryStatus
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class HubReview:
                 errors.append(f"story {story_id}: {e}")
         waiting = self._storage.stories.list(StoryFilter(status=StoryStatus.NEW, kind=SourceKind.BLOG, limit=0))
         for story in waiting:
-            if story.id in reviews or not passes_filter(story, self._hub, themes_for(story.text, self._config.themes)):
+            if story.id in reviews or not passes_filter(story, self._hub, story_themes(story, self._config)):
                 continue
             try:
                 self._queue(story, now)

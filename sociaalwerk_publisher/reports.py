@@ -31,10 +31,11 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .coverage.model import Count, MentionRow, OutletType, ReportData
+from .coverage.model import Count, MentionRow, OutletType, ReportData, group_entries
 from .coverage.periods import AMSTERDAM, MONTHS
 from .exceptions import ReportError
 from .feeds.sanitise import WEB_SCHEMES, safe_url
+from .maps import map_png
 from .rendering import render
 
 __all__ = ["LABELS", "OWN_CHANNEL_KEYS", "RenderedReport", "chart_png", "mentions_csv", "render_report"]
@@ -55,7 +56,7 @@ LABELS: dict[str, dict[str, Any]] = {
     "nl": {
         "brand": "Sociaal Werk Nederland",
         "title": "Persaandacht sociaal werk",
-        "compared_with": "vergeleken met de vorige periode",
+        "compared_with": "vergeleken met {previous}",
         "previous_period": "vorige periode",
         "key_figures": "Kerncijfers",
         "press_figures": "In de pers",
@@ -69,22 +70,39 @@ LABELS: dict[str, dict[str, Any]] = {
         "outlet_one": "medium",
         "outlet_many": "media",
         "golden": "Gouden gemeenten",
-        "golden_intro": "De gemeenten met de meeste aandacht in deze periode.",
+        "golden_intro": "De gemeenten die de campagne uitlicht, elk met het aantal vermeldingen.",
+        "golden_names": "Gouden namen",
+        "golden_names_intro": "Personen en instellingen die de campagne uitlicht.",
         "municipalities": "Gemeenten met de meeste vermeldingen",
         "outlet_types": "Per soort medium",
         "organisations": "Per lidorganisatie",
+        "organisations_intro": "Elke lidorganisatie, ook zonder vermeldingen, met haar meest opgepikte verhalen.",
         "themes": "Per thema",
+        "where": "Waar",
+        "map_alt": "Kaart van Nederland: vermeldingen per gemeente en per 100.000 inwoners",
+        "provinces": "Per provincie",
+        "province": "provincie",
+        "reached": "gemeenten bereikt",
+        "per_100k": "per 100.000 inw.",
+        "outlets": "Welke media",
+        "outlet_reach": "bereik",
+        "reach_note": "Geschat bereik: de som van het bereik van de media met minstens één vermelding, elk "
+                      "medium één keer geteld, ook als het vaker over ons schreef. Van {known} van de {outlets} "
+                      "media is het bereik bekend; de andere tellen niet mee. Het is een bovengrens van het "
+                      "aantal mensen dat een bericht kon zien, geen aantal lezers.",
         "mentions": "Alle vermeldingen",
         "latest_mentions": "Nieuwste vermeldingen",
+        "stories_count": "{stories} verhalen in {mentions} vermeldingen",
         "mentions_shown": "De nieuwste {shown} van {total} vermeldingen; de overige {rest} staan in de bijlage (CSV).",
         "mentions_shown_file": "De nieuwste {shown} van {total} vermeldingen; alle staan in het CSV-bestand ernaast.",
         "no_mentions": "Geen vermeldingen in deze periode.",
         "new_outlets": "Nieuwe media gezien",
-        "new_outlets_intro": "Voor het eerst gezien; een redacteur kan ze indelen.",
+        "new_outlets_intro": "Media met vermeldingen in deze periode die nog niet zijn ingedeeld; een redacteur "
+                             "deelt ze in met „sociaalwerk-publisher outlets set DOMEIN --type ...”.",
         "failing": "Bronnen die niet werken",
         "failing_alert_one": "Let op: 1 bron werkt niet, dus er kunnen vermeldingen ontbreken.",
         "failing_alert_many": "Let op: {n} bronnen werken niet, dus er kunnen vermeldingen ontbreken.",
-        "failing_since": "werkt niet sinds",
+        "failing_since": "sinds",
         "see_below": "Zie onderaan.",
         "notes": "Opmerkingen",
         "change_new": "nieuw",
@@ -96,20 +114,22 @@ LABELS: dict[str, dict[str, Any]] = {
                       "noemen. Een verhaal dat door meerdere media is overgenomen, telt als één "
                       "verhaal met meerdere vermeldingen. Eigen kanalen tellen niet mee.",
         "footer_csv": "Alle vermeldingen staan ook in de bijlage (CSV, opent in Excel).",
+        "footer_map": "Kaart: Bron: CBS, Kadaster (PDOK, CBS Gebiedsindelingen), vereenvoudigd door cartomap/nl; "
+                      "inwoners: Bron: CBS (1 januari 2024).",
         "subject": "Persaandacht sociaal werk — {period}: {count} {noun}{change}",
         "chart_alt": "{title}: hoogste aantal {top} op {day}",
         "chart_empty": "Geen vermeldingen in deze periode",
         "at": "om",
         "months_short": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt",
                          "nov", "dec"),
-        "csv_header": ("datum", "titel", "url", "medium", "type medium", "gemeente", "organisaties",
-                       "thema's", "zoektermen", "verhaal"),
+        "csv_header": ("datum", "titel", "url", "medium", "type medium", "gemeente", "CBS-code", "provincie",
+                       "organisaties", "thema's", "zoektermen", "verhaal", "bereik", "bron"),
         "thousands": ".",
     },
     "en": {
         "brand": "Sociaal Werk Nederland",
         "title": "Press coverage of social work",
-        "compared_with": "compared with the previous period",
+        "compared_with": "compared with {previous}",
         "previous_period": "previous period",
         "key_figures": "Key figures",
         "press_figures": "In the press",
@@ -123,22 +143,39 @@ LABELS: dict[str, dict[str, Any]] = {
         "outlet_one": "outlet",
         "outlet_many": "outlets",
         "golden": "Golden municipalities",
-        "golden_intro": "The municipalities with the most coverage in this period.",
+        "golden_intro": "The municipalities the campaign singles out, each with its mentions.",
+        "golden_names": "Golden names",
+        "golden_names_intro": "People and institutions the campaign singles out.",
         "municipalities": "Municipalities with the most mentions",
         "outlet_types": "By type of outlet",
         "organisations": "By member organisation",
+        "organisations_intro": "Every member organisation, also without mentions, with its most picked-up stories.",
         "themes": "By theme",
+        "where": "Where",
+        "map_alt": "Map of the Netherlands: mentions per municipality and per 100,000 inhabitants",
+        "provinces": "By province",
+        "province": "province",
+        "reached": "municipalities reached",
+        "per_100k": "per 100,000 inh.",
+        "outlets": "Which outlets",
+        "outlet_reach": "reach",
+        "reach_note": "Estimated reach: the sum of the reach of the outlets with at least one mention, each "
+                      "outlet counted once, however often it wrote about us. The reach of {known} of the {outlets} "
+                      "outlets is known; the others are not counted. It is an upper bound of the people who "
+                      "could see an item, not a number of readers.",
         "mentions": "All mentions",
         "latest_mentions": "Latest mentions",
+        "stories_count": "{stories} stories in {mentions} mentions",
         "mentions_shown": "The latest {shown} of {total} mentions; the other {rest} are in the attachment (CSV).",
         "mentions_shown_file": "The latest {shown} of {total} mentions; all are in the CSV file beside this one.",
         "no_mentions": "No mentions in this period.",
         "new_outlets": "New outlets seen",
-        "new_outlets_intro": "Seen for the first time; an editor can classify them.",
+        "new_outlets_intro": "Outlets with mentions in this period that are not classified yet; an editor "
+                             "classifies them with “sociaalwerk-publisher outlets set DOMAIN --type ...”.",
         "failing": "Sources that are failing",
         "failing_alert_one": "Note: 1 source is failing, so mentions may be missing.",
         "failing_alert_many": "Note: {n} sources are failing, so mentions may be missing.",
-        "failing_since": "failing since",
+        "failing_since": "since",
         "see_below": "See the end of this report.",
         "notes": "Notes",
         "change_new": "new",
@@ -150,14 +187,16 @@ LABELS: dict[str, dict[str, Any]] = {
                       "A story picked up by several outlets counts as one story with several "
                       "mentions. Own channels are not counted.",
         "footer_csv": "Every mention is also in the attachment (CSV, opens in Excel).",
+        "footer_map": "Map: Bron: CBS, Kadaster (PDOK, CBS Gebiedsindelingen), simplified by cartomap/nl; "
+                      "inhabitants: Bron: CBS (1 January 2024).",
         "subject": "Press coverage of social work — {period}: {count} {noun}{change}",
         "chart_alt": "{title}: highest {top} on {day}",
         "chart_empty": "No mentions in this period",
         "at": "at",
         "months_short": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                          "Nov", "Dec"),
-        "csv_header": ("date", "title", "url", "outlet", "outlet type", "municipality",
-                       "organisations", "themes", "terms", "story"),
+        "csv_header": ("date", "title", "url", "outlet", "outlet type", "municipality", "CBS code", "province",
+                       "organisations", "themes", "terms", "story", "reach", "source"),
         "thousands": ",",
     },
 }
@@ -198,8 +237,9 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 class RenderedReport:
     """One report, ready to be stored and sent as a multipart e-mail.
 
-    ``html`` shows the chart as ``<img src="cid:{chart_cid}">`` (attach ``chart_png`` inline
-    with that Content-ID), or as a ``data:`` URI when rendered ``for_file``.
+    ``html`` shows the chart as ``<img src="cid:{chart_cid}">`` and the map as
+    ``<img src="cid:{map_cid}">`` (attach both inline with those Content-IDs), or each as a
+    ``data:`` URI when rendered ``for_file``.
     """
 
     subject: str
@@ -208,6 +248,8 @@ class RenderedReport:
     csv: bytes
     chart_png: bytes
     chart_cid: str
+    map_png: bytes = b""
+    map_cid: str = ""
 
 
 def render_report(data: ReportData, *, template_folder: str | None = None,
@@ -232,10 +274,16 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
     fmt = _Format(_language(data))
     csv = mentions_csv(data, every_mention)
     total = len(data.mentions) if data.mentions_total is None else data.mentions_total
-    data = _translated(_cleaned(dataclasses.replace(data, mentions=data.mentions[:max(listed, 0)])), fmt)
+    listed_rows = data.mentions[:max(listed, 0)]
+    # figures made elsewhere (a test, a script) may leave the stories to be grouped here
+    stories = data.entries or group_entries(listed_rows)
+    data = _translated(_cleaned(dataclasses.replace(data, mentions=listed_rows, entries=stories)), fmt)
     png = chart_png(data)
-    cid = f"trend-{hashlib.sha256(png).hexdigest()[:16]}@sociaalwerk-publisher"
-    chart_src = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" if for_file else f"cid:{cid}"
+    cid, chart_src = _image("trend", png, for_file)
+    scope = data.scope.municipalities if data.scope is not None and data.scope.municipalities else None
+    map_image = map_png(dict(data.municipality_counts), golden=data.golden_codes, only=scope,
+                        language=fmt.language)
+    map_cid, map_src = _image("map", map_image, for_file)
     lead = next((c for c in data.headline if c.key == LEAD_KEY), data.headline[0] if data.headline else None)
     subject = _subject(data, lead, fmt)
     own = tuple(c for c in data.headline if c.key in OWN_CHANNEL_KEYS)
@@ -246,7 +294,9 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
         # the store repeats the headline's own figures here; show each figure once
         own_more=tuple(c for c in data.own_channels if c.key not in {o.key for o in own}),
         chart_src=chart_src, chart_title=_chart_title(data, fmt), chart_alt=_chart_alt(data, fmt),
-        attachment=not for_file, mentions_total=total,
+        attachment=not for_file, mentions_total=total, map_src=map_src,
+        compared_with=fmt.labels["compared_with"].format(previous=data.previous.spoken or data.previous.label),
+        stories_total=next((c.current for c in data.headline if c.key == "stories"), len(data.entries)),
     )
     return RenderedReport(
         subject=subject,
@@ -255,7 +305,15 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
         csv=csv,
         chart_png=png,
         chart_cid=cid,
+        map_png=map_image,
+        map_cid=map_cid,
     )
+
+
+def _image(name: str, png: bytes, for_file: bool) -> tuple[str, str]:
+    """The Content-ID of an inline image, and the ``src`` that shows it (``data:`` in a file)."""
+    cid = f"{name}-{hashlib.sha256(png).hexdigest()[:16]}@sociaalwerk-publisher"
+    return cid, f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" if for_file else f"cid:{cid}"
 
 
 def mentions_csv(data: ReportData, every_mention: Iterable[MentionRow] | None = None) -> bytes:
@@ -268,12 +326,16 @@ def mentions_csv(data: ReportData, every_mention: Iterable[MentionRow] | None = 
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(fmt.labels["csv_header"])
+    types = {t: fmt.outlet_type(t) for t in OutletType}
     for m in data.mentions if every_mention is None else every_mention:
-        writer.writerow([_cell(value) for value in (
-            _local(m.published_at).strftime("%Y-%m-%d %H:%M"), m.title, m.url, m.outlet,
-            fmt.outlet_type(m.outlet_type), m.municipality or "", ", ".join(m.organisations),
-            ", ".join(m.themes), ", ".join(m.terms), "" if m.story is None else str(m.story),
-        )])
+        # every text is made a safe cell; what is ours alone (a date, a type, a CBS code, a
+        # number) is not looked at again: a month's CSV has a million cells
+        writer.writerow((
+            _local(m.published_at).strftime("%Y-%m-%d %H:%M"), _cell(m.title), _cell(m.url), _cell(m.outlet),
+            types[m.outlet_type], _cell(m.municipality or ""), m.municipality_code or "", _cell(m.province or ""),
+            _cell(", ".join(m.organisations)), _cell(", ".join(m.themes)), _cell(", ".join(m.terms)),
+            _cell(m.headline or m.title), "" if m.reach is None else str(m.reach), m.source_kind.value,
+        ))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -389,6 +451,11 @@ class _Format:
 
     def outlet_type(self, value: OutletType) -> str:
         return OUTLET_TYPES[self.language].get(value, str(value.value))
+
+    def decimal(self, value: float) -> str:
+        """``12,5`` (or ``12.5``): one decimal, with the reader's separators."""
+        whole, _, tenth = f"{value:.1f}".partition(".")
+        return f"{self.number(int(whole))}{',' if self.language == 'nl' else '.'}{tenth}"
 
     def share(self, c: Count, counts: tuple[Count, ...]) -> int:
         """``c`` as a percentage of the largest of ``counts``, for a bar; at least 2 when not 0."""

@@ -37,7 +37,7 @@ from .fetching import utcnow
 from .images import download_image, image_filename
 from .municipalities import municipalities
 from .rendering import render
-from .themes import themes_for
+from .themes import story_themes
 from .types import (
     Story,
     StoryFilter,
@@ -192,7 +192,7 @@ class Syndicator:
                 continue
             row = records.get(story.id)
             due = row is None or row.next_attempt_at is None or row.next_attempt_at <= now
-            if not due or not passes_filter(story, destination, themes_for(story.text, self._config.themes)):
+            if not due or not passes_filter(story, destination, story_themes(story, self._config)):
                 continue
             if destination.name == self._hub and story.id in self._reviewed:
                 continue  # on the hub the editor's own post is the publication
@@ -416,7 +416,7 @@ class Syndicator:
         facts = {
             "organisation": [story.organisation] if story.organisation else [],
             "municipality": [municipality] if municipality else [],
-            "theme": list(themes_for(story.text, self._config.themes)),
+            "theme": list(story_themes(story, self._config)),
             "source": [story.source_title] if story.source_title else [],
         }
         for fact, values in facts.items():

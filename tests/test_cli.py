@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -213,11 +214,11 @@ def test_run_on_the_bundled_demo_works_offline(demo: Path) -> None:
     first = invoke(config, "run")
     assert first.exit_code == 0, first.output
     assert "fetched 4 sources (5 new, 0 failed); approved 3 automatically; syndicated 3 (0 failed);" \
-        " matched 2 items (2 counted); reports 1" in first.output
+        " matched 2 items (2 counted); reports " in first.output
     export = (demo / "uitvoer" / "sociaalwerkers.wxr.xml").read_text(encoding="utf-8")
     assert export.count("<wp:post_type><![CDATA[post]]></wp:post_type>") == 3
     assert "Een ochtend bij het buurtloket" in export and "Dit verhaal verscheen eerder op" in export
-    (report,) = (demo / "uitvoer").glob("persaandacht-month-*.html")
+    report = demo / "uitvoer" / "persaandacht-month-2026-11-01-2026-11-30.html"
     assert "Persaandacht" in report.read_text(encoding="utf-8")
     assert report.with_suffix(".csv").read_bytes().startswith("\ufeffdatum;".encode())
     quiet = invoke(config, "run", "--quiet")
@@ -261,7 +262,7 @@ def test_municipalities_are_given_by_name_or_cbs_code_everywhere(demo: Path) -> 
     (("--organisation", "travers welzijn"), ["Sociaal werkers Zwolle: meer vragen over geldzorgen"]),
     (("--municipality", "Utrecht"), ["Gemeente Utrecht investeert in sociaal werk in de wijk"]),
     (("--outlet", "stadskrant.example.nl"), ["Sociaal werkers Zwolle: meer vragen over geldzorgen"]),
-    (("--theme", "wonen"), ["Gemeente Utrecht investeert in sociaal werk in de wijk"]),
+    (("--theme", "Armoede en schulden"), ["Sociaal werkers Zwolle: meer vragen over geldzorgen"]),
     (("--since", "2026-11-26"), ["Gemeente Utrecht investeert in sociaal werk in de wijk"]),
     (("--until", "2026-11-25"), ["Sociaal werkers Zwolle: meer vragen over geldzorgen"]),  # the day included
     (("--since", "2026-11-26", "--theme", "jeugd"), []),
@@ -338,3 +339,15 @@ def test_a_wrong_file_or_address_is_one_line_and_exit_2(config: Path, monkeypatc
     (config.parent / "notities.txt").write_text("Boodschappen: melk, brood\n", encoding="utf-8")
     result = invoke(config, *args)
     assert (result.exit_code, result.output.splitlines()) == (2, [message])
+def test_the_demo_report_has_mentions_whatever_todays_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    from sociaalwerk_publisher import cycle
+
+    monkeypatch.setattr(cycle, "today_in_amsterdam", lambda: date(2029, 5, 3))
+    demo = tmp_path / "demo"
+    shutil.copytree(REPO / "examples" / "demo", demo, ignore=shutil.ignore_patterns("*.db*", "uitvoer"))
+    assert invoke(demo / "sociaalwerk-publisher.toml", "run").exit_code == 0
+    november = (demo / "uitvoer" / "persaandacht-month-2026-11-01-2026-11-30.html").read_text(encoding="utf-8")
+    assert "november 2026" in november and "Alle vermeldingen (2)" in november.replace("&nbsp;", " ")
+    assert (demo / "uitvoer" / "persaandacht-month-2029-04-01-2029-04-30.html").exists()  # last month, empty

@@ -224,6 +224,8 @@ def test_only_sqlite_and_postgresql_urls_are_accepted(tmp_path: Path, url: str, 
     result = CliRunner().invoke(cli, ["--config", str(path), "sources", "list"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "geheim" not in result.output
+
+
 # --------------------------------------------------------------------------- destination settings, by adapter
 
 
@@ -249,3 +251,32 @@ def test_each_adapter_states_what_its_destination_settings_need(
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, f'[[destinations]]\nname = "d"\n{destination}\n'))
     load_config(write(tmp_path, '[[destinations]]\nname = "d"\nadapter = "drupal"\nusername = "u"\n'))
+
+
+class TestCampaign:
+    def test_gouden_gemeenten_are_cbs_codes_or_names_of_the_bundled_list(self, tmp_path: Path) -> None:
+        config = load_config(write(tmp_path, '[campaign]\ngouden_gemeenten = ["GM0479", "Súdwest-Fryslân", "den haag"]\n'
+                                             'gouden = ["Buurthuis De Kroon"]\n'))
+        from sociaalwerk_publisher.coverage.figures import gouden_codes
+
+        assert gouden_codes(config) == ("GM0479", "GM1900", "GM0518")
+        assert config.campaign.gouden == ("Buurthuis De Kroon",)
+
+    def test_unknown_gouden_gemeenten_are_one_clear_error_naming_the_key(self, tmp_path: Path) -> None:
+        from click.testing import CliRunner
+
+        from sociaalwerk_publisher.cli import cli
+
+        path = write(tmp_path, '[campaign]\ngouden_gemeenten = ["Zaanstad", "Zaanstd", "GM9999"]\n')
+        with pytest.raises(ConfigError) as raised:
+            load_config(path)
+        assert raised.value.key == "campaign.gouden_gemeenten"
+        assert "'Zaanstd', 'GM9999'" in str(raised.value) and "Zaanstad'" not in str(raised.value)
+        result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+        assert result.exit_code == 2
+        (line,) = result.output.strip().splitlines()
+        assert "campaign.gouden_gemeenten" in line and "Zaanstd" in line
+
+    def test_the_old_top_n_setting_is_gone(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="coverage.golden_municipalities: unknown key"):
+            load_config(write(tmp_path, "[coverage]\ngolden_municipalities = 5\n"))

@@ -36,8 +36,8 @@ from .fixtures.report_data import (
     make_report,
 )
 
-DUTCH_HEADER = ["datum", "titel", "url", "medium", "type medium", "gemeente", "organisaties", "thema's",
-                "zoektermen", "verhaal"]
+DUTCH_HEADER = ["datum", "titel", "url", "medium", "type medium", "gemeente", "CBS-code", "provincie",
+                "organisaties", "thema's", "zoektermen", "verhaal", "bereik", "bron"]
 ARROWS = {"+": "\u25b2", "\u2212": "\u25bc", "n": "\u25b2", "g": "="}  # by the change's first character
 
 
@@ -121,7 +121,7 @@ def test_subject_has_no_percentage_when_there_was_nothing_before() -> None:
 
 
 def test_html_shows_every_headline_figure_with_its_change_against_the_previous_period(page: _Page) -> None:
-    assert "Persaandacht sociaal werk november 2026 vergeleken met de vorige periode (oktober 2026)" in page.text
+    assert "Persaandacht sociaal werk november 2026 vergeleken met oktober 2026 " in page.text
     for label, _, current, previous, change in HEADLINE.values():
         assert f"{current} {label} {ARROWS[change[0]]} {change} vorige periode: {previous}" in page.text
 
@@ -129,11 +129,25 @@ def test_html_shows_every_headline_figure_with_its_change_against_the_previous_p
 def test_every_mention_is_a_link_to_its_url(page: _Page) -> None:
     for m in MENTIONS:
         if m.url.startswith("https://"):
-            assert (m.url, m.title) in page.links
+            # a story alone links its title; a picked-up story its headline and each outlet
+            assert (m.url, m.title) in page.links or (m.url, m.outlet) in page.links
+
+
+def test_a_picked_up_story_is_one_entry_with_its_outlets(page: _Page) -> None:
+    text = page.text
+    entry = text[text.index("Alle vermeldingen"):]
+    assert entry.count(TOP_STORIES[0].title) == 1
+    assert ("Jongerenwerkers openen huiskamer voor tieners in Zwolle-Zuid opgepikt door 4 media (5 vermeldingen): "
+            "De Stentor · regionaal dagblad · Zwolle · 3 nov Omroep Zwolle · lokale omroep · Zwolle · 3 nov "
+            "Zwolle Nu · nieuwssite · Zwolle · 3 nov Trouw · landelijk dagblad · Zwolle · 4 nov "
+            "De Stentor · regionaal dagblad · Zwolle · 24 nov") in entry
+    assert "17 verhalen in 25 vermeldingen" in entry
+    assert HEADLINE["stories"][2] == len({m.story or m.url for m in MENTIONS})
 
 
 def test_every_mention_shows_outlet_type_municipality_and_day(page: _Page) -> None:
-    assert "Zwolle Nu · nieuwssite · Zwolle · 3 nov" in page.text
+    assert "Kampen (kampen/leerlingen" not in page.text
+    assert "Leerlingen en ouderen koken samen in Kampen De Stentor · regionaal dagblad · Kampen · 25 nov" in page.text
     assert "Leeuwarder Courant · regionaal dagblad · Súdwest-Fryslân · 12 nov" in page.text
     assert "Zorg+Welzijn · vakmedia · 29 nov" in page.text  # no municipality: left out, not "None"
     assert "Alle vermeldingen (25)" in page.text
@@ -154,27 +168,30 @@ def test_only_http_urls_become_links(report: RenderedReport, page: _Page) -> Non
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>",
                                  "vbscript:msgbox", "file:///etc/passwd", "//evil.example/x", "https://", ""])
 def test_a_url_that_is_not_http_is_not_linked(url: str) -> None:
-    data = dataclasses.replace(REPORT, mentions=(_mention("Een titel", url),), top_stories=())
+    data = dataclasses.replace(REPORT, mentions=(_mention("Een titel", url),), top_stories=(), members=(),
+                               golden_names=())
     assert [href for href, _ in _Page(render_report(data).html).links] == []
 
 
 def test_the_email_loads_nothing_from_outside(report: RenderedReport, page: _Page) -> None:
-    assert page.sources == [f"cid:{report.chart_cid}"]
+    assert page.sources == [f"cid:{report.chart_cid}", f"cid:{report.map_cid}"]
     assert not [a for tag, a in page.tags if tag == "link"]
     assert not re.search(r"@import|url\(|@font-face", report.html, re.IGNORECASE)
 
 
 def test_a_report_for_a_file_carries_the_chart_inside(report: RenderedReport) -> None:
     rendered = render_report(REPORT, for_file=True)
-    (source,) = _Page(rendered.html).sources
-    assert source.startswith("data:image/png;base64,")
-    assert base64.b64decode(source.split(",", 1)[1]) == rendered.chart_png == report.chart_png
+    chart, map_image = _Page(rendered.html).sources
+    assert chart.startswith("data:image/png;base64,") and map_image.startswith("data:image/png;base64,")
+    assert base64.b64decode(chart.split(",", 1)[1]) == rendered.chart_png == report.chart_png
+    assert base64.b64decode(map_image.split(",", 1)[1]) == rendered.map_png == report.map_png
     assert "cid:" not in rendered.html
 
 
 def test_the_chart_has_an_alternative_text_for_blocked_images(page: _Page) -> None:
-    (img,) = [a for tag, a in page.tags if tag == "img"]
-    assert img["alt"] == "Vermeldingen per dag: hoogste aantal 3 op 3 nov"
+    chart, map_image = [a for tag, a in page.tags if tag == "img"]
+    assert chart["alt"] == "Vermeldingen per dag: hoogste aantal 3 op 3 nov"
+    assert map_image["alt"] == "Kaart van Nederland: vermeldingen per gemeente en per 100.000 inwoners"
 
 
 def test_own_channels_are_shown_apart_and_not_counted_as_press(page: _Page) -> None:
@@ -190,20 +207,60 @@ def test_own_channels_are_shown_apart_and_not_counted_as_press(page: _Page) -> N
 def test_failing_sources_are_announced_at_the_top_and_listed(page: _Page) -> None:
     text = page.text
     assert text.index("Let op: 1 bron werkt niet") < text.index("In de pers")
-    assert (f"{FAILING.title} {FAILING.url} werkt niet sinds 18 november 2026: {FAILING.error}") in text
+    assert f"{FAILING.name}: bestaat niet meer (410), sinds 18 november 2026 {FAILING.url}" in text
+    assert text.count(FAILING.name) == 1
 
 
 def test_top_stories_golden_municipalities_and_rankings_are_shown(page: _Page) -> None:
     text = page.text
     for i, story in enumerate(TOP_STORIES, 1):
-        assert f"{i} {story.title} opgepikt door {story.pickups} media: {', '.join(story.outlets)}" in text
-    assert "Gouden gemeenten" in text and "★ Zwolle 6 vermeldingen ▲ +20%" in text
+        assert (f"{i} {story.title} opgepikt door {len(story.outlets)} media ({story.mentions} vermeldingen): "
+                f"{', '.join(story.outlets)}") in text
+    assert "1 Jongerenwerkers openen huiskamer voor tieners in Zwolle-Zuid opgepikt door 4 media (5 vermeldingen)" in text
     assert "Súdwest-Fryslân 3 ▲ nieuw" in text
     assert "regionaal dagblad 8 ▼ −11%" in text
-    assert "Travers Welzijn 6 ▲ +50%" in text
     assert "mantelzorg 1 = gelijk" in text
-    assert "Haarlem105 haarlem105.nl · nog niet ingedeeld" in text
+    assert "Haarlem105 haarlem105.nl · 2 vermeldingen" in text
     assert "Sinds 10 november zijn 'buurtteam' en 'opbouwwerk' zoektermen." in text
+
+
+def test_every_configured_gouden_gemeente_is_shown_also_without_mentions(page: _Page) -> None:
+    text = page.text
+    golden = text[text.index("Gouden gemeenten"):text.index("Gouden namen")]
+    assert ("uitlicht, elk met het aantal vermeldingen. ★ Zwolle 7 vermeldingen ▲ +40% ★ Súdwest-Fryslân 3 "
+            "vermeldingen ▲ nieuw ★ Almere 0 vermeldingen ▼ −100% ■") in golden
+    assert "★ Samira el Idrissi Opbouwwerkers Utrecht: 'Luister naar de wijk' · DUIC 1 vermelding ▲ nieuw" in text
+
+
+def test_without_gouden_gemeenten_configured_the_section_is_absent() -> None:
+    text = _Page(render_report(dataclasses.replace(REPORT, golden_municipalities=(), golden_names=())).html).text
+    assert "Gouden gemeenten" not in text and "Gouden namen" not in text
+
+
+def test_every_member_organisation_is_listed_with_its_top_headlines(page: _Page) -> None:
+    text = page.text
+    members = text[text.index("Per lidorganisatie"):text.index("Gemeenten met de meeste")]
+    assert "Travers Welzijn Jongerenwerkers openen huiskamer voor tieners in Zwolle-Zuid · De Stentor, Omroep Zwolle, " \
+           "Zwolle Nu, Trouw Omroep Zwolle praat met jongerenwerker Samira · Omroep Zwolle 6 ▲ +50%" in members
+    assert "Humanitas DMH 0 = gelijk" in members  # a member without mentions is there too
+    assert members.index("Travers Welzijn") < members.index("DOCK") < members.index("Humanitas DMH")
+
+
+def test_the_top_outlets_are_named_with_type_municipality_mentions_change_and_reach(page: _Page) -> None:
+    text = page.text
+    outlets = text[text.index("Welke media"):text.index("Per lidorganisatie")]
+    assert outlets.startswith("Welke media De Stentor regionaal dagblad · Zwolle · bereik 450.000 5 ▼ −17% "
+                              "DUIC nieuwssite · Utrecht · bereik 60.000 3 = gelijk")
+    assert "Van 4 van de 13 media is het bereik bekend" in outlets
+    assert "1.190.000 geschat bereik ▲ +43% vorige periode: 830.000" in text
+
+
+def test_the_map_and_a_table_per_province_show_where(page: _Page) -> None:
+    text = page.text
+    where = text[text.index("Waar"):text.index("Gouden gemeenten")]
+    assert "Overijssel 9 3 / 25 0,8 ▲ nieuw" in where  # Zwolle 7, Deventer 2, Kampen 1 ... in 25
+    assert where.count(" / ") == 12
+    assert "Bron: CBS, Kadaster" in text
 
 
 def test_no_advertising_value_is_claimed(report: RenderedReport) -> None:
@@ -216,7 +273,8 @@ def test_a_quiet_period_still_renders() -> None:
         REPORT, headline=tuple(dataclasses.replace(c, current=0) for c in REPORT.headline),
         by_outlet_type=(), by_municipality=(), golden_municipalities=(), by_organisation=(), by_theme=(),
         trend=tuple((d, 0) for d, _ in REPORT.trend), top_stories=(), mentions=(), own_channels=(),
-        new_outlets=(), failing_sources=(), notes=(),
+        new_outlets=(), failing_sources=(), notes=(), members=(), golden_names=(), top_outlets=(), reach=None,
+        municipality_counts=(), entries=(),
     )
     rendered = render_report(quiet)
     assert "Geen vermeldingen in deze periode." in _Page(rendered.html).text
@@ -241,7 +299,7 @@ def test_text_alternative_carries_the_same_figures_and_every_url(report: Rendere
         figure = rf"  {label} +{current}   {ARROWS[change[0]]} {re.escape(change)} \(vorige periode: {previous}\)"
         assert [line for line in lines if re.fullmatch(figure, line)], figure
     for m in MENTIONS:
-        assert f"  {m.url}" in lines
+        assert f"  {m.url}" in lines or f"    {m.url}" in lines
     for story in TOP_STORIES:
         assert f"   {story.url}" in lines
     assert "Let op: 1 bron werkt niet" in report.text and FAILING.url in report.text
@@ -265,7 +323,7 @@ def _rows(data: bytes) -> list[list[str]]:
 
 
 def test_a_long_list_shows_the_newest_mentions_and_points_to_the_csv_for_all() -> None:
-    rendered = render_report(REPORT, listed=10)
+    rendered = render_report(dataclasses.replace(REPORT, members=(), golden_names=()), listed=10)
     page = _Page(rendered.html)
     top = {(t.url, t.title) for t in REPORT.top_stories}
     listed = {(m.url, m.title) for m in MENTIONS} & set(page.links) - top
@@ -290,7 +348,12 @@ def test_csv_has_one_row_per_mention_under_a_dutch_header() -> None:
     friesland = rows[[m.title for m in MENTIONS].index("Sosjale wurkers yn Snits sykje iensume âlderein op")]
     assert friesland == ["2026-11-13 08:05", "Sosjale wurkers yn Snits sykje iensume âlderein op",
                          "https://www.omropfryslan.nl/nl/nieuws/1234567/sosjale-wurkers-snits", "Omrop Fryslân",
-                         "lokale omroep", "Súdwest-Fryslân", "Amaryllis", "eenzaamheid", "sociaal werker", "15"]
+                         "lokale omroep", "Súdwest-Fryslân", "GM1900", "Fryslân", "Amaryllis", "eenzaamheid",
+                         "sociaal werker", "Sociaal werkers in Sneek zoeken eenzame ouderen thuis op", "", "feed"]
+    haarlem = rows[[m.title for m in MENTIONS].index("Jongerenwerk Haarlem-Oost start podcast met tieners")]
+    assert haarlem[5:8] == ["Haarlem", "GM0392", "Noord-Holland"] and haarlem[13] == "Google Alerts"
+    stentor = rows[[m.title for m in MENTIONS].index(PLUS_TITLE)]
+    assert stentor[11:13] == ["'" + PLUS_TITLE, "450000"]  # its own headline, and De Stentor's reach
 
 
 def test_csv_lines_end_in_crlf_for_excel() -> None:
@@ -314,8 +377,8 @@ def test_every_formula_start_is_neutralised(start: str) -> None:
 
 def test_csv_header_follows_the_report_language() -> None:
     header, *_ = _rows(mentions_csv(make_report("en")))
-    assert header == ["date", "title", "url", "outlet", "outlet type", "municipality", "organisations", "themes",
-                      "terms", "story"]
+    assert header == ["date", "title", "url", "outlet", "outlet type", "municipality", "CBS code", "province",
+                      "organisations", "themes", "terms", "story", "reach", "source"]
 
 
 # -- the chart ------------------------------------------------------------------------------
@@ -365,14 +428,18 @@ def test_chart_leaves_matplotlib_settings_alone() -> None:
 def test_english_report_uses_english_labels() -> None:
     rendered = render_report(make_report("en"))
     text = _Page(rendered.html).text
-    assert "Press coverage of social work November 2026 compared with the previous period (October 2026)" in text
+    assert "Press coverage of social work November 2026 compared with October 2026 " in text
     assert "25 mentions ▲ +25% previous period: 20" in text
     assert "7 municipalities reached = no change previous period: 7" in text
     assert "12 syndicated copies ▲ new previous period: 0" in text
     for words in ("Own channels", "All mentions (25)", "Golden municipalities", "By type of outlet",
-                  "regional daily 8", "Zwolle Nu · news site · Zwolle · 3 Nov", "failing since 18 November 2026"):
+                  "regional daily 8", "Zwolle Nu · news site · Zwolle · 3 Nov", "since 18 November 2026",
+                  "picked up by 4 outlets (5 mentions)", "Which outlets", "1,190,000 estimated reach",
+                  "By province", "Every member organisation", "Golden names", "17 stories in 25 mentions",
+                  "Haarlem105 haarlem105.nl · 2 mentions", "per 100,000 inh."):
         assert words in text, words
-    for dutch in ("vorige periode", "Alle vermeldingen", "Eigen kanalen", "regionaal dagblad", "werkt niet"):
+    for dutch in ("vorige periode", "Alle vermeldingen", "Eigen kanalen", "regionaal dagblad", "werkt niet",
+                  "vergeleken", "opgepikt", "bereik bekend", "provincie", "lidorganisatie", "Gouden"):
         assert dutch not in text, dutch
         assert dutch not in rendered.text, dutch
     assert '<html lang="en">' in rendered.html
@@ -407,6 +474,7 @@ def test_a_broken_user_template_is_a_template_error(tmp_path: Path) -> None:
 def test_the_fixture_is_what_it_claims() -> None:
     assert isinstance(REPORT, ReportData) and len(MENTIONS) == 25
     assert len({m.outlet for m in MENTIONS}) == HEADLINE["outlets"][2]
+    assert len({m.story or m.url for m in MENTIONS}) == HEADLINE["stories"][2]
     assert len({m.municipality for m in MENTIONS if m.municipality}) == HEADLINE["municipalities"][2]
     assert sum(n for _, n in REPORT.trend) == len(MENTIONS)
     assert all(m.published_at.tzinfo is timezone.utc for m in MENTIONS)

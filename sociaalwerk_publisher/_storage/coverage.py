@@ -21,14 +21,16 @@ from sqlalchemy import (
     table,
     update,
 )
+from sqlalchemy.orm import aliased
 
+from ..coverage.model import MentionScope
 from ..exceptions import UsageError
 from ._schema import mention_facts, mentions, outlets, pickup_shingles, sources, stories, syndications
 
 if TYPE_CHECKING:
     from . import Storage
 
-FACT_KINDS = ("organisation", "theme", "term", "ambassador")
+FACT_KINDS = ("organisation", "theme", "term", "ambassador", "gouden")
 
 
 class CoverageStore:
@@ -215,23 +217,32 @@ class CoverageStore:
 
     def list_mentions(self, start: datetime | None, end: datetime | None, *, counted: bool | None = True,
                       limit: int = 0, outlet: str | None = None, municipality: str | None = None,
-                      facts_wanted: Sequence[tuple[str, str]] = ()) -> Iterator[tuple[Any, ...]]:
+                      facts_wanted: Sequence[tuple[str, str]] = (), clusters: Sequence[int] = (),
+                      scope: MentionScope | None = None) -> Iterator[tuple[Any, ...]]:
         """Mentions, newest first, as rows of (published_at, title, url, outlet name, outlet type,
-        municipality code, cluster id, facts as ``kind:value`` joined by tabs), streamed: a
-        month's CSV is written row by row, never held whole.
+        municipality code, cluster id, facts as ``kind:value`` joined by tabs, the story's
+        headline, the outlet's reach, the source's URL), streamed: a month's CSV is written row
+        by row, never held whole.
 
-        Only those of ``outlet`` (domain or name), ``municipality`` (CBS code) and with every
-        fact in ``facts_wanted`` ((kind, value), the value in any case), where given."""
+        Only those of ``outlet`` (domain or name), ``municipality`` (CBS code), with every fact
+        in ``facts_wanted`` ((kind, value), the value in any case), of the pickup ``clusters``
+        and within ``scope``, where given."""
         fact = mention_facts.c.kind + ":" + mention_facts.c.value
         # per listed mention through the covering index: aggregating all facts first and
         # joining that would read the whole table for a month's list
         facts = (select(func.group_concat(fact, "\t") if self._storage.is_sqlite else func.string_agg(fact, "\t"))
                  .where(mention_facts.c.mention_id == mentions.c.id).scalar_subquery())
+        # a pickup's story is named after the mention its cluster is named after (the first)
+        head, head_story = aliased(mentions), aliased(stories)
         query = (
             select(mentions.c.published_at, stories.c.title, func.coalesce(stories.c.canonical_url, mentions.c.url, ""),
-                   outlets.c.name, outlets.c.type, mentions.c.municipality, mentions.c.cluster_id, facts)
+                   outlets.c.name, outlets.c.type, mentions.c.municipality, mentions.c.cluster_id, facts,
+                   func.coalesce(head_story.c.title, stories.c.title), outlets.c.reach, sources.c.url)
             .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
-                         .join(outlets, mentions.c.outlet_id == outlets.c.id))
+                         .join(outlets, mentions.c.outlet_id == outlets.c.id)
+                         .outerjoin(sources, stories.c.source_id == sources.c.id)
+                         .outerjoin(head, head.c.id == mentions.c.cluster_id)
+                         .outerjoin(head_story, head_story.c.id == head.c.story_id))
             .order_by(mentions.c.published_at.desc(), mentions.c.id.desc())
         )
         if start is not None:
@@ -248,26 +259,39 @@ class CoverageStore:
             query = query.where(exists().where(mention_facts.c.mention_id == mentions.c.id)
                                 .where(mention_facts.c.kind == kind)
                                 .where(func.lower(mention_facts.c.value) == value.lower()))
+        if clusters:
+            query = query.where(mentions.c.cluster_id.in_(list(clusters)))
+        if scope is not None:
+            query = query.where(_scoped(scope))
         if limit:
             query = query.limit(limit)
         with self._storage.connect() as conn:
             for row in conn.execution_options(yield_per=2000).execute(query):
                 yield tuple(row)
 
+    def has_unmatched(self, start: datetime, end: datetime) -> bool:
+        """Whether a media or alert item published in [start, end) has not been matched yet."""
+        query = (select(stories.c.id).where(stories.c.kind.in_(["media", "alert"]),
+                                            stories.c.published_at >= start, stories.c.published_at < end)
+                 .where(~exists().where(mentions.c.story_id == stories.c.id)).limit(1))
+        with self._storage.connect() as conn:
+            return conn.execute(query).first() is not None
+
     # -- report aggregates ---------------------------------------------------------------
 
-    def _in(self, start: datetime, end: datetime) -> Any:
-        return and_(mentions.c.counted.is_(True), mentions.c.published_at >= start,
-                    mentions.c.published_at < end)
+    def _in(self, start: datetime, end: datetime, scope: MentionScope | None = None) -> Any:
+        counted = and_(mentions.c.counted.is_(True), mentions.c.published_at >= start,
+                       mentions.c.published_at < end)
+        return counted if scope is None else and_(counted, _scoped(scope))
 
-    def headline(self, start: datetime, end: datetime) -> dict[str, int]:
+    def headline(self, start: datetime, end: datetime, scope: MentionScope | None = None) -> dict[str, int]:
         with self._storage.connect() as conn:
             row = conn.execute(select(
                 func.count(),
                 func.count(distinct(func.coalesce(mentions.c.cluster_id, -mentions.c.id))),
                 func.count(distinct(mentions.c.outlet_id)),
                 func.count(distinct(mentions.c.municipality)),
-            ).where(self._in(start, end))).one()
+            ).where(self._in(start, end, scope))).one()
             own = conn.execute(select(func.count()).where(and_(
                 stories.c.kind == "blog", stories.c.published_at >= start, stories.c.published_at < end))).scalar()
             syndicated = conn.execute(select(func.count()).where(and_(
@@ -279,19 +303,22 @@ class CoverageStore:
         return {"mentions": row[0], "stories": row[1], "outlets": row[2], "municipalities": row[3],
                 "own_stories": own or 0, "syndicated": syndicated or 0, "own_mentions": own_mentions or 0}
 
-    def count_by(self, column: str, start: datetime, end: datetime) -> dict[str, int]:
-        """Counted mentions per outlet type or municipality."""
-        key = outlets.c.type if column == "outlet_type" else mentions.c.municipality
+    def count_by(self, column: str, start: datetime, end: datetime,
+                 scope: MentionScope | None = None) -> dict[Any, int]:
+        """Counted mentions per outlet type, municipality or outlet (id)."""
+        key = {"outlet_type": outlets.c.type, "municipality": mentions.c.municipality,
+               "outlet": mentions.c.outlet_id}[column]
         query = (select(key, func.count()).select_from(mentions.join(outlets, mentions.c.outlet_id == outlets.c.id))
-                 .where(self._in(start, end)).where(key.is_not(None)).group_by(key))
+                 .where(self._in(start, end, scope)).where(key.is_not(None)).group_by(key))
         with self._storage.connect() as conn:
             return {k: n for k, n in conn.execute(query)}
 
-    def count_facts(self, kinds: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-        """Counted mentions per value of each fact kind (organisation, theme, term, ambassador)."""
+    def count_facts(self, kinds: Sequence[str], start: datetime, end: datetime,
+                    scope: MentionScope | None = None) -> dict[str, dict[str, int]]:
+        """Counted mentions per value of each fact kind (organisation, theme, term, ambassador, gouden)."""
         query = (select(mention_facts.c.kind, mention_facts.c.value, func.count())
                  .select_from(mentions.join(mention_facts, mention_facts.c.mention_id == mentions.c.id))
-                 .where(mention_facts.c.kind.in_(list(kinds))).where(self._in(start, end))
+                 .where(mention_facts.c.kind.in_(list(kinds))).where(self._in(start, end, scope))
                  .group_by(mention_facts.c.kind, mention_facts.c.value))
         counts: dict[str, dict[str, int]] = {kind: {} for kind in kinds}
         with self._storage.connect() as conn:
@@ -299,40 +326,53 @@ class CoverageStore:
                 counts[kind][value] = n
         return counts
 
-    def hourly_counts(self, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    def hourly_counts(self, start: datetime, end: datetime,
+                      scope: MentionScope | None = None) -> list[tuple[datetime, int]]:
         """Counted mentions per UTC hour (the hour's start): few rows, and whole hours map to
         local days correctly across daylight saving time."""
         if self._storage.is_sqlite:
             hour = func.strftime("%Y-%m-%d %H:00:00", mentions.c.published_at)
         else:
             hour = func.date_trunc("hour", mentions.c.published_at)
-        query = select(hour.label("hour"), func.count()).where(self._in(start, end)).group_by("hour")
+        query = select(hour.label("hour"), func.count()).where(self._in(start, end, scope)).group_by("hour")
         with self._storage.connect() as conn:
             return [(datetime.fromisoformat(h).replace(tzinfo=timezone.utc) if isinstance(h, str) else h, n)
                     for h, n in conn.execute(query)]
 
-    def top_clusters(self, start: datetime, end: datetime, limit: int) -> list[tuple[int, int]]:
+    def top_clusters(self, start: datetime, end: datetime, limit: int,
+                     scope: MentionScope | None = None) -> list[tuple[int, int]]:
         """(cluster id, mentions) of the most picked-up stories, at least two pickups."""
-        query = (select(mentions.c.cluster_id, func.count().label("n")).where(self._in(start, end))
+        query = (select(mentions.c.cluster_id, func.count().label("n")).where(self._in(start, end, scope))
                  .where(mentions.c.cluster_id.is_not(None)).group_by(mentions.c.cluster_id)
                  .having(func.count() > 1).order_by(func.count().desc(), mentions.c.cluster_id).limit(limit))
         with self._storage.connect() as conn:
             return [(c, n) for c, n in conn.execute(query)]
 
-    def cluster_members(self, cluster_ids: Sequence[int], start: datetime, end: datetime) -> list[Row[Any]]:
-        query = (select(mentions.c.cluster_id, mentions.c.published_at, stories.c.title,
-                        stories.c.canonical_url, outlets.c.name)
-                 .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
+    def fact_mentions(self, kind: str, start: datetime, end: datetime,
+                      scope: MentionScope | None = None) -> list[tuple[str, int, int | None, datetime, str]]:
+        """(value, mention id, cluster id, published_at, outlet name) of the counted mentions
+        with a fact of ``kind``: what the top headlines per member are picked from."""
+        query = (select(mention_facts.c.value, mentions.c.id, mentions.c.cluster_id, mentions.c.published_at,
+                        outlets.c.name)
+                 .select_from(mentions.join(mention_facts, mention_facts.c.mention_id == mentions.c.id)
                               .join(outlets, mentions.c.outlet_id == outlets.c.id))
-                 .where(mentions.c.cluster_id.in_(list(cluster_ids))).where(self._in(start, end))
-                 .order_by(mentions.c.published_at))
+                 .where(mention_facts.c.kind == kind).where(self._in(start, end, scope)))
         with self._storage.connect() as conn:
-            return list(conn.execute(query))
+            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
-    def new_outlets(self, start: datetime, end: datetime) -> list[Row[Any]]:
-        query = select(outlets).where(and_(outlets.c.created_at >= start, outlets.c.created_at < end))
+    def headlines(self, mention_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """The story headline and URL of each mention (see :meth:`list_mentions`)."""
+        head, head_story = aliased(mentions), aliased(stories)
+        query = (select(mentions.c.id, func.coalesce(head_story.c.title, stories.c.title),
+                        func.coalesce(head_story.c.canonical_url, stories.c.canonical_url, mentions.c.url, ""))
+                 .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)
+                              .outerjoin(head, head.c.id == mentions.c.cluster_id)
+                              .outerjoin(head_story, head_story.c.id == head.c.story_id)))
+        found: dict[int, tuple[str, str]] = {}
         with self._storage.connect() as conn:
-            return list(conn.execute(query.order_by(outlets.c.domain)))
+            for chunk in _chunks(sorted(set(mention_ids)), 500):
+                found.update((i, (title, url)) for i, title, url in conn.execute(query.where(mentions.c.id.in_(chunk))))
+        return found
 
     def prune_unmatched(self, before: datetime) -> int:
         """Drop the text of candidates that matched nothing and were first seen before ``before``.
@@ -347,6 +387,19 @@ class CoverageStore:
                 update(stories).where(stories.c.id.in_(unmatched)).where(stories.c.first_seen_at < before)
                 .where(stories.c.text != "").values(text="", content_html="", excerpt="")
             ).rowcount or 0
+
+
+def _scoped(scope: MentionScope) -> Any:
+    """The condition that keeps a mention within ``scope``."""
+    conditions: list[Any] = []
+    if scope.organisation is not None:
+        # an alias of its own: the queries it is added to may join mention_facts themselves
+        fact = mention_facts.alias("scope_fact")
+        conditions.append(exists().where(fact.c.mention_id == mentions.c.id, fact.c.kind == "organisation",
+                                         fact.c.value == scope.organisation))
+    if scope.municipalities:
+        conditions.append(mentions.c.municipality.in_(list(scope.municipalities)))
+    return and_(True, *conditions)
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

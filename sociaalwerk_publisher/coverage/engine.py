@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from .._storage import Storage
 from ..config import Config
 from ..fetching import utcnow
-from ..themes import themes_for
+from ..themes import ThemeMatcher
 from . import pickups
 from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Matcher, Watchlist
 from .places import attribute
@@ -46,7 +46,9 @@ def watchlist(config: Config, storage: Storage) -> Watchlist:
             organisations.setdefault(source.organisation, ())
         if source.ambassador and source.ambassador not in ambassadors:
             ambassadors.append(source.ambassador)
-    return Watchlist(terms=coverage.terms or DEFAULT_TERMS, organisations=organisations,
+    # the campaign's "gouden" persons and institutions are watch terms too (and reported apart)
+    terms = tuple(dict.fromkeys((*(coverage.terms or DEFAULT_TERMS), *config.campaign.gouden)))
+    return Watchlist(terms=terms, organisations=organisations,
                      ambassadors=tuple(ambassadors), exclusions=coverage.exclusions or DEFAULT_EXCLUSIONS)
 
 
@@ -70,7 +72,11 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
             text is matched, not stored: the item keeps what its feed said.
     """
     now = now or utcnow()
-    matcher = Matcher(watchlist(config, storage))
+    watched = watchlist(config, storage)
+    matcher = Matcher(watched)
+    themer = ThemeMatcher(config.themes, (*watched.terms, *watched.ambassadors,
+                                          *(n for name, aliases in watched.organisations.items() for n in (name, *aliases))))
+    gouden = frozenset(config.campaign.gouden)
     own = own_domains(config, storage)
     candidates = storage.coverage.candidates(since=None, only_new=not rematch)
     window_start = now - pickups.CLUSTER_WINDOW
@@ -107,14 +113,15 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
             found = matcher.match(text)
             is_own = domain in own
             municipality = attribute(outlet.municipality, item.source_municipality, text, outlet.province)
-            themes = themes_for(text, config.themes)
+            themes = themer.match(text)
             is_counted = found.counts and not is_own
             counted += is_counted
             own_count += is_own
             if is_counted and item.published_at >= window_start:
                 to_link.append((item.id, text))
             facts = ([("organisation", v) for v in found.organisations] + [("theme", v) for v in themes]
-                     + [("term", v) for v in found.terms] + [("ambassador", v) for v in found.ambassadors])
+                     + [("term", v) for v in found.terms] + [("ambassador", v) for v in found.ambassadors]
+                     + [("gouden", v) for v in found.terms if v in gouden])
             rows.append({
                 "story_id": item.id, "outlet_id": outlet.id, "url": item.canonical_url,
                 "published_at": item.published_at, "municipality": municipality,

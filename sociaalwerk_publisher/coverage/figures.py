@@ -1,29 +1,46 @@
-"""Build a report's figures from the store: each figure for the period and the one before."""
+"""Build a report's figures from the store: each figure for the period and the one before.
+
+Every part takes a :class:`~.model.MentionScope`, so a report about one member organisation
+or some municipalities is the same report over fewer mentions.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._storage import Storage
 from ..config import Config
-from ..municipalities import municipalities
+from ..exceptions import ErrorKind
+from ..municipalities import inhabitants, lookup, municipalities, provinces
 from ..types import Source
 from .model import (
     Count,
     FailingSource,
+    Headline,
     MentionRow,
+    MentionScope,
+    MentionSource,
     NewOutlet,
+    OutletFigure,
     OutletType,
     Period,
+    ProvinceFigure,
+    Reach,
     ReportData,
+    Subject,
     TopStory,
+    group_entries,
 )
-from .periods import AMSTERDAM, previous, utc_bounds
+from .periods import AMSTERDAM, MONTHS, previous, utc_bounds
 
 TOP = 10
+#: Top headlines shown per member organisation and per "gouden" name.
+HEADLINES = 3
 #: Longer periods show mentions per week instead of per day.
 DAILY_UNTIL_DAYS = 62
 
@@ -35,12 +52,16 @@ HEADLINE_LABELS = {
            "municipalities": "municipalities reached", "own_stories": "own stories published",
            "syndicated": "syndicated copies"},
 }
+_OWN_LABELS = {"nl": ("eigen blogverhalen", "gesyndiceerde kopieën", "vermeldingen op eigen kanalen"),
+               "en": ("own blog stories", "syndicated copies", "items on own channels")}
 
 
-def _counts(current: dict[str, int], before: dict[str, int], labels: dict[str, str] | None = None,
-            limit: int | None = None) -> tuple[Count, ...]:
-    keys = sorted(set(current) | set(before), key=lambda k: (-current.get(k, 0), -before.get(k, 0), k))
-    counts = tuple(Count(k, (labels or {}).get(k, k), current.get(k, 0), before.get(k, 0)) for k in keys)
+def _counts(current: Mapping[str, int], before: Mapping[str, int], labels: Mapping[str, str] | None = None,
+            limit: int | None = None, keys: Iterable[str] = ()) -> tuple[Count, ...]:
+    """Counts of ``current`` and ``before`` (and of ``keys``, also when 0), most first."""
+    every = set(current) | set(before) | set(keys)
+    ordered = sorted(every, key=lambda k: (-current.get(k, 0), -before.get(k, 0), (labels or {}).get(k, k)))
+    counts = tuple(Count(k, (labels or {}).get(k, k), current.get(k, 0), before.get(k, 0)) for k in ordered)
     return counts[:limit] if limit else counts
 
 
@@ -67,73 +88,284 @@ def _split(facts: str | None) -> dict[str, list[str]]:
     return found
 
 
+def mention_source(source_url: str | None) -> MentionSource:
+    """Whether a mention came from an outlet's feed, a Google Alert or a Google News search."""
+    host = (urlsplit(source_url).hostname or "") if source_url else ""
+    if host == "news.google.com":
+        return MentionSource.GOOGLE_NEWS
+    if (host.startswith("google.") or ".google." in host) and "/alerts" in (source_url or ""):
+        return MentionSource.GOOGLE_ALERTS
+    return MentionSource.FEED
+
+
 def mention_rows(storage: Storage, start: datetime | None, end: datetime | None, *,
                  counted: bool | None = True, limit: int = 0, **where: Any) -> Iterator[MentionRow]:
     """Mentions as the report, its CSV and ``coverage list`` show them, newest first, streamed
     (``where``: the filters of the store's ``list_mentions``)."""
-    names = {code: m.name for code, m in municipalities().items()}
+    table = municipalities()
     types = {t.value: t for t in OutletType}
+    sources: dict[str | None, MentionSource] = {}
     # tuples unpacked, not named attributes: a month's CSV has tens of thousands
-    for published_at, title, url, outlet, outlet_type, municipality, cluster_id, facts in \
+    for published_at, title, url, outlet, outlet_type, code, cluster_id, facts, headline, reach, source_url in \
             storage.coverage.list_mentions(start, end, counted=counted, limit=limit, **where):
         found = _split(facts)
+        municipality = table.get(code) if code else None
+        kind = sources.get(source_url)
+        if kind is None:
+            kind = sources[source_url] = mention_source(source_url)
         yield MentionRow(
             published_at=published_at, title=title, url=url, outlet=outlet, outlet_type=types[outlet_type],
-            municipality=names.get(municipality) if municipality else None,
+            municipality=municipality.name if municipality else None,
             organisations=tuple(found.get("organisation", ())), themes=tuple(found.get("theme", ())),
-            terms=tuple(found.get("term", ())), story=cluster_id,
+            terms=tuple(found.get("term", ())), story=cluster_id, headline=headline or title,
+            municipality_code=code, province=municipality.province if municipality else None, reach=reach,
+            source_kind=kind, gouden=tuple(found.get("gouden", ())),
         )
 
 
+def member_names(config: Config, sources: Iterable[Source]) -> tuple[str, ...]:
+    """Every member organisation: those configured and those named on a source."""
+    names = dict.fromkeys(config.coverage.organisations)
+    names.update(dict.fromkeys(s.organisation for s in sources if s.organisation))
+    return tuple(names)
+
+
+def gouden_codes(config: Config) -> tuple[str, ...]:
+    """The CBS codes of the configured gouden gemeenten (codes or names), in order, once each."""
+    found = (lookup(name) for name in config.campaign.gouden_gemeenten)
+    return tuple(dict.fromkeys(m.code for m in found if m is not None))
+
+
+class _Builder:
+    """The figures of one report: each query once, for the period and the one before."""
+
+    def __init__(self, storage: Storage, config: Config, period: Period, before: Period,
+                 scope: MentionScope | None, language: str) -> None:
+        self.store = storage.coverage
+        self.storage = storage
+        self.config = config
+        self.language = language
+        self.scope = scope
+        self.now = utc_bounds(period)
+        self.before = utc_bounds(before)
+
+    def both(self, method: str, *args: object) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        query = getattr(self.store, method)
+        return (query(*args, *self.now, scope=self.scope), query(*args, *self.before, scope=self.scope))
+
+    def subjects(self, kind: str, names: Sequence[str], now: Mapping[str, int],
+                 before: Mapping[str, int]) -> tuple[Subject, ...]:
+        """Each of ``names`` (and any other value of ``kind`` found), with its top headlines."""
+        counts = _counts(now, before, keys=names)
+        stories: dict[str, dict[int, list[tuple[datetime, int, str]]]] = defaultdict(lambda: defaultdict(list))
+        for value, mention_id, cluster_id, published_at, outlet in self.store.fact_mentions(
+                kind, *self.now, scope=self.scope):
+            stories[value][cluster_id if cluster_id is not None else -mention_id].append(
+                (published_at, mention_id, outlet))
+        chosen: dict[str, list[list[tuple[datetime, int, str]]]] = {}
+        for value, by_story in stories.items():
+            ranked = sorted(by_story.values(), key=lambda ms: (-len(ms), -max(ms)[0].timestamp(), min(ms)[1]))
+            chosen[value] = [sorted(ms) for ms in ranked[:HEADLINES]]
+        titles = self.store.headlines(ms[0][1] for top in chosen.values() for ms in top)
+        return tuple(Subject(c, tuple(
+            Headline(*titles[ms[0][1]], tuple(dict.fromkeys(o for _, _, o in ms)), len(ms))
+            for ms in chosen.get(c.key, ()))) for c in counts)
+
+    def top_stories(self) -> tuple[TopStory, ...]:
+        clusters = self.store.top_clusters(*self.now, TOP, scope=self.scope)
+        members: dict[int, list[MentionRow]] = defaultdict(list)
+        for row in mention_rows(self.storage, *self.now, clusters=[c for c, _ in clusters], scope=self.scope):
+            members[row.story].append(row)  # type: ignore[index]
+        stories = []
+        for cluster_id, n in clusters:
+            rows = sorted(members.get(cluster_id, ()), key=lambda m: m.published_at)
+            if rows:
+                stories.append(TopStory(rows[0].headline, rows[0].url, n, tuple(dict.fromkeys(r.outlet for r in rows))))
+        return tuple(stories)
+
+    def outlets(self) -> tuple[tuple[OutletFigure, ...], Reach | None, tuple[NewOutlet, ...]]:
+        now, before = self.both("count_by", "outlet")
+        rows = self.store.outlet_rows(set(now) | set(before))
+        names = {code: m.name for code, m in municipalities().items()}
+        counts = {rows[i].domain: n for i, n in now.items()}
+        counts_before = {rows[i].domain: n for i, n in before.items()}
+        by_domain = {row.domain: row for row in rows.values()}
+        ranked = _counts(counts, counts_before, {d: r.name for d, r in by_domain.items()}, limit=TOP)
+        top = tuple(OutletFigure(c, OutletType(by_domain[c.key].type), names.get(by_domain[c.key].municipality or ""),
+                                 by_domain[c.key].reach) for c in ranked if c.current)
+        reach = None
+        known = [rows[i].reach for i in now if rows[i].reach is not None]
+        if known:
+            label = "geschat bereik" if self.language == "nl" else "estimated reach"
+            reach = Reach(Count("reach", label, sum(known),
+                                sum(rows[i].reach for i in before if rows[i].reach is not None)), len(known), len(now))
+        new = tuple(sorted((NewOutlet(rows[i].domain, rows[i].name, OutletType(rows[i].type), n)
+                            for i, n in now.items() if rows[i].type == OutletType.UNCLASSIFIED.value),
+                           key=lambda o: (-o.mentions, o.domain)))
+        return top, reach, new
+
+
+def _provinces(now: Mapping[str, int], before: Mapping[str, int]) -> tuple[ProvinceFigure, ...]:
+    table, people = municipalities(), inhabitants()
+    figures = []
+    for province in provinces():
+        codes = [c for c, m in table.items() if m.province == province]
+        current = sum(now.get(c, 0) for c in codes)
+        figures.append(ProvinceFigure(
+            Count(province, province, current, sum(before.get(c, 0) for c in codes)),
+            sum(1 for c in codes if now.get(c)), len(codes), 100_000 * current / sum(people[c] for c in codes)))
+    return tuple(sorted(figures, key=lambda p: (-p.count.current, -p.per_100k, p.count.key)))
+
+
 def build_report_data(storage: Storage, config: Config, period: Period, sources: list[Source],
-                      now: datetime, language: str = "nl") -> ReportData:
+                      now: datetime, language: str = "nl", scope: MentionScope | None = None) -> ReportData:
     """Every figure of the report for ``period``, compared with the period before it, and the
-    newest ``report.listed_mentions`` mentions (the CSV streams all of them: :func:`mention_rows`)."""
+    newest ``report.listed_mentions`` mentions (the CSV streams all of them: :func:`mention_rows`).
+
+    Args:
+        scope: only these mentions (one member's, some municipalities'); None for all.
+    """
     before = previous(period, language)
-    (start, end), (prev_start, prev_end) = utc_bounds(period), utc_bounds(before)
+    build = _Builder(storage, config, period, before, scope, language)
     store = storage.coverage
     names = {code: m.name for code, m in municipalities().items()}
 
-    now_head, prev_head = store.headline(start, end), store.headline(prev_start, prev_end)
+    now_head, prev_head = build.both("headline")
     labels = HEADLINE_LABELS[language]
     headline = tuple(Count(k, labels[k], now_head[k], prev_head[k]) for k in labels)
-    by_municipality = _counts(store.count_by("municipality", start, end),
-                              store.count_by("municipality", prev_start, prev_end), names)
-    type_labels = {t.value: t.value for t in OutletType}
-    by_type = _counts(store.count_by("outlet_type", start, end),
-                      store.count_by("outlet_type", prev_start, prev_end), type_labels)
-    now_facts = store.count_facts(("organisation", "theme"), start, end)
-    prev_facts = store.count_facts(("organisation", "theme"), prev_start, prev_end)
-    by_org = _counts(now_facts["organisation"], prev_facts["organisation"])
+    now_places, prev_places = build.both("count_by", "municipality")
+    by_municipality = _counts(now_places, prev_places, names)
+    golden = gouden_codes(config)
+    golden_counts = _counts({c: now_places.get(c, 0) for c in golden}, {c: prev_places.get(c, 0) for c in golden},
+                            names, keys=golden)
+    by_type = _counts(*build.both("count_by", "outlet_type"), {t.value: t.value for t in OutletType})
+    kinds = ("organisation", "theme", "gouden")
+    now_facts, prev_facts = build.both("count_facts", kinds)
+    members = member_names(config, sources) if scope is None or scope.organisation is None else (scope.organisation,)
+    subjects = build.subjects("organisation", members, now_facts["organisation"], prev_facts["organisation"])
+    if scope is not None and scope.organisation is not None:
+        subjects = tuple(s for s in subjects if s.count.key == scope.organisation)
+    gouden = build.subjects("gouden", config.campaign.gouden, now_facts["gouden"], prev_facts["gouden"])
     by_theme = _counts(now_facts["theme"], prev_facts["theme"])
-    trend, unit = _trend(store.hourly_counts(start, end), period)
-
-    clusters = store.top_clusters(start, end, TOP)
-    members: dict[int, list] = {}
-    for row in store.cluster_members([c for c, _ in clusters], start, end):
-        members.setdefault(row.cluster_id, []).append(row)
-    top = tuple(
-        TopStory(members[c][0].title, members[c][0].canonical_url or "", n,
-                 tuple(dict.fromkeys(r.name for r in members[c])))
-        for c, n in clusters if c in members
-    )
+    trend, unit = _trend(store.hourly_counts(*build.now, scope=scope), period)
+    top_outlets, reach, new = build.outlets()
 
     listed = config.report.listed_mentions
-    rows = tuple(mention_rows(storage, start, end, limit=listed)) if listed else ()
-    own_labels = {"nl": ("eigen blogverhalen", "gesyndiceerde kopieën", "vermeldingen op eigen kanalen"),
-                  "en": ("own blog stories", "syndicated copies", "items on own channels")}[language]
+    rows = tuple(mention_rows(storage, *build.now, limit=listed, scope=scope)) if listed else ()
+    clusters = sorted({m.story for m in rows if m.story is not None})
+    stories = group_entries(rows, mention_rows(storage, *build.now, clusters=clusters, scope=scope) if clusters else ())
     own = tuple(Count(key, label, now_head[key], prev_head[key]) for key, label in
-                zip(("own_stories", "syndicated", "own_mentions"), own_labels))
-    failing = tuple(
-        FailingSource(s.title or s.url, s.url, s.last_success_at, s.last_error or s.deactivated_reason or "")
-        for s in sources if s.consecutive_failures or not s.active
-    )
-    new = tuple(NewOutlet(o.domain, o.name, OutletType(o.type)) for o in store.new_outlets(start, end))
-    golden = tuple(c for c in by_municipality if c.current > 0)[:config.coverage.golden_municipalities]
+                zip(("own_stories", "syndicated", "own_mentions"), _OWN_LABELS[language]))
+    failing = tuple(failing_source(s, config, language) for s in sources if s.consecutive_failures or not s.active)
     return ReportData(
         period=period, previous=before, generated_at=now, headline=headline, by_outlet_type=by_type,
-        by_municipality=by_municipality[:TOP], golden_municipalities=golden, by_organisation=by_org,
-        by_theme=by_theme, trend=trend, trend_unit=unit, top_stories=top, mentions=rows,
-        own_channels=own, new_outlets=new, failing_sources=failing, language=language,
-        mentions_total=now_head["mentions"],
+        by_municipality=by_municipality[:TOP], golden_municipalities=golden_counts,
+        by_organisation=tuple(s.count for s in subjects), by_theme=by_theme, trend=trend, trend_unit=unit,
+        top_stories=build.top_stories(), mentions=rows, own_channels=own, new_outlets=new, failing_sources=failing,
+        language=language, mentions_total=now_head["mentions"], entries=stories, members=subjects,
+        golden_names=gouden, top_outlets=top_outlets, reach=reach, provinces=_provinces(now_places, prev_places),
+        municipality_counts=tuple(sorted(now_places.items())), golden_codes=golden, scope=scope,
     )
+
+
+# -- why a source fails, in words a press officer reads ----------------------------------------
+
+_REASONS: dict[str, dict[str, Any]] = {
+    "nl": {"gone": "bestaat niet meer ({status})", "not_found": "niet gevonden ({status})",
+           "denied": "geen toegang ({status})", "server": "fout bij de server ({status})",
+           "http": "geeft een fout ({status})", "busy": "te veel verzoeken, wacht tot {until}",
+           "busy_unknown": "te veel verzoeken", "not_feed": "geen geldige RSS/Atom",
+           "timeout": "reageert niet binnen {seconds}", "second": ("seconde", "seconden"),
+           "dns": "het domein bestaat niet (meer)",
+           "connect": "is niet bereikbaar", "certificate": "heeft een ongeldig certificaat",
+           "too_large": "is te groot", "redirects": "stuurt eindeloos door", "refused": "adres niet toegestaan",
+           "file": "bestand niet gevonden", "unknown": "werkt niet (onbekende fout)",
+           "at": "om"},
+    "en": {"gone": "no longer exists ({status})", "not_found": "not found ({status})",
+           "denied": "access denied ({status})", "server": "server error ({status})",
+           "http": "answers with an error ({status})", "busy": "too many requests, waiting until {until}",
+           "busy_unknown": "too many requests", "not_feed": "not a valid RSS/Atom feed",
+           "timeout": "does not answer within {seconds}", "second": ("second", "seconds"),
+           "dns": "the domain does not exist (any more)",
+           "connect": "cannot be reached", "certificate": "has an invalid certificate",
+           "too_large": "is too large", "redirects": "redirects without end", "refused": "address not allowed",
+           "file": "file not found", "unknown": "failing (unknown error)", "at": "at"},
+}
+_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+_SECONDS = re.compile(r"(?:longer than|within) (\d+(?:\.\d+)?) s\b")
+#: The words for each kind of failure the fetch records (``sources.last_error_kind``);
+#: an HTTP error status is said by its number.
+_WORDS_FOR_KIND: dict[str, str] = {kind.value: words for kind, words in {
+    ErrorKind.DNS: "dns", ErrorKind.REFUSED: "connect", ErrorKind.UNREACHABLE: "connect",
+    ErrorKind.RESET: "connect", ErrorKind.TIMEOUT: "timeout", ErrorKind.TLS: "certificate",
+    ErrorKind.PROTOCOL: "not_feed", ErrorKind.WRONG_TYPE: "not_feed", ErrorKind.NOT_A_FEED: "not_feed",
+    ErrorKind.TOO_LARGE: "too_large", ErrorKind.GONE: "gone", ErrorKind.RATE_LIMITED: "busy",
+    ErrorKind.REDIRECTS: "redirects", ErrorKind.BLOCKED: "refused", ErrorKind.FILE: "file",
+}.items()}
+
+
+def failure_reason(message: str | None, config: Config, language: str = "nl", *,
+                   next_poll_at: datetime | None = None, kind: str | None = None) -> str:
+    """Why a source fails, in the report's language, from what the fetch stored about it.
+
+    The one place that turns a stored failure into words: never a library's exception text.
+
+    Args:
+        message: the stored error (``sources.last_error`` or ``deactivated_reason``).
+        next_poll_at: when the source is polled again (the wait a server asked for).
+        kind: the :class:`ErrorKind` value the fetch stored with the error; it wins over
+            reading the message (which stays for errors stored before kinds were).
+    """
+    words = _REASONS[language]
+    text = message or ""
+    status_match = _STATUS.search(text)
+    status = int(status_match.group(1)) if status_match else None
+    kind = _WORDS_FOR_KIND.get(kind or "") or _kind_of(text.lower(), status)
+    if kind == "busy":
+        if next_poll_at is None:
+            return words["busy_unknown"]
+        local = next_poll_at.astimezone(AMSTERDAM)
+        until = f"{local.day} {MONTHS[language][local.month - 1]} {words['at']} {local:%H:%M}"
+        return words["busy"].format(until=until)
+    if kind == "timeout":
+        seconds = _SECONDS.search(text)
+        fetch = config.fetch
+        limit = float(seconds.group(1)) if seconds else (
+            fetch.read_timeout if "read" in text.lower() else fetch.connect_timeout)
+        one, many = words["second"]
+        return words["timeout"].format(seconds=f"{limit:g} {one if limit == 1 else many}")
+    return words.get(kind, words["unknown"]).format(status=status)
+
+
+def _kind_of(text: str, status: int | None) -> str:
+    if status == 410 or "gone" in text:
+        return "gone"
+    if status in (429, 503):
+        return "busy"
+    if status in (404,):
+        return "not_found"
+    if status in (401, 403):
+        return "denied"
+    if status is not None:
+        return "server" if status >= 500 else "http"
+    for kind, needles in (("not_feed", ("not an rss or atom", "not a feed", "content-type")),
+                          ("timeout", ("timed out", "took longer", "timeout")),
+                          ("certificate", ("certificate", "ssl")),
+                          ("dns", ("name or service not known", "nameresolution", "failed to resolve",
+                                   "nodename nor servname", "getaddrinfo")),
+                          ("connect", ("cannot connect", "connection", "download failed")),
+                          ("too_large", ("larger than the limit",)), ("redirects", ("redirects",)),
+                          ("refused", ("refused: only", "only http", "not allowed", "private")),
+                          ("file", ("file not found", "cannot read"))):
+        if any(needle in text for needle in needles):
+            return kind
+    return "unknown"
+
+
+def failing_source(source: Source, config: Config, language: str = "nl") -> FailingSource:
+    """A failing or switched-off source as the report lists it: its name once and why."""
+    name = source.title or source.organisation or (urlsplit(source.url).hostname or source.url).removeprefix("www.")
+    message = source.last_error if source.active else (source.deactivated_reason or source.last_error)
+    return FailingSource(name, source.url, source.last_success_at or source.created_at,
+                         failure_reason(message, config, language, next_poll_at=source.next_poll_at,
+                                        kind=source.last_error_kind if source.active else None))

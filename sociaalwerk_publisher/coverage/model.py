@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -22,6 +23,25 @@ class OutletType(str, enum.Enum):
     UNCLASSIFIED = "unclassified"  #: seen, not yet classified by an editor
 
 
+class MentionSource(str, enum.Enum):
+    """Where a mention was found: an outlet's own feed or a Google search feed."""
+
+    FEED = "feed"
+    GOOGLE_ALERTS = "Google Alerts"
+    GOOGLE_NEWS = "Google News"
+
+
+@dataclass(frozen=True)
+class MentionScope:
+    """Which mentions a report is about: all of them, or one member's, or some municipalities'.
+
+    A report per member organisation (or region) is the same report over a smaller scope.
+    """
+
+    organisation: str | None = None  #: only mentions that name this member organisation
+    municipalities: tuple[str, ...] = ()  #: only mentions attributed to these CBS codes
+
+
 @dataclass(frozen=True)
 class Period:
     """Days ``start`` to ``end``, both included, in Europe/Amsterdam."""
@@ -29,6 +49,10 @@ class Period:
     start: date
     end: date
     label: str  #: e.g. "november 2026" or "week 47: 16 t/m 22 november 2026"
+    #: week, month or quarter (calendar periods, compared with the one before), or custom
+    kind: str = "custom"
+    #: how the period is named after "vergeleken met": "oktober 2026", "het 2e kwartaal 2026"
+    spoken: str = ""
 
     @property
     def days(self) -> int:
@@ -63,6 +87,56 @@ class MentionRow:
     themes: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()
     story: int | None = None  #: the pickup cluster it belongs to
+    #: the headline of the story it belongs to: its own title, or the first pickup's
+    headline: str = ""
+    municipality_code: str | None = None  #: CBS code
+    province: str | None = None  #: the municipality's
+    reach: int | None = None  #: the outlet's estimated audience, when known
+    source_kind: MentionSource = MentionSource.FEED
+    gouden: tuple[str, ...] = ()  #: the campaign's "gouden" names it mentions
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A story's headline with the outlets that carried it."""
+
+    title: str
+    url: str
+    outlets: tuple[str, ...]
+    mentions: int  #: pickups of the story (in the subject's mentions of the period)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One story in "Alle vermeldingen": its headline and every mention of it, oldest first."""
+
+    headline: str
+    mentions: tuple[MentionRow, ...]
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.outlet for m in self.mentions))
+
+    @property
+    def first(self) -> MentionRow:
+        return self.mentions[0]
+
+
+def group_entries(rows: Iterable[MentionRow], members: Iterable[MentionRow] = ()) -> tuple[Entry, ...]:
+    """One entry per story, newest first: each picked-up story once, with all its mentions.
+
+    Args:
+        rows: the listed mentions, newest first.
+        members: further mentions of the pickup clusters among ``rows`` (those not listed).
+    """
+    stories: dict[object, list[MentionRow]] = {}
+    for row in rows:
+        stories.setdefault(row.story if row.story is not None else id(row), []).append(row)
+    for row in members:
+        if row.story in stories and row not in stories[row.story]:
+            stories[row.story].append(row)
+    grouped = (tuple(sorted(group, key=lambda m: m.published_at)) for group in stories.values())
+    return tuple(Entry(group[0].headline or group[0].title, group) for group in grouped)
 
 
 @dataclass(frozen=True)
@@ -71,23 +145,65 @@ class TopStory:
 
     title: str
     url: str
-    pickups: int
-    outlets: tuple[str, ...]
+    mentions: int  #: how many mentions of it the period has
+    outlets: tuple[str, ...]  #: the distinct outlets, in order of publication
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A member organisation or a "gouden" name: its figure and its top headlines."""
+
+    count: Count
+    headlines: tuple[Headline, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutletFigure:
+    """One outlet of the period's top list."""
+
+    count: Count  #: key: the domain; label: the outlet's name
+    outlet_type: OutletType
+    municipality: str | None  #: name
+    reach: int | None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The summed audience of the outlets that carried a mention ("geschat bereik")."""
+
+    count: Count
+    known: int  #: outlets with a known reach among ...
+    outlets: int  #: ... the outlets with mentions in the period
+
+
+@dataclass(frozen=True)
+class ProvinceFigure:
+    """Mentions in one province, and how widely and densely it was reached."""
+
+    count: Count  #: key and label: the province
+    reached: int  #: municipalities with a mention
+    municipalities: int  #: municipalities in the province
+    per_100k: float  #: mentions per 100,000 inhabitants
 
 
 @dataclass(frozen=True)
 class FailingSource:
-    title: str
+    """A source whose mentions may be missing, with why, in the report's language."""
+
+    name: str  #: the source's title, else its organisation, else its host
     url: str
     failing_since: datetime | None
-    error: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class NewOutlet:
+    """An outlet with mentions in the period that an editor has not classified yet."""
+
     domain: str
     name: str
     outlet_type: OutletType
+    mentions: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,8 +217,9 @@ class ReportData:
     headline: tuple[Count, ...]
     by_outlet_type: tuple[Count, ...]
     by_municipality: tuple[Count, ...]  #: top list, most mentions first
-    golden_municipalities: tuple[Count, ...]  #: "gouden gemeenten": the most coverage
-    by_organisation: tuple[Count, ...]
+    #: the configured "gouden gemeenten", every one (also with 0); empty without configuration
+    golden_municipalities: tuple[Count, ...]
+    by_organisation: tuple[Count, ...]  #: every member organisation, also those with 0
     by_theme: tuple[Count, ...]
     trend: tuple[tuple[date, int], ...]  #: mentions per day or per week (first day)
     trend_unit: str  #: "day" or "week"
@@ -115,6 +232,17 @@ class ReportData:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: how many mentions the period has in all (None: ``mentions`` holds every one)
     mentions_total: int | None = None
+    #: the stories of the listed mentions, newest first, each with all its mentions
+    entries: tuple[Entry, ...] = ()
+    members: tuple[Subject, ...] = ()  #: ``by_organisation`` with each member's top headlines
+    golden_names: tuple[Subject, ...] = ()  #: the configured "gouden" persons and institutions
+    top_outlets: tuple[OutletFigure, ...] = ()
+    reach: Reach | None = None  #: None when no outlet with mentions has a known reach
+    provinces: tuple[ProvinceFigure, ...] = ()  #: all twelve, most mentions first
+    #: mentions per municipality (CBS code) of the period, for the map; absent codes had none
+    municipality_counts: tuple[tuple[str, int], ...] = ()
+    golden_codes: tuple[str, ...] = ()  #: CBS codes of the gouden gemeenten, outlined on the map
+    scope: MentionScope | None = None  #: whose mentions these are (None: all)
 
 
 @dataclass(frozen=True)

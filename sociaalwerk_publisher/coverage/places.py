@@ -34,14 +34,15 @@ import enum
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
-from ..municipalities import aliases, municipalities
+from ..municipalities import aliases, municipalities, woonplaatsen
 from .matching import strip_diacritics, words
 
-__all__ = ["PlaceMatch", "attribute", "find_municipalities"]
+__all__ = ["PlaceMatch", "attribute", "find_municipalities", "find_woonplaatsen"]
 
 BERGEN_NH = "GM0373"
 BERGEN_L = "GM0893"
@@ -105,6 +106,7 @@ _BERGEN_ABROAD = frozenset({
     "mons", "henegouwen", "belgie", "belgische", "wallonie",
 })
 
+_T = TypeVar("_T")
 _WORD = re.compile(r"[^\W_]+")
 # Between two words, something that ends a sentence or a heading.
 _SENTENCE_BREAK = re.compile(r"[.!?:;\n\"“”„«»•|–—]|\s-\s")
@@ -233,6 +235,17 @@ class _Scan:
         # "Oost-Groningen", "Nieuw-Bergen": another place. "Ede-Wageningen": two places.
         return i > 0 and self.gap_before(i) == "-" and previous_match_end != i
 
+    def matched(self, i: int, j: int) -> str:
+        """The name at words ``i:j`` as written, with the apostrophe of "'s-Gravenhage" and the
+        bracket of "Bergen (NH.)"."""
+        start, end = self.spans[i][0], self.spans[j - 1][1]
+        if start and self.keys[i] == "s" and self.text[start - 1] in _APOSTROPHES:
+            start -= 1
+        if "(" in self.text[start:end]:
+            closing = _CLOSING.match(self.text, end)
+            end = closing.end() if closing else end
+        return self.text[start:end]
+
     def bracketed_province(self, j: int) -> str | None:
         """The province in brackets after a name ending before word ``j``: "Hengelo (Gld)"."""
         after = self.gap_after(j)
@@ -321,6 +334,16 @@ class _Scan:
         return code, self.preferred(code)
 
 
+def _prepared(text: str) -> tuple[str, list[str]]:
+    """``text`` as matched (NFC) and its folded words: lower case, no diacritics."""
+    if text.isascii():
+        return text, _WORD.findall(text.lower())
+    # NFC first, so that a decomposed "u" + accent stays inside its word; the modifier
+    # letter apostrophe would otherwise be part of a word ("ʼs-Gravenhage")
+    text = unicodedata.normalize("NFC", text).replace("ʼ", "'")
+    return text, [strip_diacritics(word).casefold() for word in _WORD.findall(text)]
+
+
 def find_municipalities(
     text: str,
     *,
@@ -341,19 +364,25 @@ def find_municipalities(
         A bare "Bergen" that cannot be settled is left out, as are common-word names in lower
         case or at the start of a sentence without place context.
     """
-    if text.isascii():
-        keys = _WORD.findall(text.lower())
-    else:
-        # NFC first, so that a decomposed "u" + accent stays inside its word; the modifier
-        # letter apostrophe would otherwise be part of a word ("ʼs-Gravenhage")
-        text = unicodedata.normalize("NFC", text).replace("ʼ", "'")
-        keys = [strip_diacritics(word).casefold() for word in _WORD.findall(text)]
+    text, keys = _prepared(text)
     table, prefixes = _table()
     scan: _Scan | None = None
     found: list[PlaceMatch] = []
     previous_match_end = -1
-    i = 0
-    count = len(keys)
+    for i, j, entry in _longest(keys, table, prefixes):
+        if scan is None:
+            scan = _Scan(text, keys, prefer_province, prefer_codes)
+        verdict = None if scan.glued_to_word_before(i, previous_match_end) else scan.judge(entry, i, j)
+        if verdict is not None:
+            code, confident = verdict
+            found.append(PlaceMatch(code, municipalities()[code].name, scan.matched(i, j), confident))
+            previous_match_end = j
+    return tuple(found)
+
+
+def _longest(keys: list[str], table: Mapping[str, _T], prefixes: frozenset[str]) -> Iterator[tuple[int, int, _T]]:
+    """(first word, end, entry) of each longest name of ``table`` in ``keys``, left to right."""
+    i, count = 0, len(keys)
     while i < count:
         # the longest name starting at word i, growing the run only while it can still match
         run, j, entry, end_of_entry = keys[i], i + 1, None, i
@@ -368,22 +397,8 @@ def find_municipalities(
         if entry is None:
             i += 1
             continue
-        j = end_of_entry
-        if scan is None:
-            scan = _Scan(text, keys, prefer_province, prefer_codes)
-        verdict = None if scan.glued_to_word_before(i, previous_match_end) else scan.judge(entry, i, j)
-        if verdict is not None:
-            code, confident = verdict
-            start, end = scan.spans[i][0], scan.spans[j - 1][1]
-            if start and keys[i] == "s" and text[start - 1] in _APOSTROPHES:
-                start -= 1  # keep the apostrophe of "'s-Gravenhage"
-            if "(" in text[start:end]:
-                closing = _CLOSING.match(text, end)
-                end = closing.end() if closing else end  # keep the bracket of "Bergen (NH.)"
-            found.append(PlaceMatch(code, municipalities()[code].name, text[start:end], confident))
-            previous_match_end = j
-        i = j
-    return tuple(found)
+        yield i, end_of_entry, entry
+        i = end_of_entry
 
 
 def attribute(
@@ -399,8 +414,9 @@ def attribute(
     1. The outlet's municipality, if the outlet is local and its municipality is known.
     2. The source's municipality (e.g. a Google Alert set up for one municipality).
     3. The municipality named in the text: of the confident matches of
-       :func:`find_municipalities` (with ``outlet_province`` as the preferred province), the
-       only one, or else the one named most often; a tie for most often gives None.
+       :func:`find_municipalities` and :func:`find_woonplaatsen` (with ``outlet_province`` as
+       the preferred province), the only one, or else the one named most often; a tie for
+       most often gives None.
 
     Args:
         outlet_code: CBS code of the outlet's municipality, if it has one.
@@ -412,8 +428,9 @@ def attribute(
         return outlet_code
     if source_code:
         return source_code
-    return _most_named(m.code for m in find_municipalities(text, prefer_province=outlet_province)
-                       if m.confident)
+    named = find_municipalities(text, prefer_province=outlet_province)
+    places = find_woonplaatsen(text, prefer_province=outlet_province, named=named)
+    return _most_named(m.code for m in (*named, *places) if m.confident)
 
 
 def _most_named(codes: Iterable[str]) -> str | None:
@@ -421,3 +438,117 @@ def _most_named(codes: Iterable[str]) -> str | None:
     if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         return None
     return ranked[0][0]
+
+
+# -- woonplaatsen: the towns and villages local news names ----------------------------------
+
+#: Words before a name that make it a surname: "Jan de Vries", "wethouder Van Veen".
+_SURNAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "ten", "het", "t", "la", "le", "du"})
+#: Woonplaats names this short are often words ("Echt", "Heel", "Made", "Een"): place context only.
+_SHORT = 4
+
+
+@dataclass(frozen=True)
+class _Place:
+    codes: frozenset[str]  # more than one: the name is ambiguous (marked so in the file)
+    cased: tuple[str, ...]  # the name's words with diacritics stripped, case kept
+
+
+@cache
+def _places() -> tuple[dict[str, _Place], frozenset[str]]:
+    """Woonplaats name keys (plain and with BAG's suffix, "hengelo gld") to places, and every
+    proper word prefix of a key. Names of municipalities and their aliases are left to
+    :func:`find_municipalities`."""
+    taken = set(_table()[0])
+    found: dict[str, _Place] = {}
+    for place in woonplaatsen():
+        for name in dict.fromkeys((place.plain_name, place.name)):
+            key = _key(name)
+            if not key or key in taken:
+                continue
+            known = found.get(key)
+            codes = (known.codes if known else frozenset()) | {place.code}
+            found[key] = _Place(codes, tuple(_WORD.findall(strip_diacritics(name))))
+    prefixes = {" ".join(key.split(" ")[:end]) for key in found for end in range(1, len(key.split(" ")))}
+    return found, frozenset(prefixes)
+
+
+def _settled(codes: frozenset[str], scan: _Scan, others: Iterable[str], marker: str | None) -> str | None:
+    """The one of ``codes`` that the text or the caller settles, else None: a province in
+    brackets after the name, the caller's preferred province or codes, or the provinces of
+    the other places the text names."""
+    table = municipalities()
+    if marker is not None:
+        chosen = [c for c in codes if _province_key(table[c].province) == marker]
+        return chosen[0] if len(chosen) == 1 else None
+    for keep in (scan.preferred, lambda c: c in set(others),
+                 lambda c: _province_key(table[c].province) in {_province_key(table[o].province) for o in others}):
+        chosen = [c for c in codes if keep(c)]
+        if len(chosen) == 1:
+            return chosen[0]
+    return None
+
+
+def find_woonplaatsen(
+    text: str,
+    *,
+    prefer_province: str | None = None,
+    prefer_codes: frozenset[str] = frozenset(),
+    named: Iterable[PlaceMatch] = (),
+) -> tuple[PlaceMatch, ...]:
+    """Towns and villages named in ``text`` (Krommenie, Zaandam), as the municipality they lie in.
+
+    A woonplaats must be written with its capitals ("Dieren", never "dieren"). It is
+    *confident* when it stands in a place context ("in Krommenie", "KROMMENIE - ") or inside
+    a sentence; at the start of a sentence only when the text names a municipality too (or
+    it is in the preferred province); after "de" or "van" (a surname: "Jan de Vries"), or
+    with four letters or fewer ("Echt", "Made") it needs a place context. A name that more
+    than one municipality has (Haren, Velp, Nes: ``ambiguous`` in the bundled list) is never
+    guessed: it counts only when a province in brackets ("Rijswijk (NB)"), the caller's
+    preferred province or codes, or the other places in the text (``named``, and the other
+    woonplaatsen) leave one municipality.
+
+    Args:
+        named: what :func:`find_municipalities` found in the same text; those words are not
+            looked at again, and their municipalities help to settle ambiguous names.
+    """
+    text, keys = _prepared(text)
+    table, prefixes = _places()
+    named = tuple(named)
+    # any place the text names helps to settle an ambiguous one, confident or not
+    others = [m.code for m in named]
+    found = list(_longest(keys, table, prefixes))
+    if found:
+        # "een" and "echt" are in every other text: only capitalised ones are worth a closer look
+        cased_words = _WORD.findall(text)
+        found = [(i, j, e) for i, j, e in found
+                 if all(strip_diacritics(cased_words[k])[:1] == c[:1] for k, c in zip(range(i, j), e.cased))]
+    if not found:
+        return ()
+    scan = _Scan(text, keys, prefer_province, prefer_codes)
+    found = [(i, j, e) for i, j, e in found if scan.capitalised(i, e.cased) and not scan.glued_to_word_before(i, -1)]
+    # the municipalities' own matches are taken: a woonplaats inside one is part of its name
+    taken = {m.matched_text.casefold() for m in named}
+    matches: list[PlaceMatch] = []
+    unambiguous = [next(iter(e.codes)) for _, _, e in found if len(e.codes) == 1]
+    for i, j, entry in found:
+        written = scan.matched(i, j)
+        if written.casefold() in taken:
+            continue
+        marker = scan.bracketed_province(j)
+        if len(entry.codes) > 1 or marker is not None:
+            code = _settled(entry.codes, scan, others + [c for c in unambiguous if c not in entry.codes], marker)
+            if code is None:
+                continue
+            matches.append(PlaceMatch(code, municipalities()[code].name, written, True))
+            continue
+        code = next(iter(entry.codes))
+        context = scan.place_context(i, j)
+        before = scan.word_before(i)
+        surname = before in _SURNAME_PARTICLES and not context
+        short = len(entry.cased) == 1 and len(entry.cased[0]) <= _SHORT
+        # opening a sentence it may be a word ("Dieren en mensen"), unless the text names places
+        confident = context or (not surname and not short and (
+            not scan.sentence_start(i) or scan.preferred(code) or any(m.confident for m in named)))
+        matches.append(PlaceMatch(code, municipalities()[code].name, written, confident))
+    return tuple(matches)
