@@ -16,6 +16,10 @@ WP_CONTENT=/var/lib/wordpress/wp-content
 SITES=(hub member)
 declare -A PORT=([hub]=8081 [member]=8082)
 declare -A PERMALINK=([hub]='' [member]='/%postname%/')
+# The companion plugin (integrations/wordpress/) on the member site only, so the other site
+# shows that the tool works without it.
+declare -A PLUGINS=([hub]='' [member]='swp-canonical/swp-canonical.php')
+PLUGIN_SOURCE="$HARNESS_DIR/../../integrations/wordpress/swp-canonical.php"
 
 RESET=0
 for arg in "$@"; do
@@ -174,6 +178,11 @@ if ((apache_changed)) || ! svc apache2 status >/dev/null 2>&1; then
   if svc apache2 status >/dev/null 2>&1; then svc apache2 restart >/dev/null; else svc apache2 start >/dev/null; fi
 fi
 
+# --------------------------------------------------------------------------- plugins
+# One plugin folder serves both sites (shared wp-content); each site activates its own list.
+install -d -o www-data -g www-data "$WP_CONTENT/plugins/swp-canonical"
+install -m 644 -o www-data -g www-data "$PLUGIN_SOURCE" "$WP_CONTENT/plugins/swp-canonical/swp-canonical.php"
+
 # --------------------------------------------------------------------------- install sites
 for site in "${SITES[@]}"; do
   port=${PORT[$site]}
@@ -182,7 +191,7 @@ for site in "${SITES[@]}"; do
   prev="$(cat "$state" 2>/dev/null || true)"
   out="$(printf '%s' "$prev" | runuser -u www-data -- php -d display_errors=stderr \
           "$HARNESS_DIR/wp-setup.php" "$site" "$url" "${PERMALINK[$site]}" \
-          "$WP_CONTENT/uploads/$site" "$url/wp-content/uploads/$site")" \
+          "$WP_CONTENT/uploads/$site" "$url/wp-content/uploads/$site" "${PLUGINS[$site]}")" \
     || { log "wp-setup.php failed for $site"; exit 1; }
   json="$(printf '%s\n' "$out" | sed -n 's/^SWP_JSON://p')"
   [[ -n "$json" ]] || { log "wp-setup.php gave no result for $site: $out"; exit 1; }

@@ -3,16 +3,17 @@
  * Installs / verifies one Debian-packaged WordPress site without wp-cli.
  * Called by tests/harness/wordpress.sh (as www-data); not meant to be run by hand.
  *
- * usage: php wp-setup.php <site> <url> <permalink_structure> <upload_dir> <upload_url>
+ * usage: php wp-setup.php <site> <url> <permalink_structure> <upload_dir> <upload_url> <plugins>
+ * plugins: comma-separated plugin files to have active on this site (all others are deactivated)
  * stdin:  previous state JSON (may be empty) -> app passwords are reused if still valid
  * stdout: one line "SWP_JSON:{...}" with the site's credentials
  */
 
-if ( PHP_SAPI !== 'cli' || $argc !== 6 ) {
-	fwrite( STDERR, "usage: php wp-setup.php <site> <url> <permalink_structure> <upload_dir> <upload_url>\n" );
+if ( PHP_SAPI !== 'cli' || $argc !== 7 ) {
+	fwrite( STDERR, "usage: php wp-setup.php <site> <url> <permalink_structure> <upload_dir> <upload_url> <plugins>\n" );
 	exit( 2 );
 }
-[ , $site, $url, $permalink, $upload_dir, $upload_url ] = $argv;
+[ , $site, $url, $permalink, $upload_dir, $upload_url, $plugins ] = $argv;
 
 $prev = json_decode( (string) stream_get_contents( STDIN ), true );
 if ( ! is_array( $prev ) ) {
@@ -89,8 +90,23 @@ if ( get_option( 'permalink_structure' ) !== $permalink ) {
 	$wp_rewrite->flush_rules( false ); // false: never touch (the shared) .htaccess
 }
 
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+$wanted = array_values( array_filter( explode( ',', $plugins ) ) );
+foreach ( get_option( 'active_plugins', array() ) as $active ) {
+	if ( ! in_array( $active, $wanted, true ) ) {
+		deactivate_plugins( $active, true );
+	}
+}
+foreach ( $wanted as $plugin ) {
+	$activated = activate_plugin( $plugin );
+	if ( is_wp_error( $activated ) ) {
+		swp_fail( "activating $plugin: " . $activated->get_error_message() );
+	}
+}
+
 $out = array(
 	'site'          => $site,
+	'plugins'       => $wanted,
 	'url'           => $url,
 	'installed_now' => $installed_now,
 	'permalink'     => $permalink,
