@@ -169,7 +169,7 @@ def test_html_an_editor_adds_on_the_hub_is_sanitised_before_it_reaches_members(c
     raw = member_post["content"]["raw"]
     assert unsafe_parts(raw) == []
     assert "een" in raw and "drie" in raw  # the words stay, the links and scripts go
-    assert raw.count("Dit verhaal verscheen eerst op") == 1 and '<aside class="swp-attributie">' in raw
+    assert raw.count("Dit verhaal verscheen eerder op") == 1 and '<aside class="swp-attributie">' in raw
 
 
 def test_trashed_by_an_editor_is_rejected_and_never_comes_back(config: Path, queued, sites) -> None:

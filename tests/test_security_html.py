@@ -303,7 +303,8 @@ def test_every_url_in_what_we_publish_and_mail_is_http_https_or_mailto(
     data = dataclasses.replace(REPORT, mentions=(dataclasses.replace(MENTIONS[0], url=plain),),
                                top_stories=(TopStory("Titel", plain, 3, ("A", "B", "C")),))
     report = reports.render_report(data)
-    assert unsafe_parts(report.html, document=True, own_urls=[f"cid:{report.chart_cid}"]) == []
+    own = [f"cid:{cid}" for cid in (report.chart_cid, report.map_cid) if cid]  # the chart and the map
+    assert unsafe_parts(report.html, document=True, own_urls=own) == []
 
 
 def test_a_story_stored_unsanitised_is_sanitised_again_on_the_way_out(
@@ -402,6 +403,6 @@ def test_a_hostile_feed_leaves_no_unsafe_url_in_the_store_the_posts_the_export_o
     for for_file in (False, True):
         report = publisher.render_report(data, for_file=for_file)
         chart = re.findall(r'src="(data:image/png;base64,[^"]+)"', report.html) if for_file \
-            else [f"cid:{report.chart_cid}"]
+            else [f"cid:{cid}" for cid in (report.chart_cid, report.map_cid) if cid]
         assert unsafe_parts(report.html, document=True, own_urls=chart) == []
     assert not any(unsafe_url(m.url) for m in data.mentions)

@@ -53,7 +53,8 @@ def unwrap_redirect(url: str) -> str:
         if parts.path == "/url" and (host.startswith("google.") or ".google." in host):
             query = dict(parse_qsl(parts.query))
             target = query.get("url") or query.get("q")
-            if target and safe_url(target, schemes=WEB_SCHEMES):
+            # a target urllib cannot read is left wrapped, as any URL it cannot read is dropped
+            if target and safe_url(target, schemes=WEB_SCHEMES) and absolute_url("", target):
                 return target
     except ValueError:
         pass
