@@ -50,27 +50,38 @@ def _shapes() -> dict[str, list[list[list[tuple[float, float]]]]]:
     return shapes
 
 
-def _nice(value: float) -> float:
-    """``value`` rounded up to 1, 2 or 5 times a power of ten (at least 1)."""
+def _nice(value: float, *, up: bool = True) -> float:
+    """``value`` rounded up (or down) to 1, 2 or 5 times a power of ten (at least 1)."""
     if value <= 1:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+    steps = [step * power for step in (1, 2, 5, 10)]
+    return next(s for s in steps if s >= value) if up else max(s for s in steps if s <= value)
+
+
+def _floor(value: float) -> float:
+    """``value`` rounded down to what the legend shows (a whole number from 10, else one decimal)."""
+    return float(math.floor(value)) if value >= 10 else math.floor(value * 10) / 10
 
 
 def breaks(values: Sequence[float]) -> tuple[float, ...]:
     """Lower bounds of the five classes for ``values`` above 0: round numbers that split them
-    roughly into fifths (fewer classes when there are few different values)."""
+    roughly into fifths (fewer classes when there are few different values).
+
+    Every bound is a number as the legend shows it, so two classes never read alike
+    ("0,3-0,3"): the lowest is rounded down, the others are round and above it."""
     positive = sorted(v for v in values if v > 0)
     if not positive:
         return ()
-    bounds = [positive[0] if positive[0] >= 1 else positive[0]]
+    bounds = [_floor(positive[0])]
     for share in (0.2, 0.4, 0.6, 0.8):
         candidate = positive[min(len(positive) - 1, int(share * len(positive)))]
-        candidate = _nice(candidate) if candidate >= 1 else round(candidate, 1)
-        if candidate > bounds[-1] and candidate <= positive[-1]:
+        if candidate >= 1:  # rounded up, or down where up would pass the largest value
+            candidate = _nice(candidate) if _nice(candidate) <= positive[-1] else _nice(candidate, up=False)
+        else:
+            candidate = round(candidate, 1)
+        if bounds[-1] < candidate <= positive[-1]:
             bounds.append(candidate)
-    bounds[0] = min(bounds[0], positive[0])
     return tuple(bounds)
 
 
@@ -153,8 +164,11 @@ def map_png(counts: Mapping[str, int], *, golden: Collection[str] = (), only: Co
         bounds = breaks(list(values.values()))
         if whole:
             bounds = tuple(dict.fromkeys(math.ceil(b) for b in bounds))
-        # fewer classes than steps: spread them over the whole ramp, so "most" is always dark
-        ramp = [STEPS[round(i * (len(STEPS) - 1) / max(1, len(bounds) - 1))] for i in range(len(bounds))]
+        # fewer classes than steps: spread them over the ramp from its dark end, so the class
+        # of the most mentioned is always the darkest, also when it is the only one
+        last = len(STEPS) - 1
+        ramp = [STEPS[last - round((len(bounds) - 1 - i) * last / max(1, len(bounds) - 1))]
+                for i in range(len(bounds))]
         colours = [NONE if _class(values[c], bounds) < 0 else ramp[_class(values[c], bounds)] for c in codes]
         axes.add_collection(PathCollection([paths[c] for c in codes], facecolors=colours, edgecolors=EDGE,
                                            linewidths=0.25))

@@ -47,6 +47,11 @@ def test_municipalities_without_mentions_are_grey_and_the_most_mentioned_darkest
     assert _near(_rgb(NONE), colours) and _near(_rgb(STEPS[-1]), colours) and _near(_rgb(STEPS[0]), colours)
 
 
+def test_one_class_alone_is_the_darkest_not_the_palest() -> None:
+    colours = _colours(map_png({"GM0363": 1, "GM0193": 1}))  # each 1 mention: the most there is
+    assert _near(_rgb(STEPS[-1]), colours) and not _near(_rgb(STEPS[0]), colours)
+
+
 def test_the_gouden_gemeenten_are_outlined() -> None:
     with_outline = _colours(map_png({}, golden={"GM0479"}))
     assert _near(_rgb(GOLDEN_EDGE), with_outline)
@@ -64,6 +69,9 @@ def test_a_map_of_some_municipalities_draws_just_those() -> None:
     ([1, 1, 1], (1,)),
     ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], (1, 5, 10)),  # quintiles 3, 5, 7, 9 rounded up to 5 and 10
     ([0.5, 0.5, 3.2, 12.0, 40.0], (0.5, 5, 20)),  # never above the largest value
+    ([0.27, 0.77], (0.2, 0.3)),  # legend "0,2-0,3" and "0,3+", never "0,3-0,3" and "0,3+"
+    ([12.4, 30.0], (12, 20)),
+    ([1, 40], (1, 20)),  # 50 would pass 40: rounded down, so 1 and 40 never share a class
 ])
 def test_the_classes_split_the_values_into_round_steps(values: list[float], expected: tuple[float, ...]) -> None:
     assert breaks(values) == expected
