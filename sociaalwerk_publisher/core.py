@@ -24,7 +24,7 @@ from ._storage.coverage import check_domain
 from .config import Config, DestinationConfig, check_config, load_config
 from .coverage import periods
 from .coverage.engine import MatchSummary, match_mentions
-from .coverage.figures import build_report_data, mention_rows
+from .coverage.figures import build_report_data, mention_records, mention_rows
 from .coverage.model import MentionRow, MentionScope, Outlet, OutletType, Period, ReportData
 from .exceptions import (
     ConfigError,
@@ -682,7 +682,7 @@ class Publisher:
         folder = self.config.templates.folder
         every_mention = None
         if data.mentions_total is not None and data.mentions_total > len(data.mentions):
-            every_mention = mention_rows(self._storage, *periods.utc_bounds(data.period), scope=data.scope)
+            every_mention = mention_records(self._storage, *periods.utc_bounds(data.period), scope=data.scope)
         return render_report(data, template_folder=str(self.config.resolve(folder)) if folder else None,
                              for_file=for_file, listed=self.config.report.listed_mentions,
                              every_mention=every_mention)

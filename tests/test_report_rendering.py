@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from sociaalwerk_publisher.coverage.model import Count, MentionRow, OutletType, ReportData
+from sociaalwerk_publisher.coverage.model import Count, MentionRow, OutletType, ReportData, mention_record
 from sociaalwerk_publisher.exceptions import TemplateError
 from sociaalwerk_publisher.reports import OUTLET_TYPES, RenderedReport, chart_png, mentions_csv, render_report
 
@@ -379,6 +379,40 @@ def test_csv_header_follows_the_report_language() -> None:
     header, *_ = _rows(mentions_csv(make_report("en")))
     assert header == ["date", "title", "url", "outlet", "outlet type", "municipality", "CBS code", "province",
                       "organisations", "themes", "terms", "story", "reach", "source"]
+
+
+
+def test_csv_cells_with_a_separator_or_a_quote_are_quoted_as_excel_reads_them() -> None:
+    moment = datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)
+    semicolon = _mention("Wijkteam; nu ook op zaterdag", outlet='Dagblad "Het Oosten"', published_at=moment,
+                         headline="")
+    plain = _mention("Buurtwerk in Zwolle", outlet="De Stentor", published_at=moment, headline="")
+    data = mentions_csv(dataclasses.replace(REPORT, mentions=(semicolon, plain)))
+    assert data[3:].decode("utf-8").split("\r\n")[1:] == [
+        '2026-11-20 09:30;"Wijkteam; nu ook op zaterdag";https://www.destentor.nl/a;"Dagblad ""Het Oosten""";'
+        'vakmedia;;;;;;sociaal werk;"Wijkteam; nu ook op zaterdag";;feed',
+        "2026-11-20 09:30;Buurtwerk in Zwolle;https://www.destentor.nl/a;De Stentor;"
+        "vakmedia;;;;;;sociaal werk;Buurtwerk in Zwolle;;feed",
+        ""]
+
+
+
+def test_a_mention_record_holds_the_rows_fields_in_their_order() -> None:
+    assert all(MentionRow(*mention_record(m)) == m for m in MENTIONS)
+
+
+@pytest.mark.parametrize(("published_at", "written"), [
+    (datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc), "2026-10-25 02:30"),  # summer time, the first 02:30
+    (datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc), "2026-10-25 02:30"),  # winter time, the second
+    (datetime(2026, 3, 29, 0, 59, 59, tzinfo=timezone.utc), "2026-03-29 01:59"),
+    (datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc), "2026-03-29 03:00"),
+    (datetime(2026, 11, 12, 14, 15, tzinfo=timezone(timedelta(hours=5, minutes=30))), "2026-11-12 09:45"),
+    (datetime(1937, 6, 1, 12, 0, tzinfo=timezone.utc), "1937-06-01 13:19"),  # Amsterdam time, +0:19:32
+    (datetime(2026, 11, 12, 8, 5), "2026-11-12 08:05"),  # no zone: as written
+])
+def test_csv_dates_are_amsterdam_time_to_the_minute(published_at: datetime, written: str) -> None:
+    _, row = _rows(mentions_csv(dataclasses.replace(REPORT, mentions=(_mention(published_at=published_at),))))
+    assert row[0] == written
 
 
 # -- the chart ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from itertools import starmap
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from .model import (
     Count,
     FailingSource,
     Headline,
+    MentionRecord,
     MentionRow,
     MentionScope,
     MentionSource,
@@ -80,12 +82,24 @@ def _trend(hours: list[tuple[datetime, int]], period: Period) -> tuple[tuple[tup
                  for i in range((period.end - first).days // 7 + 1)), "week"
 
 
-def _split(facts: str | None) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for fact in facts.split("\t") if facts else ():
+_NO_FACTS: tuple[tuple[str, ...], ...] = ((), (), (), ())
+
+
+def _facts(facts: str | None) -> tuple[tuple[str, ...], ...]:
+    """The organisations, themes, terms and gouden names in ``kind:value`` facts joined by tabs."""
+    if not facts:
+        return _NO_FACTS
+    organisations: list[str] = []
+    themes: list[str] = []
+    terms: list[str] = []
+    gouden: list[str] = []
+    found = {"organisation": organisations, "theme": themes, "term": terms, "gouden": gouden}
+    for fact in facts.split("\t"):
         kind, _, value = fact.partition(":")
-        found.setdefault(kind, []).append(value)
-    return found
+        values = found.get(kind)
+        if values is not None:
+            values.append(value)
+    return tuple(organisations), tuple(themes), tuple(terms), tuple(gouden)
 
 
 def mention_source(source_url: str | None) -> MentionSource:
@@ -98,29 +112,30 @@ def mention_source(source_url: str | None) -> MentionSource:
     return MentionSource.FEED
 
 
-def mention_rows(storage: Storage, start: datetime | None, end: datetime | None, *,
-                 counted: bool | None = True, limit: int = 0, **where: Any) -> Iterator[MentionRow]:
-    """Mentions as the report, its CSV and ``coverage list`` show them, newest first, streamed
-    (``where``: the filters of the store's ``list_mentions``)."""
-    table = municipalities()
+def mention_records(storage: Storage, start: datetime | None, end: datetime | None, *,
+                    counted: bool | None = True, limit: int = 0, **where: Any) -> Iterator[MentionRecord]:
+    """Mentions as the report, its CSV and ``coverage list`` show them, newest first, streamed,
+    each as a plain tuple (a month's CSV has tens of thousands: no object per row);
+    ``where``: the filters of the store's ``list_mentions``."""
+    places = {code: (m.name, m.province) for code, m in municipalities().items()}
+    nowhere = (None, None)
     types = {t.value: t for t in OutletType}
     sources: dict[str | None, MentionSource] = {}
-    # tuples unpacked, not named attributes: a month's CSV has tens of thousands
     for published_at, title, url, outlet, outlet_type, code, cluster_id, facts, headline, reach, source_url in \
             storage.coverage.list_mentions(start, end, counted=counted, limit=limit, **where):
-        found = _split(facts)
-        municipality = table.get(code) if code else None
+        organisations, themes, terms, gouden = _facts(facts)
+        name, province = places.get(code, nowhere) if code else nowhere
         kind = sources.get(source_url)
         if kind is None:
             kind = sources[source_url] = mention_source(source_url)
-        yield MentionRow(
-            published_at=published_at, title=title, url=url, outlet=outlet, outlet_type=types[outlet_type],
-            municipality=municipality.name if municipality else None,
-            organisations=tuple(found.get("organisation", ())), themes=tuple(found.get("theme", ())),
-            terms=tuple(found.get("term", ())), story=cluster_id, headline=headline or title,
-            municipality_code=code, province=municipality.province if municipality else None, reach=reach,
-            source_kind=kind, gouden=tuple(found.get("gouden", ())),
-        )
+        yield (published_at, title, url, outlet, types[outlet_type], name, organisations, themes, terms, cluster_id,
+               headline or title, code, province, reach, kind, gouden)
+
+
+def mention_rows(storage: Storage, start: datetime | None, end: datetime | None, *,
+                 counted: bool | None = True, limit: int = 0, **where: Any) -> Iterator[MentionRow]:
+    """Mentions as :func:`mention_records` lists them, each a :class:`MentionRow`."""
+    return starmap(MentionRow, mention_records(storage, start, end, counted=counted, limit=limit, **where))
 
 
 def member_names(config: Config, sources: Iterable[Source]) -> tuple[str, ...]:
@@ -158,8 +173,9 @@ class _Builder:
         """Each of ``names`` (and any other value of ``kind`` found), with its top headlines."""
         counts = _counts(now, before, keys=names)
         stories: dict[str, dict[int, list[tuple[datetime, int, str]]]] = defaultdict(lambda: defaultdict(list))
-        for value, mention_id, cluster_id, published_at, outlet in self.store.fact_mentions(
-                kind, *self.now, scope=self.scope):
+        # no counts, no mentions to pick from (the same mentions): no query over the period
+        found = self.store.fact_mentions(kind, *self.now, scope=self.scope) if now else ()
+        for value, mention_id, cluster_id, published_at, outlet in found:
             stories[value][cluster_id if cluster_id is not None else -mention_id].append(
                 (published_at, mention_id, outlet))
         chosen: dict[str, list[list[tuple[datetime, int, str]]]] = {}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from typing import cast
 
 
 class OutletType(str, enum.Enum):
@@ -96,6 +97,19 @@ class MentionRow:
     gouden: tuple[str, ...] = ()  #: the campaign's "gouden" names it mentions
 
 
+#: A :class:`MentionRow`'s fields, in their order, as a plain tuple: what the report's CSV is
+#: written from, a month of them streamed from the store (``MentionRow(*record)`` is the row).
+MentionRecord = tuple[datetime, str, str, str, OutletType, str | None, tuple[str, ...], tuple[str, ...],
+                      tuple[str, ...], int | None, str, str | None, str | None, int | None, MentionSource,
+                      tuple[str, ...]]
+_ROW_FIELDS = tuple(f.name for f in fields(MentionRow))
+
+
+def mention_record(row: MentionRow) -> MentionRecord:
+    """``row`` as a :data:`MentionRecord`."""
+    return cast(MentionRecord, tuple(getattr(row, name) for name in _ROW_FIELDS))
+
+
 @dataclass(frozen=True)
 class Headline:
     """A story's headline with the outlets that carried it."""
@@ -132,9 +146,12 @@ def group_entries(rows: Iterable[MentionRow], members: Iterable[MentionRow] = ()
     stories: dict[object, list[MentionRow]] = {}
     for row in rows:
         stories.setdefault(row.story if row.story is not None else id(row), []).append(row)
+    # a set, not the story's list: a story picked up hundreds of times would cost its square
+    seen = {row for group in stories.values() for row in group}
     for row in members:
-        if row.story in stories and row not in stories[row.story]:
+        if row.story in stories and row not in seen:
             stories[row.story].append(row)
+            seen.add(row)
     grouped = (tuple(sorted(group, key=lambda m: m.published_at)) for group in stories.values())
     return tuple(Entry(group[0].headline or group[0].title, group) for group in grouped)
 
