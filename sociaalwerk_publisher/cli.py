@@ -15,8 +15,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
-from datetime import date, datetime, timedelta, timezone
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,9 +26,7 @@ from ._logging import is_in_result
 from ._wording import count
 from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
-from .cycle import run_cycle
 from .daemon import run_daemon
-from .locking import RunLock
 from .core import Publisher, make_publisher
 from .core import doctor as doctor_checks
 from .coverage.model import OutletType
@@ -933,24 +931,18 @@ def run(ctx: _Context, quiet: bool) -> None:
 
     Exit 0 all good, 1 some items failed, 2 configuration error, 75 another run in progress.
     """
-    publisher = ctx.publisher
-    started = datetime.now(timezone.utc)
-    with ExitStack() as held:
-        try:
-            held.enter_context(RunLock(publisher.config.lock_path))
-        except AlreadyRunningError:
-            if quiet:  # not an error (see the exit codes): cron must not mail about it
-                sys.exit(EXIT_BUSY)
-            raise
+    def show(item: Any) -> None:
+        if isinstance(item, FetchResult) and (not item.ok or not quiet) and item.outcome is not FetchOutcome.NOT_MODIFIED:
+            click.echo(_fetch_line(item), err=not item.ok)
+        elif isinstance(item, SyndicationResult) and (not item.ok or not quiet):
+            click.echo(_syndication_line(item), err=not item.ok)
 
-        def show(item: Any) -> None:
-            if isinstance(item, FetchResult) and (not item.ok or not quiet) and item.outcome is not FetchOutcome.NOT_MODIFIED:
-                click.echo(_fetch_line(item), err=not item.ok)
-            elif isinstance(item, SyndicationResult) and (not item.ok or not quiet):
-                click.echo(_syndication_line(item), err=not item.ok)
-
-        result = run_cycle(publisher, show)
-        publisher.record_run(started, result.ok, result.summary(), result.errors)
+    try:
+        result = ctx.publisher.run_cycle(on_item=show)
+    except AlreadyRunningError:
+        if quiet:  # not an error (see the exit codes): cron must not mail about it
+            sys.exit(EXIT_BUSY)
+        raise
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     for html_file, csv_file in result.written if not quiet else ():

@@ -6,8 +6,9 @@ import csv
 import logging
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from datetime import date, datetime, timedelta
@@ -26,6 +27,7 @@ from .coverage import periods
 from .coverage.engine import MatchSummary, match_mentions
 from .coverage.figures import build_report_data, mention_records, mention_rows
 from .coverage.model import MentionRow, MentionScope, Outlet, OutletType, Period, ReportData
+from .cycle import STEPS, CycleResult, Jobs
 from .exceptions import (
     ConfigError,
     FetchError,
@@ -34,7 +36,6 @@ from .exceptions import (
     PublisherError,
     ReportError,
     SourceError,
-    StoryNotFoundError,
     UsageError,
 )
 from .feeds.normalise import canonical_url
@@ -46,6 +47,7 @@ from .fetching import Fetcher, backing_off, utcnow
 from .municipalities import lookup
 from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
 from .hub import HubReview, HubSummary
+from .locking import RunLock
 from .municipalities import municipalities
 from .rendering import render
 from .syndication import Syndicator, make_adapter
@@ -836,9 +838,26 @@ class Publisher:
 
     # -- health ------------------------------------------------------------------------
 
-    def record_run(self, started: datetime, ok: bool, summary: str, errors: list[str]) -> None:
-        """Keep a cycle's outcome for `status`."""
-        self._storage.operations.record_run(socket.gethostname(), started, utcnow(), ok, summary, errors)
+    def run_cycle(self, steps: Sequence[str] = STEPS, *, on_item: Callable[[Any], None] | None = None,
+                  stop: threading.Event | None = None) -> CycleResult:
+        """Run the cycle's ``steps`` (all, in order, by default) under the run lock, and keep
+        the outcome for `status`. A failing step is recorded in the result; the next still runs.
+
+        Args:
+            steps: names from :data:`STEPS`; the daemon runs a few at a time.
+            on_item: sees each fetch and syndication result as it comes.
+            stop: when set, the cycle ends between items.
+
+        Raises:
+            AlreadyRunningError: another run (cron or daemon) holds the lock.
+        """
+        started = utcnow()
+        with RunLock(self.config.lock_path):
+            result = Jobs(self, on_item=on_item, stop=stop).run(steps)
+            summary = result.summary() if tuple(steps) == STEPS else f"{'+'.join(steps)}: {result.summary()}"
+            self._storage.operations.record_run(socket.gethostname(), started, utcnow(), result.ok, summary,
+                                                result.errors)
+        return result
 
     def status(self) -> Status:
         """Sources failing, destinations, outbox, database and the last run, for `status`."""

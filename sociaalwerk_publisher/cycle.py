@@ -1,15 +1,16 @@
 """The jobs: fetch -> auto-approve -> syndicate -> match coverage -> reports -> outbox.
 
-`run` does them all once (each step's failure is recorded and the next step
-still runs); `daemon` runs them on a timetable. A job stops between items
-when ``stop`` is set, so a shutdown never waits for a whole batch.
+`Publisher.run_cycle` runs them under the run lock and records the outcome for
+`status`: `run` does them all once (each step's failure is recorded and the next
+step still runs); `daemon` runs groups of them on a timetable. A job stops
+between items when ``stop`` is set, so a shutdown never waits for a whole batch.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,16 @@ from ._logging import IN_RESULT
 from ._wording import count
 from .coverage.periods import last_complete, named, today_in_amsterdam
 from .exceptions import PublisherError
+from .reports import report_file_name
 from .types import FetchResult, SyndicationResult
 
 if TYPE_CHECKING:
     from .core import Publisher
 
 log = logging.getLogger(__name__)
+
+#: every step, in the order of a whole cycle
+STEPS = ("fetch", "hub", "approve", "syndicate", "coverage", "reports", "digest", "outbox")
 
 
 @dataclass
@@ -66,17 +71,22 @@ class Jobs:
         self.result = result or CycleResult()
         self._notify = on_item or (lambda item: None)
         self._stop = stop or threading.Event()
+        self._steps: dict[str, Callable[[], None]] = {
+            "fetch": self.fetch, "hub": self.hub, "approve": self.approve, "syndicate": self.syndicate,
+            "coverage": self.coverage, "reports": self.reports, "digest": self.digest, "outbox": self.outbox,
+        }
 
     def step(self, name: str) -> None:
         """Run one step; its failure is recorded, never raised."""
         try:
-            getattr(self, name)()
+            self._steps[name]()
         except PublisherError as e:
             log.error("%s: %s", name, e, extra=IN_RESULT)
             self.result.errors.append(f"{name}: {e}")
 
-    def all(self) -> CycleResult:
-        for name in ("fetch", "hub", "approve", "syndicate", "coverage", "reports", "digest", "outbox"):
+    def run(self, steps: Iterable[str] = STEPS) -> CycleResult:
+        """Run ``steps`` in order until ``stop`` is set."""
+        for name in steps:
             if self._stop.is_set():
                 break
             self.step(name)
@@ -128,7 +138,7 @@ class Jobs:
                 continue  # a named month that is not over yet
             if config.report.output_folder:
                 folder = config.resolve(config.report.output_folder)
-                target = folder / f"persaandacht-{period.kind}-{period.start}-{period.end}.html"
+                target = folder / report_file_name(period)
                 if not target.exists():
                     folder.mkdir(parents=True, exist_ok=True)
                     csv_file, _ = publisher.write_report(period, target)
@@ -144,8 +154,3 @@ class Jobs:
             self.publisher.deliver_outbox()
             self.result.unsent = [i.key for i in self.publisher.outbox() if i.state == "pending"]
 
-
-def run_cycle(publisher: Publisher, on_item: Callable[[Any], None] | None = None,
-              stop: threading.Event | None = None) -> CycleResult:
-    """Run every step once; ``on_item`` sees each fetch and syndication result as it comes."""
-    return Jobs(publisher, on_item=on_item, stop=stop).all()

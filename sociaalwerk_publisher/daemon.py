@@ -1,7 +1,8 @@
 """`daemon`: the cycle's jobs on a timetable (the `schedule` library), one job at a time.
 
-Each job takes the same lock as `run`, so cron and the daemon never overlap; a
-job that finds the lock taken, or fails, simply runs again at its next slot.
+Each job is `Publisher.run_cycle` with a few of its steps: it takes the same lock
+as `run`, so cron and the daemon never overlap, and its outcome shows in `status`.
+A job that finds the lock taken, or fails, simply runs again at its next slot.
 Reports are checked hourly and made from ``report_hour`` on, in Europe/Amsterdam
 time whatever the host's time zone.
 """
@@ -17,9 +18,8 @@ from typing import TYPE_CHECKING
 import schedule
 
 from .coverage.periods import AMSTERDAM
-from .cycle import CycleResult, Jobs
+from .cycle import CycleResult
 from .exceptions import AlreadyRunningError, PublisherError
-from .locking import RunLock
 
 if TYPE_CHECKING:
     from .core import Publisher
@@ -37,12 +37,8 @@ def build_scheduler(publisher: Publisher, stop: threading.Event,
         def run() -> None:
             if stop.is_set():
                 return
-            result = CycleResult()
             try:
-                with RunLock(publisher.config.lock_path):
-                    jobs = Jobs(publisher, result, stop=stop)
-                    for step in steps:
-                        jobs.step(step)
+                result = publisher.run_cycle(steps, stop=stop)
             except AlreadyRunningError:
                 log.info("%s skipped: another run holds the lock", "+".join(steps))
                 return

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .coverage.model import Count, MentionRecord, MentionRow, OutletType, ReportData, group_entries, mention_record
+from .coverage.model import Count, MentionRecord, OutletType, Period, ReportData, group_entries, mention_record
 from .coverage.periods import AMSTERDAM, MONTHS
 from .exceptions import ReportError
 from .feeds.sanitise import WEB_SCHEMES, safe_url
@@ -251,6 +251,11 @@ class RenderedReport:
     chart_cid: str
     map_png: bytes = b""
     map_cid: str = ""
+
+
+def report_file_name(period: Period) -> str:
+    """The HTML file a scheduled report for ``period`` is written to; its existence marks the report made."""
+    return f"persaandacht-{period.kind}-{period.start}-{period.end}.html"
 
 
 def render_report(data: ReportData, *, template_folder: str | None = None,

@@ -238,6 +238,20 @@ def test_cron_and_daemon_share_the_lock(demo: Path) -> None:
         assert "fetch+hub+approve" in done and "syndicate" in done
 
 
+def test_a_daemon_job_shows_in_status_as_the_last_run(demo: Path) -> None:
+    import threading
+
+    from sociaalwerk_publisher.daemon import build_scheduler
+
+    with make_publisher(demo) as publisher:
+        fetch_job = build_scheduler(publisher, threading.Event()).jobs[0]
+        assert publisher.status().last_run is None
+        fetch_job.run()
+        last_run = publisher.status().last_run
+    assert last_run is not None and last_run.ok
+    assert last_run.summary.startswith("fetch+hub+approve: fetched 4 sources")
+
+
 def test_the_crontab_line_runs_every_quarter_hour_as_the_service_user() -> None:
     # the command itself runs in tests/test_docs.py, with every documented command line
     lines = [line for line in (EXAMPLES / "cron" / "sociaalwerk-publisher.crontab").read_text().splitlines()
