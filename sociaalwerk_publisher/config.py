@@ -181,6 +181,15 @@ class CampaignConfig:
 
 
 @dataclass(frozen=True)
+class MemberReportConfig:
+    """A member organisation that gets its own report, on the national report's schedule."""
+
+    organisation: str  #: as named on sources or in ``[coverage] organisations``
+    recipients: tuple[str, ...]
+    language: str = ""  #: nl | en; empty: ``[report] language``
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     language: str = "nl"  #: nl | en
     #: the reports `run` makes once their period is complete: each week (on Monday),
@@ -191,6 +200,8 @@ class ReportConfig:
     output_folder: str = ""
     #: the e-mail lists the newest this many mentions; the CSV attachment has every one
     listed_mentions: int = 200
+    #: ``[[report.members]]``: a report of its own for each of these member organisations
+    members: tuple[MemberReportConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -376,6 +387,7 @@ def check_config(config: Config) -> None:
     _check_campaign(config.campaign)
     if config.report.language not in ("nl", "en"):
         raise ConfigError("must be nl or en", "report.language")
+    _check_members(config.report.members)
     from .coverage.periods import named
 
     for kind in config.report.schedule:
@@ -448,10 +460,33 @@ def _check_email(email: EmailConfig) -> None:
     if not email.recipients:
         raise ConfigError("name at least one address", "email.recipients")
     for key, value in (("email.sender", email.sender), *(("email.recipients", r) for r in email.recipients)):
-        if "\r" in value or "\n" in value or "@" not in value:
-            raise ConfigError(f"{value!r} is not an e-mail address", key)
+        _check_address(value, key)
     if bool(email.username_env) != bool(email.password_env):
         raise ConfigError("give both username_env and password_env, or neither", "email")
+
+
+def _check_address(value: str, key: str) -> None:
+    if "\r" in value or "\n" in value or "@" not in value:
+        raise ConfigError(f"{value!r} is not an e-mail address", key)
+
+
+def _check_members(members: tuple[MemberReportConfig, ...]) -> None:
+    """The shape of ``[[report.members]]``; whether each organisation is known needs the
+    store's sources, so :meth:`Publisher.member_reports` checks that."""
+    seen: set[str] = set()
+    for i, member in enumerate(members):
+        key = f"report.members[{i}]"
+        if not member.organisation.strip():
+            raise ConfigError("names the member organisation", f"{key}.organisation")
+        if member.organisation in seen:
+            raise ConfigError(f"{member.organisation!r} is listed twice", f"{key}.organisation")
+        seen.add(member.organisation)
+        if not member.recipients:
+            raise ConfigError("name at least one address", f"{key}.recipients")
+        for recipient in member.recipients:
+            _check_address(recipient, f"{key}.recipients")
+        if member.language not in ("", "nl", "en"):
+            raise ConfigError("must be nl or en", f"{key}.language")
 
 
 def _check_destinations(config: Config) -> None:
@@ -732,6 +767,13 @@ STARTER_CONFIG = """\
 #                               # is complete (Europe/Amsterdam)
 # output_folder = "uitvoer"     # also write each report (HTML and CSV) into this folder
 # listed_mentions = 200         # the e-mail lists the newest 200; the CSV attachment has all
+
+# Each member organisation below gets its own report on the same schedule: its mentions,
+# municipalities, syndicated stories and share of the national total (needs [email]).
+# [[report.members]]
+# organisation = "Welzijn Noord"   # as named on its sources or in [coverage] organisations
+# recipients = ["communicatie@welzijnnoord.nl"]
+# language = "nl"               # default: report.language
 
 [email]
 # Without a host, reports are not e-mailed (write them to files with report.output_folder).

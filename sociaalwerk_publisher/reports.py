@@ -57,6 +57,11 @@ LABELS: dict[str, dict[str, Any]] = {
     "nl": {
         "brand": "Sociaal Werk Nederland",
         "title": "Persaandacht sociaal werk",
+        "member_title": "Persaandacht {organisation}",
+        "share": "Aandeel in het landelijke totaal",
+        "share_text": "{own} van de {total} vermeldingen landelijk ({percent}); {previous_period}: {own_before} van {total_before}.",
+        "syndicated_stories": "Eigen verhalen doorgeplaatst",
+        "syndicated_intro": "Waar elk eigen verhaal van deze periode nu te lezen is.",
         "compared_with": "vergeleken met {previous}",
         "previous_period": "vorige periode",
         "key_figures": "Kerncijfers",
@@ -117,7 +122,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "footer_csv": "Alle vermeldingen staan ook in de bijlage (CSV, opent in Excel).",
         "footer_map": "Kaart: Bron: CBS, Kadaster (PDOK, CBS Gebiedsindelingen), vereenvoudigd door cartomap/nl; "
                       "inwoners: Bron: CBS (1 januari 2024).",
-        "subject": "Persaandacht sociaal werk — {period}: {count} {noun}{change}",
+        "subject": "{title} — {period}: {count} {noun}{change}",
         "chart_alt": "{title}: hoogste aantal {top} op {day}",
         "chart_empty": "Geen vermeldingen in deze periode",
         "at": "om",
@@ -130,6 +135,11 @@ LABELS: dict[str, dict[str, Any]] = {
     "en": {
         "brand": "Sociaal Werk Nederland",
         "title": "Press coverage of social work",
+        "member_title": "Press coverage of {organisation}",
+        "share": "Share of the national total",
+        "share_text": "{own} of the {total} mentions nationally ({percent}); {previous_period}: {own_before} of {total_before}.",
+        "syndicated_stories": "Own stories republished",
+        "syndicated_intro": "Where each own story of this period can be read now.",
         "compared_with": "compared with {previous}",
         "previous_period": "previous period",
         "key_figures": "Key figures",
@@ -190,7 +200,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "footer_csv": "Every mention is also in the attachment (CSV, opens in Excel).",
         "footer_map": "Map: Bron: CBS, Kadaster (PDOK, CBS Gebiedsindelingen), simplified by cartomap/nl; "
                       "inhabitants: Bron: CBS (1 January 2024).",
-        "subject": "Press coverage of social work — {period}: {count} {noun}{change}",
+        "subject": "{title} — {period}: {count} {noun}{change}",
         "chart_alt": "{title}: highest {top} on {day}",
         "chart_empty": "No mentions in this period",
         "at": "at",
@@ -287,7 +297,7 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
     data = _translated(_cleaned(dataclasses.replace(data, mentions=listed_rows, entries=stories)), fmt)
     png = chart_png(data)
     cid, chart_src = _image("trend", png, for_file)
-    scope = data.scope.municipalities if data.scope is not None and data.scope.municipalities else None
+    scope = (data.scope.municipalities or data.own_municipalities or None) if data.scope is not None else None
     map_image = map_png(dict(data.municipality_counts), golden=data.golden_codes, only=scope,
                         language=fmt.language)
     map_cid, map_src = _image("map", map_image, for_file)
@@ -295,7 +305,8 @@ def render_report(data: ReportData, *, template_folder: str | None = None,
     subject = _subject(data, lead, fmt)
     own = tuple(c for c in data.headline if c.key in OWN_CHANNEL_KEYS)
     context = dict(
-        data=data, t=fmt.labels, fmt=fmt, subject=subject, lead=lead,
+        data=data, t={**fmt.labels, "title": _title(data, fmt)}, fmt=fmt, subject=subject, lead=lead,
+        share=_share(data, fmt),
         press=tuple(c for c in data.headline if c is not lead and c.key not in OWN_CHANNEL_KEYS),
         own=own,
         # the store repeats the headline's own figures here; show each figure once
@@ -538,12 +549,30 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(AMSTERDAM) if value.tzinfo else value
 
 
+def _title(data: ReportData, fmt: _Format) -> str:
+    """The national report's title, or the member organisation's for its own report."""
+    member = data.scope.organisation if data.scope is not None else None
+    return fmt.labels["title"] if member is None else fmt.labels["member_title"].format(organisation=member)
+
+
+def _share(data: ReportData, fmt: _Format) -> str | None:
+    """A member's mentions as a part of the national total, now and in the period before."""
+    lead = next((c for c in data.headline if c.key == LEAD_KEY), None)
+    if data.national is None or lead is None:
+        return None
+    percent = 100 * lead.current / data.national.current if data.national.current else 0.0
+    return str(fmt.labels["share_text"].format(
+        own=fmt.number(lead.current), total=fmt.number(data.national.current),
+        percent=f"{fmt.decimal(percent)} %", previous_period=fmt.labels["previous_period"],
+        own_before=fmt.number(lead.previous), total_before=fmt.number(data.national.previous)))
+
+
 def _subject(data: ReportData, lead: Count | None, fmt: _Format) -> str:
     if lead is None:
-        return f"{fmt.labels['title']} — {data.period.label}"
+        return f"{_title(data, fmt)} — {data.period.label}"
     percent = fmt.percent(lead)
     return fmt.labels["subject"].format(
-        period=data.period.label, count=fmt.number(lead.current),
+        title=_title(data, fmt), period=data.period.label, count=fmt.number(lead.current),
         noun=fmt.labels["mention_one" if lead.current == 1 else "mention_many"],
         change=f" ({percent})" if percent else "",
     )

@@ -544,3 +544,18 @@ def test_the_same_report_over_one_members_or_some_municipalities_mentions(publis
     rendered = publisher.render_report(zwolle)
     assert len(rendered.csv.decode("utf-8-sig").splitlines()) == 1 + 5
     assert rendered.map_png != publisher.render_report(figures(publisher)).map_png  # Zwolle alone is drawn
+
+
+def test_a_members_report_names_it_and_tells_its_share_of_the_national_total(publisher: Publisher) -> None:
+    from datetime import date
+
+    from sociaalwerk_publisher.coverage.model import MentionScope
+
+    period = publisher.report_period("month", today=date(2026, 12, 3))
+    member = publisher.build_report(period, scope=MentionScope(organisation="Travers Welzijn"))
+    assert member.national is not None and (member.national.current, member.national.previous) == (6, 2)
+    assert member.own_municipalities == ("GM0193",)  # Zwolle, where its one mention is
+    rendered = publisher.render_report(member)
+    assert rendered.subject.startswith("Persaandacht Travers Welzijn — ")
+    assert "1 van de 6 vermeldingen landelijk (16,7 %); vorige periode: 0 van 2." in rendered.text
+    assert "Persaandacht sociaal werk" not in rendered.html

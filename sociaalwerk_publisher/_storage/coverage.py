@@ -292,11 +292,13 @@ class CoverageStore:
                 func.count(distinct(mentions.c.outlet_id)),
                 func.count(distinct(mentions.c.municipality)),
             ).where(self._in(start, end, scope))).one()
+            own_stories = and_(True, *_own_stories(scope))
             own = conn.execute(select(func.count()).where(and_(
-                stories.c.kind == "blog", stories.c.published_at >= start, stories.c.published_at < end))).scalar()
-            syndicated = conn.execute(select(func.count()).where(and_(
+                stories.c.kind == "blog", stories.c.published_at >= start, stories.c.published_at < end,
+                own_stories))).scalar()
+            syndicated = conn.execute(select(func.count()).select_from(syndications.join(stories)).where(and_(
                 syndications.c.state == "published", syndications.c.created_at >= start,
-                syndications.c.created_at < end))).scalar()
+                syndications.c.created_at < end, own_stories))).scalar()
             own_mentions = conn.execute(select(func.count()).where(and_(
                 mentions.c.own_channel.is_(True), mentions.c.published_at >= start,
                 mentions.c.published_at < end))).scalar()
@@ -387,6 +389,26 @@ class CoverageStore:
                 update(stories).where(stories.c.id.in_(unmatched)).where(stories.c.first_seen_at < before)
                 .where(stories.c.text != "").values(text="", content_html="", excerpt="")
             ).rowcount or 0
+
+
+    def live_copies(self, organisation: str, start: datetime, end: datetime) -> list[Row[Any]]:
+        """The published copies of the stories ``organisation``'s sources published in the
+        period: story id, title, link, date, destination and the copy's address; oldest first."""
+        query = (select(stories.c.id, stories.c.title, stories.c.canonical_url, stories.c.published_at,
+                        syndications.c.destination, syndications.c.remote_url)
+                 .select_from(stories.join(syndications))
+                 .where(syndications.c.state == "published", stories.c.published_at >= start,
+                        stories.c.published_at < end, *_own_stories(MentionScope(organisation)))
+                 .order_by(stories.c.published_at, stories.c.id, syndications.c.destination))
+        with self._storage.connect() as conn:
+            return list(conn.execute(query))
+
+
+def _own_stories(scope: MentionScope | None) -> list[Any]:
+    """The conditions that keep a story to the member organisation of ``scope``, if any."""
+    if scope is None or scope.organisation is None:
+        return []
+    return [stories.c.source_id.in_(select(sources.c.id).where(sources.c.organisation == scope.organisation))]
 
 
 def _scoped(scope: MentionScope) -> Any:

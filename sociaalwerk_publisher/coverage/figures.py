@@ -23,6 +23,7 @@ from .model import (
     Count,
     FailingSource,
     Headline,
+    LiveCopy,
     MentionRecord,
     MentionRow,
     MentionScope,
@@ -35,6 +36,7 @@ from .model import (
     Reach,
     ReportData,
     Subject,
+    SyndicatedStory,
     TopStory,
     group_entries,
 )
@@ -272,7 +274,19 @@ def build_report_data(storage: Storage, config: Config, period: Period, sources:
     stories = group_entries(rows, mention_rows(storage, *build.now, clusters=clusters, scope=scope) if clusters else ())
     own = tuple(Count(key, label, now_head[key], prev_head[key]) for key, label in
                 zip(("own_stories", "syndicated", "own_mentions"), _OWN_LABELS[language]))
-    failing = tuple(failing_source(s, config, language) for s in sources if s.consecutive_failures or not s.active)
+    member = scope.organisation if scope is not None else None
+    # a member's report names its own failing sources only
+    failing = tuple(failing_source(s, config, language) for s in sources
+                    if (s.consecutive_failures or not s.active) and member in (None, s.organisation))
+    national: Count | None = None
+    syndicated: tuple[SyndicatedStory, ...] = ()
+    own_places: tuple[str, ...] = ()
+    if member is not None:
+        own_places = tuple(sorted(set(now_places) | {s.municipality for s in sources
+                                                     if s.organisation == member and s.municipality}))
+        national = Count("national", "landelijk" if language == "nl" else "nationally",
+                         store.headline(*build.now)["mentions"], store.headline(*build.before)["mentions"])
+        syndicated = _syndicated(storage, member, *build.now)
     return ReportData(
         period=period, previous=before, generated_at=now, headline=headline, by_outlet_type=by_type,
         by_municipality=by_municipality[:TOP], golden_municipalities=golden_counts,
@@ -281,7 +295,18 @@ def build_report_data(storage: Storage, config: Config, period: Period, sources:
         language=language, mentions_total=now_head["mentions"], entries=stories, members=subjects,
         golden_names=gouden, top_outlets=top_outlets, reach=reach, provinces=_provinces(now_places, prev_places),
         municipality_counts=tuple(sorted(now_places.items())), golden_codes=golden, scope=scope,
+        national=national, syndicated_stories=syndicated, own_municipalities=own_places,
     )
+
+
+def _syndicated(storage: Storage, organisation: str, start: datetime, end: datetime) -> tuple[SyndicatedStory, ...]:
+    """The member's stories of the period that are live somewhere, each with its copies."""
+    by_story: dict[int, list[Any]] = defaultdict(list)
+    for row in storage.coverage.live_copies(organisation, start, end):
+        by_story[row.id].append(row)
+    return tuple(SyndicatedStory(rows[0].title, rows[0].canonical_url, rows[0].published_at,
+                                 tuple(LiveCopy(r.destination, r.remote_url) for r in rows))
+                 for rows in by_story.values())
 
 
 # -- why a source fails, in words a press officer reads ----------------------------------------

@@ -224,6 +224,24 @@ class NewOutlet:
 
 
 @dataclass(frozen=True)
+class LiveCopy:
+    """Where a syndicated copy of a member's story is live."""
+
+    destination: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class SyndicatedStory:
+    """A member's own story of the period and every site that carries a copy of it."""
+
+    title: str
+    url: str | None
+    published_at: datetime
+    copies: tuple[LiveCopy, ...]
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything a coverage report shows. Built from the store; rendered by templates."""
 
@@ -260,6 +278,11 @@ class ReportData:
     municipality_counts: tuple[tuple[str, int], ...] = ()
     golden_codes: tuple[str, ...] = ()  #: CBS codes of the gouden gemeenten, outlined on the map
     scope: MentionScope | None = None  #: whose mentions these are (None: all)
+    #: a member's report: the national number of mentions, against which its share is told
+    national: Count | None = None
+    syndicated_stories: tuple[SyndicatedStory, ...] = ()  #: a member's report: its stories and copies
+    #: a member's report: the municipalities of its mentions and its sources (the map shows these)
+    own_municipalities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
