@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import random
 import socket
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait, FIRST_COMPLETED
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, cast
 
@@ -37,6 +38,8 @@ PARALLEL_PARSE_MIN_FEEDS = 4
 QUIET_BATCH = 100
 #: How long a claimed source is kept from other workers; a killed worker's claim expires.
 SOURCE_CLAIM_SECONDS = 600
+#: The most download slots' worth of sources one claim takes (see :func:`claim_batch`).
+MAX_CLAIM_ROUNDS = 8
 #: What recording a poll's outcome does to the source's claim.
 _UNCLAIMED: dict[str, object] = {"claimed_by": None, "claim_expires_at": None}
 
@@ -67,6 +70,33 @@ def _parse_executor(config: FetchConfig, feeds: int) -> Executor:
     return ProcessPoolExecutor(max_workers=min(processes, feeds), mp_context=context)
 
 
+class _LazyExecutor(Executor):
+    """Builds its executor at the first job: a quiet run (every feed unchanged) then never
+    starts the process pool's queues, locks and resource tracker process."""
+
+    def __init__(self, build: Callable[[], Executor]) -> None:
+        self._build = build
+        self._executor: Executor | None = None
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        if self._executor is None:
+            self._executor = self._build()
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def claim_batch(config: FetchConfig) -> int:
+    """How many sources one claim takes: enough that a claim's transaction is shared by many
+    downloads, yet no more than the download slots can finish, even if every download ran
+    to its deadline, within half the claim's lifetime (so a claim never expires before its
+    source is polled and recorded); always at least two per slot, to keep every slot busy."""
+    rounds = int(SOURCE_CLAIM_SECONDS / (2 * config.deadline))
+    return config.concurrency * max(2, min(rounds, MAX_CLAIM_ROUNDS))
+
+
 def backoff_delay(config: FetchConfig, failures: int, rng: random.Random = random.Random()) -> timedelta:
     """Exponential backoff with jitter: min, 2x min, 4x min ... up to max, each ±20 %."""
     minutes = min(config.backoff_min_minutes * 2 ** max(failures - 1, 0), config.backoff_max_minutes)
@@ -94,8 +124,8 @@ class Fetcher:
         """Poll ``sources``; yields one result per source as each finishes.
 
         A failing source never stops the others: its error is in its result. Each
-        source is claimed (and the claim committed) just before its download, a few
-        at a time, so workers on other hosts share the list: a source another worker
+        source is claimed (and the claim committed) shortly before its download, a batch
+        at a time (:func:`claim_batch`), so workers on other hosts share the list: a source another worker
         claimed or polled since ``sources`` was read is left out without a result.
         """
         if not sources:
@@ -103,6 +133,9 @@ class Fetcher:
         waiting = deque(sources)
         claimed: set[int] = set()  # claimed by this worker and not yet recorded
         by_future: dict[Future[Any], tuple[str, Source, Retrieved | None]] = {}
+        # each future puts itself here when done: one hand-over per result, where waiting on
+        # every future in flight would install and remove a waiter on each of them every time
+        finished_futures: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         # polls with nothing new, recorded a batch at a time: on a quiet run they are nearly
         # all of them, and one transaction each would cost more than the download
         quiet: list[tuple[int, datetime, datetime]] = []
@@ -111,49 +144,57 @@ class Fetcher:
             self._storage.sources.record_quiet_polls(quiet)
             quiet.clear()
 
+        def track(future: Future[Any], stage: str, source: Source, retrieved: Retrieved | None) -> None:
+            by_future[future] = (stage, source, retrieved)
+            future.add_done_callback(finished_futures.put)
+
         downloads = ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="fetch")
-        parsing = _parse_executor(self._config, len(sources))
+        parsing = _LazyExecutor(lambda: _parse_executor(self._config, len(sources)))
+        batch_size = claim_batch(self._config)
+        downloading = 0  # submitted downloads whose result has not been handled yet
         finished = False
 
         def start_downloads() -> None:
-            # keep every download slot busy, with up to a batch queued behind them; refilled
-            # only once the queue is empty, so each claim takes a batch, not a source or two
-            in_flight = sum(stage == "download" for stage, _, _ in by_future.values())
-            if in_flight > self._config.concurrency:
+            # the slots busy, with the rest of a claim queued behind them; a new claim only
+            # once no more than a slot's worth is left, so each claim takes a batch
+            nonlocal downloading
+            if downloading > self._config.concurrency or not waiting:
                 return
-            while waiting and in_flight < 2 * self._config.concurrency:
-                batch = [waiting.popleft() for _ in range(min(len(waiting), 2 * self._config.concurrency - in_flight))]
-                now = self._now()
-                validators = self._storage.sources.claim(
-                    {s.id: s.next_poll_at for s in batch}, self._worker, now,
-                    now + timedelta(seconds=SOURCE_CLAIM_SECONDS))
-                for source in batch:
-                    if source.id not in validators:
-                        log.debug("%s: polled or being polled by another worker", source.url)
-                        continue
-                    claimed.add(source.id)
-                    etag, modified = validators[source.id]
-                    future = downloads.submit(self._retrievers.retrieve, source.url, etag, modified)
-                    by_future[future] = ("download", source, None)
-                    in_flight += 1
+            batch = [waiting.popleft() for _ in range(min(len(waiting), batch_size - downloading))]
+            now = self._now()
+            validators = self._storage.sources.claim(
+                {s.id: s.next_poll_at for s in batch}, self._worker, now,
+                now + timedelta(seconds=SOURCE_CLAIM_SECONDS))
+            for source in batch:
+                if source.id not in validators:
+                    log.debug("%s: polled or being polled by another worker", source.url)
+                    continue
+                claimed.add(source.id)
+                etag, modified = validators[source.id]
+                track(downloads.submit(self._retrievers.retrieve, source.url, etag, modified),
+                      "download", source, None)
+                downloading += 1
 
         try:
             start_downloads()
-            while by_future:
-                done, _ = wait(by_future, return_when=FIRST_COMPLETED)
-                for future in done:
-                    stage, source, retrieved = by_future.pop(future)
-                    try:
-                        value = future.result()
-                    except FetchError as e:
-                        yield self._record_failure(source, e)
-                        continue
-                    except Exception as e:  # noqa: BLE001 - a parser crash is one feed's failure
-                        log.exception("unexpected error fetching %s", source.url)
-                        error = FetchError(f"unexpected error: {type(e).__name__}: {e}", source.url,
-                                           reason=ErrorKind.OTHER)
-                        yield self._record_failure(source, error)
-                        continue
+            while by_future or waiting:
+                if not by_future:  # every source of the last claim was taken by another worker
+                    start_downloads()
+                    continue
+                future = finished_futures.get()
+                stage, source, retrieved = by_future.pop(future)
+                if stage == "download":
+                    downloading -= 1
+                try:
+                    value = future.result()
+                except FetchError as e:
+                    yield self._record_failure(source, e)
+                except Exception as e:  # noqa: BLE001 - a parser crash is one feed's failure
+                    log.exception("unexpected error fetching %s", source.url)
+                    error = FetchError(f"unexpected error: {type(e).__name__}: {e}", source.url,
+                                       reason=ErrorKind.OTHER)
+                    yield self._record_failure(source, error)
+                else:
                     if stage == "download":
                         assert isinstance(value, Retrieved)
                         if value.not_modified and not (source.consecutive_failures or source.last_error
@@ -170,9 +211,8 @@ class Fetcher:
                             # imported here, not at the top: a quiet run never parses
                             from .feeds.parse import parse_feed
 
-                            parsed = parsing.submit(parse_feed, value.content, value.url,
-                                                    dict(value.headers))
-                            by_future[parsed] = ("parse", source, value)
+                            track(parsing.submit(parse_feed, value.content, value.url, dict(value.headers)),
+                                  "parse", source, value)
                     else:
                         assert retrieved is not None
                         yield self._record_success(source, retrieved, cast("ParsedFeed", value))
