@@ -6,9 +6,11 @@ One run serves F feeds x E entries from a local threaded HTTP server on 127.0.0.
 optional per-request latency) and times, each contender in its own fresh process:
 
   floor   plain requests (one Session) + feedparser.parse(bytes), serial, no storage;
-          then a conditional re-poll (If-None-Match on every request -> 304)
+          then a conditional re-poll (If-None-Match and If-Modified-Since -> 304), on that
+          Session and again on a new one (its own connection, as a new process has)
   reader  reader 3.x in bench/.venv-reader: make_reader(db), add_feed, update_feeds x2
-  ours    sociaalwerk_publisher: make_publisher, add_source, fetch_sources x2
+  ours    sociaalwerk_publisher: make_publisher, add_source, fetch_sources x2; then, each in a
+          fresh process on that store, the CLI's `fetch --quiet` and the `run` cycle's fetch step
   scale   ours, 1,000 unchanged feeds with 100 ms latency each, second poll timed
 
 This file imports only the standard library at the top, so the reader venv's
@@ -44,6 +46,8 @@ TARGETS = {
     "ours_first/floor_first": ("<=", 0.8),
     "ours_first/reader_first": ("<", 1.0),
     "ours_second/floor_conditional": ("<=", 1.5),
+    "ours_cli_fetch/floor_fresh": ("<=", 1.2),
+    "ours_run_fetch/floor_fresh": ("<=", 1.2),
     "scale_second_poll_s": ("<=", 10.0),
     "ours_peak_rss_mb": ("<=", 200.0),
 }
@@ -167,6 +171,8 @@ def make_feed(index: int, entries: int, base_url: str) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 _PATH = re.compile(r"^/l(\d+)/e(\d+)/f(\d+)\.xml$")
+#: every feed's Last-Modified: a 304 answers a matching If-None-Match or, without one, this date
+LAST_MODIFIED = "Sat, 01 Jun 2024 09:00:00 GMT"
 
 
 class FeedServer:
@@ -188,12 +194,15 @@ class FeedServer:
                 if latency:
                     time.sleep(latency / 1000)
                 body, etag = outer.feed(index, entries, latency)
-                if self.headers.get("If-None-Match") == etag:
+                validators = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
+                if_none_match = self.headers.get("If-None-Match")
+                if if_none_match == etag or (
+                        if_none_match is None and self.headers.get("If-Modified-Since") == LAST_MODIFIED):
                     outer.count("304")
-                    self._send(304, b"", {"ETag": etag})
+                    self._send(304, b"", validators)
                     return
                 outer.count("200")
-                self._send(200, body, {"ETag": etag, "Content-Type": "application/rss+xml; charset=UTF-8"})
+                self._send(200, body, {**validators, "Content-Type": "application/rss+xml; charset=UTF-8"})
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
@@ -268,23 +277,30 @@ def worker_floor(spec: dict) -> dict:
 
     urls = spec["urls"]
     session = requests.Session()
-    etags: dict[str, str] = {}
+    validators: dict[str, dict[str, str]] = {}
     entries = 0
     t0 = time.perf_counter()
     for url in urls:
         response = session.get(url, timeout=60)
         response.raise_for_status()
         entries += len(feedparser.parse(response.content).entries)
-        etags[url] = response.headers["ETag"]
+        validators[url] = {"If-None-Match": response.headers["ETag"],
+                           "If-Modified-Since": response.headers["Last-Modified"]}
+
+    def conditional(session: requests.Session) -> int:
+        return sum(session.get(url, headers=validators[url], timeout=60).status_code == 304
+                   for url in urls)
+
     first = time.perf_counter() - t0
-    not_modified = 0
     t0 = time.perf_counter()
-    for url in urls:
-        response = session.get(url, headers={"If-None-Match": etags[url]}, timeout=60)
-        not_modified += response.status_code == 304
+    not_modified = conditional(session)
     second = time.perf_counter() - t0
-    return {"first_s": first, "second_s": second, "entries": entries,
-            "not_modified": not_modified, **_peak_rss()}
+    # as a re-poll in a new process starts: a new Session, so a new connection
+    t0 = time.perf_counter()
+    fresh_not_modified = conditional(requests.Session())
+    fresh = time.perf_counter() - t0
+    return {"first_s": first, "second_s": second, "fresh_s": fresh, "entries": entries,
+            "not_modified": min(not_modified, fresh_not_modified), **_peak_rss()}
 
 
 def worker_reader(spec: dict) -> dict:
@@ -366,12 +382,58 @@ def worker_ours(spec: dict) -> dict:
     server = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
     if getattr(server, "_forkserver_pid", None):
         server._stop()
-    return {"first_s": first, "second_s": second, "entries": new,
-            "first_outcome": first_outcome, "second_outcome": second_outcome,
-            "not_modified": second_outcome.get(FetchOutcome.NOT_MODIFIED.value, 0), **_peak_rss()}
+    result = {"first_s": first, "second_s": second, "entries": new,
+              "first_outcome": first_outcome, "second_outcome": second_outcome,
+              "not_modified": second_outcome.get(FetchOutcome.NOT_MODIFIED.value, 0), **_peak_rss()}
+    if spec.get("repoll"):
+        # the same store re-polled as a user's cron does it: a new process each time
+        config_file = Path(spec["tmp"]) / "bench.toml"
+        config_file.write_text(f'[database]\nurl = "sqlite:///{spec["tmp"]}/bench.db"\n'
+                               + (f"[fetch]\nparse_processes = {fetch.parse_processes}\n"
+                                  if spec.get("parse_processes") is not None else ""))
+        for command in ("fetch", "run"):
+            path = Path(spec["tmp"]) / f"repoll-{command}.json"
+            path.write_text(json.dumps({"config": str(config_file), "command": command}))
+            done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", "repoll",
+                                   str(path)], capture_output=True, text=True, cwd=spec["tmp"])
+            if done.returncode != 0:
+                raise RuntimeError(f"repoll {command} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+            result[f"repoll_{command}"] = json.loads(done.stdout.splitlines()[-1])
+    return result
 
 
-WORKERS = {"floor": worker_floor, "reader": worker_reader, "ours": worker_ours}
+def worker_repoll(spec: dict) -> dict:
+    """One re-poll of every source in a fresh process, imports untimed (as the floor's are):
+    ``fetch``: the CLI's ``fetch --quiet``, from parsing its arguments to its exit;
+    ``run``: every source due again, then ``make_publisher`` + ``run_cycle(("fetch",))``
+    (the run lock, the fetch of the due sources, the run recorded for ``status``)."""
+    from sociaalwerk_publisher import make_publisher
+    from sociaalwerk_publisher.cli import cli
+
+    t0 = time.perf_counter()
+    if spec["command"] == "fetch":
+        try:
+            cli.main(["--config", spec["config"], "fetch", "--quiet"], standalone_mode=False)
+        except SystemExit as e:
+            if e.code:
+                raise
+        return {"s": time.perf_counter() - t0}
+    from sqlalchemy import update
+
+    from sociaalwerk_publisher._storage._schema import sources
+
+    with make_publisher(spec["config"]) as publisher:
+        with publisher._storage.begin() as conn:  # untimed: due an hour ago
+            conn.execute(update(sources).values(next_poll_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+    t0 = time.perf_counter()
+    with make_publisher(spec["config"]) as publisher:
+        result = publisher.run_cycle(("fetch",))
+    elapsed = time.perf_counter() - t0
+    outcomes = [r.outcome.value for r in result.fetched]
+    return {"s": elapsed, "not_modified": outcomes.count("not-modified"), "polled": len(outcomes)}
+
+
+WORKERS = {"floor": worker_floor, "reader": worker_reader, "ours": worker_ours, "repoll": worker_repoll}
 
 
 def run_worker(kind: str, spec: dict, python: str = sys.executable, timeout: float = 1800) -> dict:
@@ -493,8 +555,12 @@ def _own_cpu_s() -> float:
 def best_of(runs: list[dict]) -> dict:
     """Fastest time and least CPU over the runs (noise only ever adds), largest memory."""
     best = dict(runs[0])
-    for key in ("first_s", "second_s", "cpu_self_s", "cpu_children_s"):
-        best[key] = min(r[key] for r in runs)
+    for key in ("first_s", "second_s", "fresh_s", "cpu_self_s", "cpu_children_s"):
+        if key in best:
+            best[key] = min(r[key] for r in runs)
+    for key in ("repoll_fetch", "repoll_run"):
+        if key in best:
+            best[key] = min((r[key] for r in runs), key=lambda repoll: repoll["s"])
     for key in ("rss_self_mb", "rss_children_mb", "peak_rss_mb", "tree_rss_peak_mb"):
         best[key] = max(r[key] for r in runs)
     best["runs"] = [{k: r[k] for k in ("first_s", "second_s", "peak_rss_mb")} for r in runs]
@@ -534,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.worker:
+        if args.worker in ("ours", "repoll"):  # this checkout, whatever is installed
+            sys.path.insert(0, str(REPO))
         spec = json.loads(Path(args.spec).read_text())
         print(json.dumps(WORKERS[args.worker](spec)))
         return 0
@@ -553,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{size / args.feeds / args.entries / 1024:.2f} KiB/entry incl. RSS) on "
             f"127.0.0.1:{server.port}, latency {args.latency_ms} ms")
         spec = {"urls": urls}
-        ours_spec = {**spec, "parse_processes": args.parse_processes,
+        ours_spec = {**spec, "parse_processes": args.parse_processes, "repoll": True,
                      "profile": os.path.abspath(args.profile) if args.profile else None}
         runs: dict[str, list[dict]] = {"floor": [], "reader": [], "ours": []}
         for round_ in range(1, args.repeat + 1):  # interleaved, so drift hits every contender
@@ -590,12 +658,24 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{name}: second poll {r['not_modified']} x 304, expected {args.feeds}")
     if "scale" in results and results["scale"]["not_modified"] != args.scale_feeds:
         problems.append(f"scale: second poll {results['scale']['not_modified']} x 304")
+    for run in runs["ours"]:
+        if (run["repoll_run"]["polled"], run["repoll_run"]["not_modified"]) != (args.feeds, args.feeds):
+            problems.append(f"ours run: {run['repoll_run']['not_modified']} x 304 of "
+                            f"{run['repoll_run']['polled']} polled, expected {args.feeds}")
+    # only first polls download a body: every re-poll (the CLI's fetch among them) got a 304,
+    # which this server gives only to a request carrying a matching validator
+    first_polls = args.feeds * sum(len(rs) for rs in runs.values()) + (args.scale_feeds if args.scale else 0)
+    if requests_served["200"] != first_polls or requests_served["other"]:
+        problems.append(f"server: {requests_served['200']} x 200 and {requests_served['other']} other,"
+                        f" expected {first_polls} x 200 (the first polls) and none other")
 
     floor, reader, ours = results["floor"], results.get("reader"), results["ours"]
     ratios = {
         "ours_first/floor_first": ours["first_s"] / floor["first_s"],
         "ours_first/reader_first": ours["first_s"] / reader["first_s"] if reader else None,
         "ours_second/floor_conditional": ours["second_s"] / floor["second_s"],
+        "ours_cli_fetch/floor_fresh": ours["repoll_fetch"]["s"] / floor["fresh_s"],
+        "ours_run_fetch/floor_fresh": ours["repoll_run"]["s"] / floor["fresh_s"],
         "scale_second_poll_s": results["scale"]["second_s"] if "scale" in results else None,
         "ours_peak_rss_mb": ours["peak_rss_mb"],
     }
@@ -635,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = r["cpu_self_s"] + r["cpu_children_s"]
         print(f"{label:<34}{r['first_s']:>11.2f}{r['second_s']:>11.2f}{r['peak_rss_mb']:>13.1f}{cpu:>8.1f}"
               f"{r['tree_rss_peak_mb']:>13.1f}  ({r['rss_self_mb']:.0f} + {r['rss_children_mb']:.0f})")
+    print(f"re-poll in a fresh process (imports untimed): floor, new Session {floor['fresh_s']:.3f} s;"
+          f" ours `fetch --quiet` {ours['repoll_fetch']['s']:.3f} s, run_cycle(fetch) {ours['repoll_run']['s']:.3f} s")
     print()
     print(f"{'ratio / measure':<34}{'value':>9}  {'target':<9}result")
     for name, (op, limit) in TARGETS.items():
