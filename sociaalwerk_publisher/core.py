@@ -318,8 +318,8 @@ class Publisher:
     def count_sources_to_fetch(self, *, due_only: bool = False) -> int:
         """How many sources :meth:`fetch_sources` would poll (for progress bars)."""
         if due_only:
-            return len(self._storage.sources.list(due_before=utcnow()))
-        return len(self._storage.sources.list(active_only=True))
+            return self._storage.sources.count(due_before=utcnow())
+        return self._storage.sources.count(active_only=True)
 
     # -- review ----------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import SourceNotFoundError, UsageError
@@ -71,16 +71,15 @@ class SourceStore:
 
     def list(self, *, active_only: bool = False, due_before: datetime | None = None) -> list[Source]:
         """Sources by id; ``due_before``: active ones due by then that no other worker is polling."""
-        query = select(sources).order_by(sources.c.id)
-        if active_only or due_before is not None:
-            query = query.where(sources.c.active.is_(True))
-        if due_before is not None:
-            query = query.where(
-                or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= due_before),
-                _unclaimed(due_before),
-            )
+        query = select(sources).where(*_chosen(active_only, due_before)).order_by(sources.c.id)
         with self._storage.connect() as conn:
             return [_to_source(row) for row in conn.execute(query)]
+
+    def count(self, *, active_only: bool = False, due_before: datetime | None = None) -> int:
+        """How many sources :meth:`list` would return, counted by the database."""
+        query = select(func.count()).select_from(sources).where(*_chosen(active_only, due_before))
+        with self._storage.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def update(self, source_id: int, values: dict[str, Any], conn: Connection | None = None) -> None:
         if conn is None:
@@ -156,6 +155,17 @@ class SourceStore:
             conn.execute(update(sources).where(sources.c.id.in_(ids), sources.c.claimed_by == worker)
                          .values(claimed_by=None, claim_expires_at=None))
 
+
+
+def _chosen(active_only: bool, due_before: datetime | None) -> list[ColumnElement[bool]]:
+    """The conditions of :meth:`SourceStore.list` and :meth:`SourceStore.count`."""
+    conditions: list[ColumnElement[bool]] = []
+    if active_only or due_before is not None:
+        conditions.append(sources.c.active.is_(True))
+    if due_before is not None:
+        conditions += [or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= due_before),
+                       _unclaimed(due_before)]
+    return conditions
 
 
 def _unclaimed(now: datetime) -> ColumnElement[bool]:
