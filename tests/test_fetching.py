@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlalchemy import event
 from werkzeug import Request, Response
 
 from sociaalwerk_publisher import FetchOutcome, Publisher, SourceKind, StoryFilter, make_publisher
@@ -95,6 +97,46 @@ def test_a_quiet_run_over_many_sources_records_every_poll(publisher: Publisher, 
         assert source.last_polled_at >= before and source.next_poll_at > before + timedelta(minutes=20)
         assert source.last_success_at >= before
     assert all(claim_of(publisher, source.id) == (None, None) for source in sources)  # for other workers
+
+
+def test_a_repoll_of_unchanged_feeds_asks_conditionally_and_writes_only_their_poll_state(
+        tmp_path: Path, database_url: str, httpserver: HTTPServer) -> None:
+    modified = "Mon, 23 Nov 2026 10:00:00 GMT"
+
+    def conditional(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        n = request.args["n"]
+        return Response(rss((n, f"Bericht {n}", "<p>een</p>")),
+                        headers={**RSS, "ETag": '"v1"', "Last-Modified": modified})
+
+    httpserver.expect_request("/feed").respond_with_handler(conditional)
+    config = make_config(tmp_path, database_url, concurrency=16)  # claims of 16 x 5 = 80 sources
+    with make_publisher(config) as first:
+        for n in range(120):
+            add(first, httpserver.url_for(f"/feed?n={n}"))
+        assert sum(r.new for r in first.fetch_sources()) == 120
+        stories = first.list_stories()
+    httpserver.clear_log()
+
+    with make_publisher(config) as again:  # the next cron run: a new process, a new publisher
+        statements: list[str] = []
+        commits: list[object] = []
+        event.listen(again._storage.engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *rest: statements.append(statement))
+        event.listen(again._storage.engine, "commit", commits.append)
+        results = list(again.fetch_sources())
+        assert [r.outcome for r in results] == [FetchOutcome.NOT_MODIFIED] * 120
+        assert again.list_stories() == stories
+
+    assert len(httpserver.log) == 120
+    for request, response in httpserver.log:
+        assert (request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")) == ('"v1"', modified)
+        assert response.status_code == 304
+    written = {re.match(r"\s*(?:UPDATE|INSERT INTO|DELETE FROM)\s+(\w+)", s, re.I) for s in statements} - {None}
+    assert {m.group(1) for m in written if m} == {"sources"}  # no story, sighting or mention row
+    # claims of 80 and then the 40 left, the quiet polls recorded 100 and then 20 at a time
+    assert len(commits) == 4
 
 
 def test_changed_entry_updates_the_story_instead_of_duplicating(publisher: Publisher, httpserver: HTTPServer) -> None:
