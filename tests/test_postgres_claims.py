@@ -75,12 +75,13 @@ def test_a_source_another_worker_is_polling_is_left_alone_until_its_claim_expire
 def test_a_source_polled_by_another_worker_since_it_was_listed_is_not_polled_again(
         publisher: Publisher, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/feed").respond_with_data(feed(1), headers=RSS)
-    publisher.add_source(httpserver.url_for("/feed"), discover=False)
+    source = publisher.add_source(httpserver.url_for("/feed"), discover=False)
     listed = publisher._storage.sources.list(due_before=now())  # what a second worker read a moment ago
     assert len(list(publisher.fetch_sources(due_only=True))) == 1  # meanwhile the first one polled it
     late = Fetcher(publisher._storage, publisher._retrievers, publisher.config.fetch)
     assert list(late.fetch(listed)) == []
     assert requests_for(httpserver, "/feed") == 1
+    assert claim_of(publisher, source.id) == (None, None)  # and the late worker left no claim on it
 
 
 def test_workers_claiming_at_the_same_moment_share_the_sources_without_overlap(publisher: Publisher) -> None:

@@ -117,23 +117,20 @@ class SourceStore:
                     select(sources.c.id).where(sources.c.id.in_(candidates), _unclaimed(now))
                     .order_by(sources.c.id).with_for_update(skip_locked=True)
                 ).scalars())
-            # one statement per group, run for every source; which ones it took is read back
-            claim = {"claimed_by": worker, "claim_expires_at": expires}
-            never_polled = [{"_id": i} for i in candidates if wanted[i] is None]
-            polled = [{"_id": i, "_expected": wanted[i]} for i in candidates if wanted[i] is not None]
-            if never_polled:
-                conn.execute(update(sources).where(sources.c.id == bindparam("_id"), sources.c.next_poll_at.is_(None),
-                                                   _unclaimed(now)).values(**claim), never_polled)
-            if polled:
-                conn.execute(update(sources).where(sources.c.id == bindparam("_id"),
-                                                   sources.c.next_poll_at == bindparam("_expected"),
-                                                   _unclaimed(now)).values(**claim), polled)
             if not candidates:
                 return {}
-            rows = conn.execute(select(sources.c.id, sources.c.etag, sources.c.last_modified)
+            # one statement for the whole batch; the few whose next poll time moved on are
+            # handed back before the commit, so no other worker ever sees them claimed
+            conn.execute(update(sources).where(sources.c.id.in_(candidates), _unclaimed(now))
+                         .values(claimed_by=worker, claim_expires_at=expires))
+            rows = conn.execute(select(sources.c.id, sources.c.etag, sources.c.last_modified, sources.c.next_poll_at)
                                 .where(sources.c.id.in_(candidates), sources.c.claimed_by == worker,
-                                       sources.c.claim_expires_at == expires))
-            return {row.id: (row.etag, row.last_modified) for row in rows}
+                                       sources.c.claim_expires_at == expires)).all()
+            moved_on = {row.id for row in rows if row.next_poll_at != wanted[row.id]}
+            if moved_on:
+                conn.execute(update(sources).where(sources.c.id.in_(sorted(moved_on)))
+                             .values(claimed_by=None, claim_expires_at=None))
+            return {row.id: (row.etag, row.last_modified) for row in rows if row.id not in moved_on}
 
     def record_quiet_polls(self, polls: Sequence[tuple[int, datetime, datetime]]) -> None:
         """Record polls that found nothing new, ``(source id, polled at, next poll)``, in one
