@@ -101,7 +101,7 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -258,7 +258,8 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iter
         yield advance(), echo
 
 
-class _Date(click.ParamType):
+# click.ParamType is generic for type checkers only from click 8.2 on; setup.cfg allows 8.1
+class _Date(click.ParamType):  # type: ignore[type-arg]
     """A day as YYYY-MM-DD, within the dates the program handles."""
 
     name = "date"

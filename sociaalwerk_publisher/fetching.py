@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import random
 import socket
 import uuid
 from collections import deque
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._logging import IN_RESULT
 from ._storage import Storage
+from .backoff import backoff
 from .config import FetchConfig
 from .exceptions import ErrorKind, FetchError
 from .feeds.retrieve import Retrieved, Retrievers
@@ -48,7 +48,7 @@ def utcnow() -> datetime:
 class _InlineExecutor(Executor):
     """Runs the job at once in this thread; same interface as a process pool."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
         future: Future[object] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -67,10 +67,10 @@ def _parse_executor(config: FetchConfig, feeds: int) -> Executor:
     return ProcessPoolExecutor(max_workers=min(processes, feeds), mp_context=context)
 
 
-def backoff_delay(config: FetchConfig, failures: int, rng: random.Random = random.Random()) -> timedelta:
-    """Exponential backoff with jitter: min, 2x min, 4x min ... up to max, each ±20 %."""
-    minutes = min(config.backoff_min_minutes * 2 ** max(failures - 1, 0), config.backoff_max_minutes)
-    return timedelta(minutes=minutes * rng.uniform(0.8, 1.2))
+def backoff_delay(config: FetchConfig, failures: int) -> timedelta:
+    """How long a source that failed ``failures`` times in a row waits before its next poll."""
+    return backoff(failures, timedelta(minutes=config.backoff_min_minutes),
+                   timedelta(minutes=config.backoff_max_minutes))
 
 
 def backing_off(source: Source, now: datetime) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from ._storage import Storage
+from .backoff import backoff
 from ._storage._schema import outbox
 from .config import EmailConfig, secret_from_env
 from .exceptions import ConfigError, MailError
@@ -189,7 +190,7 @@ class Outbox:
         return results
 
     def _failed(self, key: str, attempts: int, error: MailError, now: datetime) -> None:
-        delay = min(RETRY_MIN * 2 ** max(attempts - 1, 0), RETRY_MAX)
+        delay = backoff(attempts, RETRY_MIN, RETRY_MAX, jitter=0)
         self._finish(key, state="failed" if error.permanent else "pending", last_error=str(error),
                      next_attempt_at=now + delay)
 

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import queue
-import random
 import re
 import socket
 import threading
@@ -29,6 +28,7 @@ from ._logging import IN_RESULT
 from ._storage import Storage
 from .adapters import adapter_factory
 from .adapters.base import Adapter, Image, Post, RemotePost
+from .backoff import backoff
 from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
 from .feeds.retrieve import Retrievers
@@ -131,8 +131,7 @@ def _alive(pid: int) -> bool:
 
 
 def _retry_delay(attempts: int) -> timedelta:
-    delay = min(RETRY_MIN * 2 ** max(attempts - 1, 0), RETRY_MAX)
-    return delay * random.uniform(0.8, 1.2)
+    return backoff(attempts, RETRY_MIN, RETRY_MAX)
 
 
 class Syndicator:

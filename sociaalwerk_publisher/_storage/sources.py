@@ -61,7 +61,7 @@ class SourceStore:
         with self._storage.connect() as conn:
             row = conn.execute(select(sources).where(sources.c.id == source_id)).first()
         if row is None:
-            raise SourceNotFoundError(f"no source with id {source_id}")
+            raise SourceNotFoundError(source_id)
         return _to_source(row)
 
     def find_by_url(self, url: str) -> Source | None:
@@ -89,12 +89,12 @@ class SourceStore:
             return
         result = conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
         if result.rowcount == 0:
-            raise SourceNotFoundError(f"no source with id {source_id}")
+            raise SourceNotFoundError(source_id)
 
     def remove(self, source_id: int) -> None:
         with self._storage.begin() as conn:
             if conn.execute(delete(sources).where(sources.c.id == source_id)).rowcount == 0:
-                raise SourceNotFoundError(f"no source with id {source_id}")
+                raise SourceNotFoundError(source_id)
 
     def claim(self, wanted: Mapping[int, datetime | None], worker: str, now: datetime,
               expires: datetime) -> dict[int, tuple[str | None, str | None]]:
