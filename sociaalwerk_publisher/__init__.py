@@ -37,6 +37,7 @@ from .exceptions import (
 from .types import (
     FetchOutcome,
     FetchResult,
+    OutboxItem,
     Source,
     SourceKind,
     SourceUpdate,
@@ -65,6 +66,7 @@ __all__ = [
     "MailError",
     "make_publisher",
     "NotAFeedError",
+    "OutboxItem",
     "Publisher",
     "PublisherError",
     "RemoteRejectedError",

@@ -27,7 +27,7 @@ from ._wording import count
 from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
 from .daemon import run_daemon
-from .core import Publisher, make_publisher
+from .core import Publisher, make_publisher, upgrade_database
 from .core import doctor as doctor_checks
 from .coverage.model import OutletType
 from .coverage.periods import start_of_day
@@ -1060,13 +1060,7 @@ def db() -> None:
 @pass_ctx
 def db_upgrade(ctx: _Context) -> None:
     """Bring the database schema to this version (needed for PostgreSQL)."""
-    from ._storage import open_storage
-
-    storage = open_storage(ctx.config.database_url, auto_upgrade=True)
-    try:
-        click.echo(f"database schema at version {storage.schema_version()}")
-    finally:
-        storage.close()
+    click.echo(f"database schema at version {upgrade_database(ctx.config)}")
 
 
 @db.command("export")

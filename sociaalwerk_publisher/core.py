@@ -7,7 +7,6 @@ import logging
 import os
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -17,10 +16,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import transfer
 from .bounds import MAX_MONTHS, check_count, check_date, check_id, check_moment, check_number, is_whole_number
-from ._storage import Storage, open_storage
+from ._storage import Storage, open_storage, transfer
 from .adapters.base import Adapter, CheckResult
+from ._storage.claims import worker_id
 from ._storage.coverage import check_domain
 from .config import Config, DestinationConfig, check_config, load_config
 from .coverage import periods
@@ -40,10 +39,11 @@ from .exceptions import (
 )
 from .feeds.normalise import canonical_url
 from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, Status
-from .mail import Attachment, Delivery, InlineImage, Outbox, OutboxItem, build_message
+from .mail import Attachment, Delivery, InlineImage, Outbox, build_message
 from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers
-from .fetching import Fetcher, backing_off, utcnow
+from .clock import utcnow
+from .fetching import Fetcher, backing_off
 from .municipalities import lookup
 from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
 from .hub import HubReview, HubSummary
@@ -54,6 +54,7 @@ from .syndication import Syndicator, make_adapter
 from .types import (
     FetchOutcome,
     FetchResult,
+    OutboxItem,
     Source,
     SourceKind,
     SourceUpdate,
@@ -116,6 +117,19 @@ def make_publisher(config: Config | str | os.PathLike[str] | None = None) -> Pub
     return Publisher(config, open_storage(config.database_url))
 
 
+def upgrade_database(config: Config) -> int:
+    """Bring the database of ``config`` to this version's schema; the version it is at now.
+
+    Raises:
+        StorageError: the database cannot be opened or migrated.
+    """
+    storage = open_storage(config.database_url, auto_upgrade=True)
+    try:
+        return storage.schema_version()
+    finally:
+        storage.close()
+
+
 class Publisher:
     """Aggregate, review, syndicate and report: every operation the CLI offers.
 
@@ -134,7 +148,7 @@ class Publisher:
             log.warning("[security] allow_private_networks is on: URLs from feed content may reach"
                         " private and loopback addresses")
         self._adapter_for = adapter_for
-        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._worker = worker_id()
 
     def __enter__(self) -> Publisher:
         return self

@@ -10,16 +10,16 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import socket
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait, FIRST_COMPLETED
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from ._logging import IN_RESULT
 from ._storage import Storage
+from ._storage.claims import worker_id
+from .clock import utcnow
 from .backoff import backoff
 from .config import FetchConfig
 from .exceptions import ErrorKind, FetchError
@@ -39,10 +39,6 @@ QUIET_BATCH = 100
 SOURCE_CLAIM_SECONDS = 600
 #: What recording a poll's outcome does to the source's claim.
 _UNCLAIMED: dict[str, object] = {"claimed_by": None, "claim_expires_at": None}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _InlineExecutor(Executor):
@@ -88,7 +84,7 @@ class Fetcher:
         self._retrievers = retrievers
         self._config = config
         self._now = now
-        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._worker = worker_id()
 
     def fetch(self, sources: Sequence[Source]) -> Iterator[FetchResult]:
         """Poll ``sources``; yields one result per source as each finishes.

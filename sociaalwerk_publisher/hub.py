@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .adapters.base import Adapter, RemoteState
 from .exceptions import AdapterError, ConfigError
-from .fetching import utcnow
+from .clock import utcnow
 from .review import Decision, check_transition
 from .syndication import Syndicator, passes_filter
 from .themes import story_themes

@@ -16,7 +16,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(sociaalwerk_publisher.__all__) == [
         "AdapterError", "AlreadyRunningError", "AuthenticationError", "ConfigError", "DestinationError",
         "ErrorKind", "FetchError", "FetchOutcome", "FetchResult", "InvalidTransitionError", "MailError",
-        "NotAFeedError", "Publisher", "PublisherError", "RemoteRejectedError", "ReportError",
+        "NotAFeedError", "OutboxItem", "Publisher", "PublisherError", "RemoteRejectedError", "ReportError",
         "SchemaOutdatedError", "Source", "SourceError", "SourceKind", "SourceNotFoundError", "SourceUpdate",
         "StorageError", "Story", "StoryError", "StoryFilter", "StoryNotFoundError", "StoryStatus",
         "Syndication", "SyndicationAction", "SyndicationResult", "SyndicationState", "TemplateError",

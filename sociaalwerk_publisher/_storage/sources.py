@@ -6,12 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import SourceNotFoundError, UsageError
 from ..types import Source, SourceKind
 from ._schema import sources
+from .claims import RELEASED, free, taken_by
 
 if TYPE_CHECKING:
     from . import Storage
@@ -77,7 +78,7 @@ class SourceStore:
         if due_before is not None:
             query = query.where(
                 or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= due_before),
-                _unclaimed(due_before),
+                free(sources, due_before),
             )
         with self._storage.connect() as conn:
             return [_to_source(row) for row in conn.execute(query)]
@@ -115,20 +116,20 @@ class SourceStore:
             candidates = sorted(wanted)
             if not self._storage.is_sqlite:
                 candidates = list(conn.execute(
-                    select(sources.c.id).where(sources.c.id.in_(candidates), _unclaimed(now))
+                    select(sources.c.id).where(sources.c.id.in_(candidates), free(sources, now))
                     .order_by(sources.c.id).with_for_update(skip_locked=True)
                 ).scalars())
             # one statement per group, run for every source; which ones it took is read back
-            claim = {"claimed_by": worker, "claim_expires_at": expires}
+            claim = taken_by(worker, expires)
             never_polled = [{"_id": i} for i in candidates if wanted[i] is None]
             polled = [{"_id": i, "_expected": wanted[i]} for i in candidates if wanted[i] is not None]
             if never_polled:
                 conn.execute(update(sources).where(sources.c.id == bindparam("_id"), sources.c.next_poll_at.is_(None),
-                                                   _unclaimed(now)).values(**claim), never_polled)
+                                                   free(sources, now)).values(**claim), never_polled)
             if polled:
                 conn.execute(update(sources).where(sources.c.id == bindparam("_id"),
                                                    sources.c.next_poll_at == bindparam("_expected"),
-                                                   _unclaimed(now)).values(**claim), polled)
+                                                   free(sources, now)).values(**claim), polled)
             if not candidates:
                 return {}
             rows = conn.execute(select(sources.c.id, sources.c.etag, sources.c.last_modified)
@@ -144,7 +145,7 @@ class SourceStore:
         with self._storage.begin() as conn:
             conn.execute(update(sources).where(sources.c.id == bindparam("_id")).values(
                 last_polled_at=bindparam("_at"), last_success_at=bindparam("_at"), next_poll_at=bindparam("_next"),
-                claimed_by=None, claim_expires_at=None,
+                **RELEASED,
             ), [{"_id": i, "_at": at, "_next": next_poll} for i, at, next_poll in polls])
 
     def release(self, source_ids: Iterable[int], worker: str) -> None:
@@ -154,10 +155,6 @@ class SourceStore:
             return
         with self._storage.begin() as conn:
             conn.execute(update(sources).where(sources.c.id.in_(ids), sources.c.claimed_by == worker)
-                         .values(claimed_by=None, claim_expires_at=None))
+                         .values(**RELEASED))
 
 
-
-def _unclaimed(now: datetime) -> ColumnElement[bool]:
-    """No worker holds a claim on the source, or the claim has expired by ``now``."""
-    return or_(sources.c.claimed_by.is_(None), sources.c.claim_expires_at <= now)

@@ -25,10 +25,10 @@ from typing import IO, Any
 from sqlalchemy import BigInteger, Connection, Integer, LargeBinary, Table, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ._storage import Storage, _short
-from .bounds import check_number
-from ._storage._schema import LATEST_VERSION, UTCDateTime, metadata
-from .exceptions import StorageError, UsageError
+from ..bounds import check_number
+from ..exceptions import StorageError, UsageError
+from . import Storage, _short
+from ._schema import LATEST_VERSION, UTCDateTime, metadata
 
 __all__ = ["export_store", "import_store"]
 
