@@ -28,7 +28,7 @@ from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
 from .daemon import run_daemon
 from .core import Publisher, make_publisher, upgrade_database
-from .core import doctor as doctor_checks
+from .health import doctor as doctor_checks
 from .coverage.model import OutletType
 from .coverage.periods import start_of_day
 from .exceptions import AlreadyRunningError, PublisherError, UsageError
