@@ -50,7 +50,8 @@ from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 TARGET_MATCH = 5000  # items/s
 TARGET_RATIO = 2.0  # build / floor

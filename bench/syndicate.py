@@ -113,7 +113,7 @@ def make_items(token: str, n: int, revision: int = 0) -> list[dict[str, str]]:
         rng = random.Random(i)
         wijk, gemeente, topic = rng.choice(WIJKEN), rng.choice(GEMEENTEN), rng.choice(TOPICS)
 
-        def say(k: int) -> str:
+        def say(k: int, rng: random.Random = rng, wijk: str = wijk, gemeente: str = gemeente) -> str:
             return " ".join(rng.choice(SENTENCES).format(wijk=wijk, gemeente=gemeente) for _ in range(k))
 
         title = f"{token} {i:03d} {rng.choice(TITLES)}"

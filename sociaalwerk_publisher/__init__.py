@@ -8,45 +8,69 @@ from __future__ import annotations
 
 import logging
 
+from ._version import __version__
 from .core import Publisher, make_publisher
 from .exceptions import (
+    AdapterError,
+    AlreadyRunningError,
+    AuthenticationError,
     ConfigError,
+    DestinationError,
     ErrorKind,
     FetchError,
+    InvalidTransitionError,
+    MailError,
     NotAFeedError,
     PublisherError,
+    RemoteRejectedError,
+    ReportError,
     SchemaOutdatedError,
     SourceError,
     SourceNotFoundError,
     StorageError,
     StoryError,
     StoryNotFoundError,
+    TemplateError,
+    TransportError,
     UsageError,
 )
 from .types import (
-    FetchResult,
     FetchOutcome,
+    FetchResult,
+    OutboxItem,
     Source,
     SourceKind,
     SourceUpdate,
     Story,
     StoryFilter,
     StoryStatus,
+    Syndication,
+    SyndicationAction,
+    SyndicationResult,
+    SyndicationState,
 )
-
-__version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "AdapterError",
+    "AlreadyRunningError",
+    "AuthenticationError",
     "ConfigError",
+    "DestinationError",
     "ErrorKind",
     "FetchError",
     "FetchOutcome",
     "FetchResult",
+    "InvalidTransitionError",
+    "MailError",
+    "make_publisher",
     "NotAFeedError",
+    "OutboxItem",
     "Publisher",
     "PublisherError",
+    "RemoteRejectedError",
+    "ReportError",
     "SchemaOutdatedError",
     "Source",
     "SourceError",
@@ -59,6 +83,12 @@ __all__ = [
     "StoryFilter",
     "StoryNotFoundError",
     "StoryStatus",
+    "Syndication",
+    "SyndicationAction",
+    "SyndicationResult",
+    "SyndicationState",
+    "TemplateError",
+    "TransportError",
     "UsageError",
-    "make_publisher",
+    "__version__",
 ]

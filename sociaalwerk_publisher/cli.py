@@ -27,8 +27,8 @@ from ._wording import count
 from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
 from .daemon import run_daemon
-from .core import Publisher, make_publisher
-from .core import doctor as doctor_checks
+from .core import Publisher, make_publisher, upgrade_database
+from .health import doctor as doctor_checks
 from .coverage.model import OutletType
 from .coverage.periods import start_of_day
 from .exceptions import AlreadyRunningError, PublisherError, UsageError
@@ -101,7 +101,7 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -258,7 +258,8 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iter
         yield advance(), echo
 
 
-class _Date(click.ParamType):
+# click.ParamType is generic for type checkers only from click 8.2 on; setup.cfg allows 8.1
+class _Date(click.ParamType):  # type: ignore[type-arg]
     """A day as YYYY-MM-DD, within the dates the program handles."""
 
     name = "date"
@@ -1059,13 +1060,7 @@ def db() -> None:
 @pass_ctx
 def db_upgrade(ctx: _Context) -> None:
     """Bring the database schema to this version (needed for PostgreSQL)."""
-    from ._storage import open_storage
-
-    storage = open_storage(ctx.config.database_url, auto_upgrade=True)
-    try:
-        click.echo(f"database schema at version {storage.schema_version()}")
-    finally:
-        storage.close()
+    click.echo(f"database schema at version {upgrade_database(ctx.config)}")
 
 
 @db.command("export")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -17,14 +15,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import transfer
 from .bounds import MAX_MONTHS, check_count, check_date, check_id, check_moment, check_number, is_whole_number
-from ._storage import Storage, open_storage
+from ._storage import Storage, open_storage, transfer
 from .adapters.base import Adapter, CheckResult
+from ._storage.claims import worker_id
 from ._storage.coverage import check_domain
 from .config import Config, DestinationConfig, check_config, load_config
 from .coverage import periods
 from .coverage.engine import MatchSummary, match_mentions
+from .coverage.outlets import read_outlets
 from .coverage.figures import build_report_data, mention_records, mention_rows
 from .coverage.model import MentionRow, MentionScope, Outlet, OutletType, Period, ReportData
 from .cycle import STEPS, CycleResult, Jobs
@@ -33,27 +32,26 @@ from .exceptions import (
     FetchError,
     InvalidTransitionError,
     NotAFeedError,
-    PublisherError,
     ReportError,
     SourceError,
     UsageError,
 )
 from .feeds.normalise import canonical_url
-from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, Status
-from .mail import Attachment, Delivery, InlineImage, Outbox, OutboxItem, build_message
+from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, Status, check_destinations, doctor, redacted_url
+from .mail import Attachment, Delivery, InlineImage, Outbox, build_message
 from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers
-from .fetching import Fetcher, backing_off, utcnow
+from .clock import utcnow
+from .fetching import Fetcher, backing_off
 from .municipalities import lookup
 from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
-from .hub import HubReview, HubSummary
+from .hub import HubReview, HubSummary, queue_digest
 from .locking import RunLock
-from .municipalities import municipalities
-from .rendering import render
 from .syndication import Syndicator, make_adapter
 from .types import (
     FetchOutcome,
     FetchResult,
+    OutboxItem,
     Source,
     SourceKind,
     SourceUpdate,
@@ -116,6 +114,19 @@ def make_publisher(config: Config | str | os.PathLike[str] | None = None) -> Pub
     return Publisher(config, open_storage(config.database_url))
 
 
+def upgrade_database(config: Config) -> int:
+    """Bring the database of ``config`` to this version's schema; the version it is at now.
+
+    Raises:
+        StorageError: the database cannot be opened or migrated.
+    """
+    storage = open_storage(config.database_url, auto_upgrade=True)
+    try:
+        return storage.schema_version()
+    finally:
+        storage.close()
+
+
 class Publisher:
     """Aggregate, review, syndicate and report: every operation the CLI offers.
 
@@ -134,7 +145,7 @@ class Publisher:
             log.warning("[security] allow_private_networks is on: URLs from feed content may reach"
                         " private and loopback addresses")
         self._adapter_for = adapter_for
-        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._worker = worker_id()
 
     def __enter__(self) -> Publisher:
         return self
@@ -447,37 +458,10 @@ class Publisher:
         """E-mail the editors the stories waiting on the hub: at most once a day, and only
         when something new was queued since the last digest."""
         review, email = self.config.review, self.config.email
-        recipients = review.digest_recipients or email.recipients
-        if review.mode != "wordpress" or not email.host or not recipients:
+        if review.mode != "wordpress" or not email.host or not (review.digest_recipients or email.recipients):
             return []
-        day = today or periods.today_in_amsterdam()
-        key = f"digest:{day.isoformat()}"
-        outbox = Outbox(self._storage)
-        digests = [i for i in outbox.items() if i.kind == "digest"]
-        if outbox.has(key) or not self._storage.hub.queued_since(max((i.created_at for i in digests), default=None)):
-            return []
-        hub = self.config.destination(review.hub)
-        waiting = []
-        for story_id, row in sorted(self._storage.hub.all().items()):
-            if row.state != "pending":
-                continue
-            story = self._storage.stories.get(story_id)
-            municipality = municipalities().get(story.municipality or "")
-            waiting.append({
-                "title": story.title, "source": story.source_title or "-", "organisation": story.organisation,
-                "municipality": municipality.name if municipality else None, "excerpt": story.excerpt,
-                "url": story.url, "edit_url": f"{hub.url.rstrip('/')}/wp-admin/post.php?post={row.remote_id}&action=edit",
-            })
-        if not waiting:
-            return []
-        folder = str(self.config.resolve(self.config.templates.folder)) if self.config.templates.folder else None
-        context = {"stories": waiting, "hub_name": hub.name}
-        subject = f"{len(waiting)} {'verhaal wacht' if len(waiting) == 1 else 'verhalen wachten'} op beoordeling"
-        message = build_message(key=key, sender=email.sender, recipients=recipients, subject=subject,
-                                text=render("digest.txt.j2", folder, **context),
-                                html=render("digest.html.j2", folder, **context))
-        outbox.add(key, "digest", message, recipients, utcnow())
-        return self.deliver_outbox([key])
+        key = queue_digest(self._storage, self.config, today or periods.today_in_amsterdam())
+        return self.deliver_outbox([key]) if key else []
 
     # -- syndication -------------------------------------------------------------------
 
@@ -600,23 +584,7 @@ class Publisher:
             UsageError: the file cannot be read, has no domain column, or a row is invalid
                 (its line is named).
         """
-        try:
-            with open(path, encoding="utf-8-sig", newline="") as handle:
-                sample = handle.read(4096)
-                handle.seek(0)
-                try:
-                    dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-                except csv.Error:  # one column, or not a CSV at all: the header check says which
-                    dialect = "excel"
-                reader = csv.DictReader(handle, dialect=dialect)
-                columns = {header: _OUTLET_COLUMNS[header.strip().casefold()] for header in reader.fieldnames or ()
-                           if header.strip().casefold() in _OUTLET_COLUMNS}
-                rows = [{columns[k]: (v or "").strip() for k, v in row.items() if k in columns} for row in reader]
-        except (OSError, csv.Error, UnicodeDecodeError) as e:
-            raise UsageError(f"cannot read outlets from {path}: {e}") from e
-        if "domain" not in columns.values():
-            expected = ", ".join(f"{english} ({dutch})" for english, dutch in _OUTLET_HEADERS)
-            raise UsageError(f"{path}: column 'domain' is missing; expected the columns {expected}")
+        rows = read_outlets(path)
         for line, row in enumerate(rows, 2):
             try:
                 self.set_outlet(row.get("domain", ""), name=row.get("name") or None,
@@ -877,7 +845,7 @@ class Publisher:
         return Status(
             checked_at=now, sources=len(self.list_sources()), failing_sources=failing,
             destinations=destinations, outbox=self._storage.operations.outbox_counts(),
-            database=_redact_url(self.config.database_url), database_bytes=self._storage.size_bytes(),
+            database=redacted_url(self.config.database_url), database_bytes=self._storage.size_bytes(),
             schema_version=self._storage.schema_version(),
             last_run=LastRun(last.host, last.started_at, last.finished_at, last.ok, last.summary,
                              tuple((last.errors or "").splitlines())) if last else None,
@@ -910,88 +878,6 @@ class Publisher:
     def get_story(self, story_id: int) -> Story:
         """Raises: StoryNotFoundError, UsageError (an id out of range)."""
         return self._storage.stories.get(check_id(story_id, "story id"))
-
-
-def check_destinations(config: Config, destinations: Iterable[str] | None = None,
-                       adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> list[CheckResult]:
-    """Verify each destination's credentials and rights (or that its file can be written),
-    posting nothing; one result per destination, a problem included, never raised.
-
-    Raises:
-        ConfigError: a destination name is unknown.
-    """
-    chosen = [config.destination(n) for n in destinations] if destinations else config.destinations
-    results = []
-    for destination in chosen:
-        try:
-            adapter = (adapter_for or partial(make_adapter, config))(destination)
-        except PublisherError as e:
-            results.append(CheckResult(destination.name, destination.username or None, (str(e),)))
-            continue
-        try:
-            results.append(adapter.check())
-        finally:
-            adapter.close()
-    return results
-
-
-def doctor(config: Config, adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> list[Finding]:
-    """Check what an unattended run with ``config`` needs, posting and sending nothing: the
-    database, each destination, the mail server, the lock file. One finding each; a broken
-    database is one finding and the other checks still run."""
-    findings = [Finding("config", True, f"loaded {config.path or '(defaults)'}")]
-    try:
-        storage = open_storage(config.database_url)
-    except PublisherError as e:
-        findings.append(Finding("database", False, str(e)))
-    else:
-        try:
-            findings.append(Finding("database", True, f"{_redact_url(config.database_url)}, schema {storage.schema_version()}"))
-        except PublisherError as e:
-            findings.append(Finding("database", False, str(e)))
-        finally:
-            storage.close()
-    for check in check_destinations(config, adapter_for=adapter_for):
-        fix = "; ".join(check.problems) or check.verified + (f" (user {check.user})" if check.user else "")
-        findings.append(Finding(f"destination {check.destination}", check.ok, fix))
-    if not config.destinations:
-        findings.append(Finding("destinations", True, "none configured: approved stories are published nowhere"))
-    if config.email.host:
-        try:
-            from .mail import connect
-
-            connect(config.email).quit()
-            findings.append(Finding("smtp", True, f"logged in to {config.email.host}"))
-        except (PublisherError, OSError) as e:
-            findings.append(Finding("smtp", False, str(e)))
-    else:
-        findings.append(Finding("smtp", True, "no mail server configured: reports are not e-mailed"))
-    findings.append(_writable("lock file", config.lock_path))
-    return findings
-
-
-def _writable(what: str, path: Path) -> Finding:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8"):
-            pass
-    except OSError as e:
-        return Finding(what, False, f"cannot write {path}: {e.strerror}: fix the folder's owner or rights")
-    return Finding(what, True, f"{path} is writable")
-
-
-def _redact_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-#: The columns of an outlets CSV, in English and in Dutch (as the report's CSV names them).
-_OUTLET_HEADERS = (("domain", "domein"), ("name", "naam"), ("type", "soort"), ("municipality", "gemeente"),
-                   ("province", "provincie"), ("reach", "bereik"))
-_OUTLET_COLUMNS = {**{english: english for english, _ in _OUTLET_HEADERS},
-                   **{dutch: english for english, dutch in _OUTLET_HEADERS},
-                   "medium": "name", "type medium": "type"}
 
 
 def _outlet(row: Any) -> Outlet:

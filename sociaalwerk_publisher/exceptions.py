@@ -79,9 +79,13 @@ class SourceError(PublisherError):
 
 
 class SourceNotFoundError(SourceError, UsageError):
-    """No source has the given id or URL."""
+    """No source has the given id (``source_id``)."""
 
     exit_code = 2
+
+    def __init__(self, source_id: int) -> None:
+        self.source_id = source_id
+        super().__init__(f"no source with id {source_id}")
 
 
 class FetchError(SourceError):

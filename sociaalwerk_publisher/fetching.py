@@ -11,17 +11,17 @@ import logging
 import multiprocessing
 import os
 import queue
-import random
-import socket
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from ._logging import IN_RESULT
 from ._storage import Storage
+from ._storage.claims import worker_id
+from .clock import utcnow
+from .backoff import backoff
 from .config import FetchConfig
 from .exceptions import ErrorKind, FetchError
 from .feeds.retrieve import Retrieved, Retrievers
@@ -44,14 +44,10 @@ MAX_CLAIM_ROUNDS = 8
 _UNCLAIMED: dict[str, object] = {"claimed_by": None, "claim_expires_at": None}
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class _InlineExecutor(Executor):
     """Runs the job at once in this thread; same interface as a process pool."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
         future: Future[object] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -78,7 +74,7 @@ class _LazyExecutor(Executor):
         self._build = build
         self._executor: Executor | None = None
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self._executor is None:
             self._executor = self._build()
         return self._executor.submit(fn, *args, **kwargs)
@@ -97,10 +93,10 @@ def claim_batch(config: FetchConfig) -> int:
     return config.concurrency * max(2, min(rounds, MAX_CLAIM_ROUNDS))
 
 
-def backoff_delay(config: FetchConfig, failures: int, rng: random.Random = random.Random()) -> timedelta:
-    """Exponential backoff with jitter: min, 2x min, 4x min ... up to max, each ±20 %."""
-    minutes = min(config.backoff_min_minutes * 2 ** max(failures - 1, 0), config.backoff_max_minutes)
-    return timedelta(minutes=minutes * rng.uniform(0.8, 1.2))
+def backoff_delay(config: FetchConfig, failures: int) -> timedelta:
+    """How long a source that failed ``failures`` times in a row waits before its next poll."""
+    return backoff(failures, timedelta(minutes=config.backoff_min_minutes),
+                   timedelta(minutes=config.backoff_max_minutes))
 
 
 def backing_off(source: Source, now: datetime) -> bool:
@@ -118,7 +114,7 @@ class Fetcher:
         self._retrievers = retrievers
         self._config = config
         self._now = now
-        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._worker = worker_id()
 
     def fetch(self, sources: Sequence[Source]) -> Iterator[FetchResult]:
         """Poll ``sources``; yields one result per source as each finishes.
@@ -149,7 +145,7 @@ class Fetcher:
             future.add_done_callback(finished_futures.put)
 
         downloads = ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="fetch")
-        parsing = _LazyExecutor(lambda: _parse_executor(self._config, len(sources)))
+        parsing: Executor = _LazyExecutor(lambda: _parse_executor(self._config, len(sources)))
         batch_size = claim_batch(self._config)
         downloading = 0  # submitted downloads whose result has not been handled yet
         finished = False

@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .adapters.base import Adapter, RemoteState
 from .exceptions import AdapterError, ConfigError
-from .fetching import utcnow
+from .clock import utcnow
+from .mail import Outbox, build_message
+from .municipalities import municipalities
+from .rendering import render
 from .review import Decision, check_transition
 from .syndication import Syndicator, passes_filter
 from .themes import story_themes
@@ -186,3 +189,37 @@ class HubReview:
         with self._storage.begin() as conn:
             self._storage.decisions.record(conn, Decision(story.id, story.status, to, who, when, note))
         log.info("story %d %s in WordPress by %s", story.id, to.value, who)
+
+
+def queue_digest(storage: Storage, config: Config, day: date) -> str | None:
+    """Queue the e-mail that lists the stories waiting on the hub for its editors: at most one
+    a day, and only when something new was queued since the last digest. The key queued, if any."""
+    review, email = config.review, config.email
+    recipients = review.digest_recipients or email.recipients
+    key = f"digest:{day.isoformat()}"
+    outbox = Outbox(storage)
+    digests = [i for i in outbox.items() if i.kind == "digest"]
+    if outbox.has(key) or not storage.hub.queued_since(max((i.created_at for i in digests), default=None)):
+        return None
+    hub = config.destination(review.hub)
+    waiting = []
+    for story_id, row in sorted(storage.hub.all().items()):
+        if row.state != "pending":
+            continue
+        story = storage.stories.get(story_id)
+        municipality = municipalities().get(story.municipality or "")
+        waiting.append({
+            "title": story.title, "source": story.source_title or "-", "organisation": story.organisation,
+            "municipality": municipality.name if municipality else None, "excerpt": story.excerpt,
+            "url": story.url, "edit_url": f"{hub.url.rstrip('/')}/wp-admin/post.php?post={row.remote_id}&action=edit",
+        })
+    if not waiting:
+        return None
+    folder = str(config.resolve(config.templates.folder)) if config.templates.folder else None
+    context = {"stories": waiting, "hub_name": hub.name}
+    subject = f"{len(waiting)} {'verhaal wacht' if len(waiting) == 1 else 'verhalen wachten'} op beoordeling"
+    message = build_message(key=key, sender=email.sender, recipients=recipients, subject=subject,
+                            text=render("digest.txt.j2", folder, **context),
+                            html=render("digest.html.j2", folder, **context))
+    outbox.add(key, "digest", message, recipients, utcnow())
+    return key

@@ -18,13 +18,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
 
 from ._storage import Storage
-from ._storage._schema import outbox
+from .backoff import backoff
 from .config import EmailConfig, secret_from_env
 from .exceptions import ConfigError, MailError
 from .network import Deadline, create_connection, describe, watch
+from .types import OutboxItem
 
 RETRY_MIN = timedelta(minutes=10)
 RETRY_MAX = timedelta(hours=6)
@@ -43,22 +43,6 @@ class InlineImage:
     cid: str  #: referenced from the HTML as ``cid:...``
     content_type: str
     data: bytes
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """A stored message and how its delivery stands."""
-
-    key: str
-    kind: str
-    subject: str
-    recipients: tuple[str, ...]
-    state: str  #: pending | sent | failed (permanently refused)
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    message_id: str
 
 
 @dataclass(frozen=True)
@@ -118,36 +102,15 @@ class Outbox:
         self._storage = storage
 
     def has(self, key: str) -> bool:
-        with self._storage.connect() as conn:
-            return conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is not None
+        return self._storage.outbox.has(key)
 
     def add(self, key: str, kind: str, message: EmailMessage, recipients: Sequence[str], now: datetime) -> bool:
         """Store a message under ``key``; false if that key is already in the outbox."""
-        # several hosts may build the same report at once: the unique key keeps the first
-        with self._storage.begin() as conn:
-            added = conn.execute(self._storage.insert_ignoring_conflicts(outbox).values(
-                key=key, kind=kind, message_id=message["Message-ID"], subject=message["Subject"],
-                recipients="\t".join(recipients), message=message.as_bytes(policy=email.policy.SMTP),
-                state="pending", attempts=0, created_at=now,
-            )).rowcount
-        return bool(added)
+        return self._storage.outbox.add(key, kind, message["Message-ID"], message["Subject"], recipients,
+                                        message.as_bytes(policy=email.policy.SMTP), now)
 
     def items(self) -> list[OutboxItem]:
-        with self._storage.connect() as conn:
-            return [
-                OutboxItem(r.key, r.kind, r.subject, tuple(r.recipients.split("\t")), r.state, r.attempts,
-                           r.last_error, r.created_at, r.sent_at, r.message_id)
-                for r in conn.execute(select(outbox).order_by(outbox.c.id))
-            ]
-
-    def _claim(self, key: str, worker: str, now: datetime) -> Any:
-        with self._storage.begin() as conn:
-            claimed = conn.execute(
-                update(outbox).where(outbox.c.key == key).where(outbox.c.state == "pending")
-                .where(or_(outbox.c.claimed_by.is_(None), outbox.c.claim_expires_at <= now))
-                .values(claimed_by=worker, claim_expires_at=now + CLAIM, attempts=outbox.c.attempts + 1)
-            ).rowcount
-            return conn.execute(select(outbox).where(outbox.c.key == key)).first() if claimed else None
+        return self._storage.outbox.items()
 
     def deliver(self, config: EmailConfig, worker: str, now: datetime, *, keys: Sequence[str] | None = None,
                 force: bool = False) -> list[Delivery]:
@@ -155,20 +118,15 @@ class Outbox:
 
         ``force`` sends pending messages that are still backing off, too.
         """
-        query = select(outbox.c.key).where(outbox.c.state == "pending")
-        if not force:
-            query = query.where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
-        if keys is not None:
-            query = query.where(outbox.c.key.in_(list(keys)))
-        with self._storage.connect() as conn:
-            due = [row.key for row in conn.execute(query.order_by(outbox.c.id))]
+        store = self._storage.outbox
+        due = store.due(now, keys=keys, force=force)
         results: list[Delivery] = []
         if not due:
             return results
         session: smtplib.SMTP | None = None
         try:
             for key in due:
-                row = self._claim(key, worker, now)
+                row = store.claim(key, worker, now, CLAIM)
                 if row is None:
                     continue  # another run is sending it
                 try:
@@ -182,21 +140,16 @@ class Outbox:
                     _close(config, session)  # a broken session is not reused
                     session = None
                     continue
-                self._finish(key, state="sent", sent_at=now, last_error=None)
+                store.finish(key, state="sent", sent_at=now, last_error=None)
                 results.append(Delivery(key, True))
         finally:
             _close(config, session)
         return results
 
     def _failed(self, key: str, attempts: int, error: MailError, now: datetime) -> None:
-        delay = min(RETRY_MIN * 2 ** max(attempts - 1, 0), RETRY_MAX)
-        self._finish(key, state="failed" if error.permanent else "pending", last_error=str(error),
+        delay = backoff(attempts, RETRY_MIN, RETRY_MAX, jitter=0)
+        self._storage.outbox.finish(key, state="failed" if error.permanent else "pending", last_error=str(error),
                      next_attempt_at=now + delay)
-
-    def _finish(self, key: str, **values: Any) -> None:
-        with self._storage.begin() as conn:
-            conn.execute(update(outbox).where(and_(outbox.c.key == key))
-                         .values(claimed_by=None, claim_expires_at=None, **values))
 
 
 def connect(config: EmailConfig) -> smtplib.SMTP:

@@ -54,7 +54,7 @@ def _nice(value: float, *, up: bool = True) -> float:
     """``value`` rounded up (or down) to 1, 2 or 5 times a power of ten (at least 1)."""
     if value <= 1:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = 10.0 ** math.floor(math.log10(value))
     steps = [step * power for step in (1, 2, 5, 10)]
     return next(s for s in steps if s >= value) if up else max(s for s in steps if s <= value)
 

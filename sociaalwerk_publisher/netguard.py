@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Sequence
-from typing import Any, NoReturn, Union
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
@@ -30,7 +30,7 @@ from urllib3.util.connection import allowed_gai_family
 from .exceptions import ErrorKind, FetchError
 from .network import AddressInfo, DeadlineAdapter, WatchedConnection, WatchedHTTPSConnection
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 SCHEMES = ("http", "https")
 
 # Spelled out rather than left to ``is_global`` alone, whose ranges differ between Python versions.

@@ -552,7 +552,7 @@ def _local(value: datetime) -> datetime:
 def _title(data: ReportData, fmt: _Format) -> str:
     """The national report's title, or the member organisation's for its own report."""
     member = data.scope.organisation if data.scope is not None else None
-    return fmt.labels["title"] if member is None else fmt.labels["member_title"].format(organisation=member)
+    return str(fmt.labels["title"] if member is None else fmt.labels["member_title"].format(organisation=member))
 
 
 def _share(data: ReportData, fmt: _Format) -> str | None:
@@ -571,7 +571,7 @@ def _subject(data: ReportData, lead: Count | None, fmt: _Format) -> str:
     if lead is None:
         return f"{_title(data, fmt)} — {data.period.label}"
     percent = fmt.percent(lead)
-    return fmt.labels["subject"].format(
+    return str(fmt.labels["subject"]).format(
         title=_title(data, fmt), period=data.period.label, count=fmt.number(lead.current),
         noun=fmt.labels["mention_one" if lead.current == 1 else "mention_many"],
         change=f" ({percent})" if percent else "",
@@ -627,5 +627,5 @@ def _cleaned(value: _T) -> _T:
         return tuple(_cleaned(v) for v in value)  # type: ignore[return-value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {f.name: _cleaned(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
-        return dataclasses.replace(value, **changes)  # type: ignore[return-value]
+        return dataclasses.replace(value, **changes)
     return value

@@ -13,12 +13,10 @@ import hashlib
 import logging
 import os
 import queue
-import random
 import re
 import socket
 import threading
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -27,13 +25,15 @@ from typing import Any
 
 from ._logging import IN_RESULT
 from ._storage import Storage
+from ._storage.claims import worker_id
 from .adapters import adapter_factory
 from .adapters.base import Adapter, Image, Post, RemotePost
+from .backoff import backoff
 from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
 from .feeds.retrieve import Retrievers
 from .feeds.sanitise import WEB_SCHEMES, safe_url, sanitise_html
-from .fetching import utcnow
+from .clock import utcnow
 from .images import download_image, image_filename
 from .municipalities import municipalities
 from .rendering import render
@@ -131,8 +131,7 @@ def _alive(pid: int) -> bool:
 
 
 def _retry_delay(attempts: int) -> timedelta:
-    delay = min(RETRY_MIN * 2 ** max(attempts - 1, 0), RETRY_MAX)
-    return delay * random.uniform(0.8, 1.2)
+    return backoff(attempts, RETRY_MIN, RETRY_MAX)
 
 
 class Syndicator:
@@ -146,7 +145,7 @@ class Syndicator:
         # image URLs come from feed content: public addresses only, unless the config allows more
         self._image_retriever = retrievers.for_content(config.security.allow_private_networks)
         self._adapter_for = adapter_for or partial(make_adapter, config)
-        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._worker = worker_id()
         self._images: dict[str, Image | str] = {}
         self._erase = False
         # review in WordPress: the hub, the stories it reviewed, and editors' versions

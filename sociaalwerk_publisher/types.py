@@ -185,3 +185,19 @@ class SyndicationResult:
     error: str | None = None
     dry_run: bool = False
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A stored message and how its delivery stands."""
+
+    key: str
+    kind: str
+    subject: str
+    recipients: tuple[str, ...]
+    state: str  #: pending | sent | failed (permanently refused)
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    message_id: str

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import logging
+from importlib.metadata import version
+from types import ModuleType
+
+import pytest
 
 import sociaalwerk_publisher
+from sociaalwerk_publisher import exceptions, types
 
 
 def test_public_names_are_pinned() -> None:
     assert sorted(sociaalwerk_publisher.__all__) == [
-        "ConfigError", "ErrorKind", "FetchError", "FetchOutcome", "FetchResult", "NotAFeedError", "Publisher",
-        "PublisherError", "SchemaOutdatedError", "Source", "SourceError", "SourceKind",
-        "SourceNotFoundError", "SourceUpdate", "StorageError", "Story", "StoryError", "StoryFilter",
-        "StoryNotFoundError", "StoryStatus", "UsageError", "make_publisher",
+        "AdapterError", "AlreadyRunningError", "AuthenticationError", "ConfigError", "DestinationError",
+        "ErrorKind", "FetchError", "FetchOutcome", "FetchResult", "InvalidTransitionError", "MailError",
+        "NotAFeedError", "OutboxItem", "Publisher", "PublisherError", "RemoteRejectedError", "ReportError",
+        "SchemaOutdatedError", "Source", "SourceError", "SourceKind", "SourceNotFoundError", "SourceUpdate",
+        "StorageError", "Story", "StoryError", "StoryFilter", "StoryNotFoundError", "StoryStatus",
+        "Syndication", "SyndicationAction", "SyndicationResult", "SyndicationState", "TemplateError",
+        "TransportError", "UsageError", "__version__", "make_publisher",
     ]
+
+
+@pytest.mark.parametrize("module", [exceptions, types], ids=["exceptions", "types"])
+def test_every_public_error_and_result_is_exported_from_the_package(module: ModuleType) -> None:
+    """What a caller may catch or receive is importable from the package itself."""
+    defined = {name for name, value in vars(module).items()
+               if isinstance(value, type) and value.__module__ == module.__name__ and not name.startswith("_")}
+    assert defined <= set(sociaalwerk_publisher.__all__)
+
+
+def test_the_version_is_the_installed_distribution_s() -> None:
+    assert sociaalwerk_publisher.__version__ == version("sociaalwerk-publisher")
 
 
 def test_every_error_is_a_publisher_error() -> None:

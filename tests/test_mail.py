@@ -80,7 +80,7 @@ def test_smtp_down_then_up_loses_nothing_and_sends_once(tmp_path: Path) -> None:
     config = email_config(server)
     outbox.add("k1", "report", message("k1"), config.recipients, NOW)
     (failed,) = outbox.deliver(config, "w", NOW)
-    assert not failed.ok and "SMTP server: cannot reach 127.0.0.1: connection refused" == failed.error
+    assert not failed.ok and failed.error == "SMTP server: cannot reach 127.0.0.1: connection refused"
     assert outbox.items()[0].state == "pending"
     assert outbox.deliver(config, "w", NOW + timedelta(minutes=1)) == []  # backing off
     server.start()

@@ -219,7 +219,8 @@ def test_hosts_matching_the_same_new_items_at_once_both_succeed(tmp_path: Path, 
             start = threading.Barrier(2)
             errors: list[BaseException] = []
 
-            def match(host: Publisher) -> None:
+            def match(host: Publisher, start: threading.Barrier = start,
+                      errors: list[BaseException] = errors) -> None:
                 start.wait()
                 try:
                     host.match_coverage(rematch=True)

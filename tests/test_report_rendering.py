@@ -512,5 +512,5 @@ def test_the_fixture_is_what_it_claims() -> None:
     assert len({m.municipality for m in MENTIONS if m.municipality}) == HEADLINE["municipalities"][2]
     assert sum(n for _, n in REPORT.trend) == len(MENTIONS)
     assert all(m.published_at.tzinfo is timezone.utc for m in MENTIONS)
-    assert MENTIONS == tuple(sorted(MENTIONS, key=lambda m: m.published_at, reverse=True))
+    assert tuple(sorted(MENTIONS, key=lambda m: m.published_at, reverse=True)) == MENTIONS
     assert REPORT.generated_at == datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)

@@ -71,9 +71,10 @@ def test_update_changes_only_the_given_fields_and_reactivation_clears_failures(p
 def test_remove_and_missing_ids(publisher: Publisher) -> None:
     source = publisher.add_source("https://a.example.nl/feed", discover=False)
     publisher.remove_source(source.id)
-    with pytest.raises(SourceNotFoundError):
+    with pytest.raises(SourceNotFoundError) as missing:
         publisher.get_source(source.id)
-    with pytest.raises(SourceNotFoundError):
+    assert missing.value.source_id == source.id
+    with pytest.raises(SourceNotFoundError, match=f"no source with id {source.id}$"):
         publisher.remove_source(source.id)
 
 

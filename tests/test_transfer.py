@@ -17,7 +17,7 @@ from sociaalwerk_publisher._storage import Storage, open_storage
 from sociaalwerk_publisher._storage._schema import metadata
 from sociaalwerk_publisher.config import CoverageConfig, DestinationConfig
 from sociaalwerk_publisher.mail import Outbox, build_message
-from sociaalwerk_publisher.transfer import export_store, import_store
+from sociaalwerk_publisher._storage.transfer import export_store, import_store
 from sociaalwerk_publisher.types import SyndicationState
 
 from .conftest import PostgresServer, make_config

@@ -25,6 +25,7 @@ from .coverage import CoverageStore
 from .decisions import DecisionStore
 from .hub import HubStore
 from .operations import OperationsStore
+from .outbox import OutboxStore
 from .sources import SourceStore
 from .stories import StoryStore
 from .syndications import SyndicationStore
@@ -46,6 +47,7 @@ class Storage:
         self.coverage = CoverageStore(self)
         self.operations = OperationsStore(self)
         self.hub = HubStore(self)
+        self.outbox = OutboxStore(self)
 
     @property
     def is_sqlite(self) -> bool:

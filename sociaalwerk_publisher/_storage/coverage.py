@@ -360,7 +360,7 @@ class CoverageStore:
                               .join(outlets, mentions.c.outlet_id == outlets.c.id))
                  .where(mention_facts.c.kind == kind).where(self._in(start, end, scope)))
         with self._storage.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+            return [tuple(row) for row in conn.execute(query)]
 
     def headlines(self, mention_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """The story headline and URL of each mention (see :meth:`list_mentions`)."""

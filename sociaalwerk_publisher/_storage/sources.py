@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..exceptions import SourceNotFoundError, UsageError
 from ..types import Source, SourceKind
 from ._schema import sources
+from .claims import RELEASED, free, taken_by
 
 if TYPE_CHECKING:
     from . import Storage
@@ -61,7 +62,7 @@ class SourceStore:
         with self._storage.connect() as conn:
             row = conn.execute(select(sources).where(sources.c.id == source_id)).first()
         if row is None:
-            raise SourceNotFoundError(f"no source with id {source_id}")
+            raise SourceNotFoundError(source_id)
         return _to_source(row)
 
     def find_by_url(self, url: str) -> Source | None:
@@ -88,12 +89,12 @@ class SourceStore:
             return
         result = conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
         if result.rowcount == 0:
-            raise SourceNotFoundError(f"no source with id {source_id}")
+            raise SourceNotFoundError(source_id)
 
     def remove(self, source_id: int) -> None:
         with self._storage.begin() as conn:
             if conn.execute(delete(sources).where(sources.c.id == source_id)).rowcount == 0:
-                raise SourceNotFoundError(f"no source with id {source_id}")
+                raise SourceNotFoundError(source_id)
 
     def claim(self, wanted: Mapping[int, datetime | None], worker: str, now: datetime,
               expires: datetime) -> dict[int, tuple[str | None, str | None]]:
@@ -114,22 +115,21 @@ class SourceStore:
             candidates = sorted(wanted)
             if not self._storage.is_sqlite:
                 candidates = list(conn.execute(
-                    select(sources.c.id).where(sources.c.id.in_(candidates), _unclaimed(now))
+                    select(sources.c.id).where(sources.c.id.in_(candidates), free(sources, now))
                     .order_by(sources.c.id).with_for_update(skip_locked=True)
                 ).scalars())
             if not candidates:
                 return {}
             # one statement for the whole batch; the few whose next poll time moved on are
             # handed back before the commit, so no other worker ever sees them claimed
-            conn.execute(update(sources).where(sources.c.id.in_(candidates), _unclaimed(now))
-                         .values(claimed_by=worker, claim_expires_at=expires))
+            conn.execute(update(sources).where(sources.c.id.in_(candidates), free(sources, now))
+                         .values(**taken_by(worker, expires)))
             rows = conn.execute(select(sources.c.id, sources.c.etag, sources.c.last_modified, sources.c.next_poll_at)
                                 .where(sources.c.id.in_(candidates), sources.c.claimed_by == worker,
                                        sources.c.claim_expires_at == expires)).all()
             moved_on = {row.id for row in rows if row.next_poll_at != wanted[row.id]}
             if moved_on:
-                conn.execute(update(sources).where(sources.c.id.in_(sorted(moved_on)))
-                             .values(claimed_by=None, claim_expires_at=None))
+                conn.execute(update(sources).where(sources.c.id.in_(sorted(moved_on))).values(**RELEASED))
             return {row.id: (row.etag, row.last_modified) for row in rows if row.id not in moved_on}
 
     def record_quiet_polls(self, polls: Sequence[tuple[int, datetime, datetime]]) -> None:
@@ -140,7 +140,7 @@ class SourceStore:
         with self._storage.begin() as conn:
             conn.execute(update(sources).where(sources.c.id == bindparam("_id")).values(
                 last_polled_at=bindparam("_at"), last_success_at=bindparam("_at"), next_poll_at=bindparam("_next"),
-                claimed_by=None, claim_expires_at=None,
+                **RELEASED,
             ), [{"_id": i, "_at": at, "_next": next_poll} for i, at, next_poll in polls])
 
     def release(self, source_ids: Iterable[int], worker: str) -> None:
@@ -150,7 +150,7 @@ class SourceStore:
             return
         with self._storage.begin() as conn:
             conn.execute(update(sources).where(sources.c.id.in_(ids), sources.c.claimed_by == worker)
-                         .values(claimed_by=None, claim_expires_at=None))
+                         .values(**RELEASED))
 
 
 
@@ -161,10 +161,5 @@ def _chosen(active_only: bool, due_before: datetime | None) -> list[ColumnElemen
         conditions.append(sources.c.active.is_(True))
     if due_before is not None:
         conditions += [or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= due_before),
-                       _unclaimed(due_before)]
+                       free(sources, due_before)]
     return conditions
-
-
-def _unclaimed(now: datetime) -> ColumnElement[bool]:
-    """No worker holds a claim on the source, or the claim has expired by ``now``."""
-    return or_(sources.c.claimed_by.is_(None), sources.c.claim_expires_at <= now)

@@ -190,7 +190,7 @@ class StoryStore:
         for key, entry in by_key.items():
             previous = seen.get(key)
             if previous is None:
-                story_id = created.get(key) or known_urls[entry.canonical_url]  # type: ignore[index]
+                story_id = created.get(key) or known_urls[entry.canonical_url]
                 if key not in created:
                     unchanged += 1
                 fresh_sightings.append({

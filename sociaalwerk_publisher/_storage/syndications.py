@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, case, exists, or_, select, update
+from sqlalchemy import Row, and_, case, exists, select, update
 
 from ..types import StoryStatus, Syndication, SyndicationState
 from ._schema import remote_media, stories, syndications
+from .claims import RELEASED, free, taken_by
 
 if TYPE_CHECKING:
     from . import Storage
@@ -67,10 +68,9 @@ class SyndicationStore:
                 .where(syndications.c.state.in_([s.value for s in states]))
                 .where(exists().where(and_(stories.c.id == story_id,
                                            stories.c.status == story_status.value)))
-                .where(or_(syndications.c.claimed_by.is_(None), syndications.c.claimed_by == worker,
-                           syndications.c.claim_expires_at <= now))
+                .where(free(syndications, now, worker))
                 .values(
-                    claimed_by=worker, claim_expires_at=expires, updated_at=now,
+                    **taken_by(worker, expires), updated_at=now,
                     attempts=syndications.c.attempts + 1,
                     state=case((failed_or_pending, SyndicationState.PENDING.value),
                                else_=syndications.c.state),
@@ -86,7 +86,7 @@ class SyndicationStore:
             conn.execute(
                 update(syndications)
                 .where(and_(syndications.c.story_id == story_id, syndications.c.destination == destination))
-                .values(**values, updated_at=now, claimed_by=None, claim_expires_at=None)
+                .values(**values, updated_at=now, **RELEASED)
             )
 
     def claimants(self) -> list[str]:
@@ -98,8 +98,7 @@ class SyndicationStore:
     def release(self, worker: str) -> None:
         """Drop every claim of ``worker``."""
         with self._storage.begin() as conn:
-            conn.execute(update(syndications).where(syndications.c.claimed_by == worker)
-                         .values(claimed_by=None, claim_expires_at=None))
+            conn.execute(update(syndications).where(syndications.c.claimed_by == worker).values(**RELEASED))
 
     def media_id(self, destination: str, image_url: str) -> str | None:
         query = select(remote_media.c.remote_id).where(

@@ -49,6 +49,7 @@ from wordpress_xmlrpc.exceptions import (
 )
 from wordpress_xmlrpc.methods import media, posts, taxonomies, users
 
+from .._version import __version__
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, create_connection, describe, watch
@@ -132,7 +133,7 @@ class _AllMethods:
         return True
 
 
-class _Client(Client):  # type: ignore[misc]
+class _Client(Client):
     """A :class:`wordpress_xmlrpc.Client` that makes no network call when built.
 
     ``Client.__init__`` asks the server for its methods at once, where no error
@@ -149,7 +150,7 @@ class _Client(Client):  # type: ignore[misc]
         self.server = xmlrpc.client.ServerProxy(url, transport=transport, allow_none=True)
         self._supported: Any = None
 
-    @property  # type: ignore[override]
+    @property
     def supported_methods(self) -> Any:
         if self._supported is None:
             try:
@@ -272,8 +273,6 @@ class WordPressXmlRpcAdapter:
     check_settings = staticmethod(check_site_settings)
 
     def __init__(self, config: DestinationConfig, secret: str | None, base_dir: Path | None = None) -> None:
-        from .. import __version__
-
         self.name = config.name
         self.config = config
         self.xmlrpc_url = xmlrpc_endpoint(config.url)

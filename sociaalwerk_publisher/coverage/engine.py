@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from .._storage import Storage
 from ..config import Config
-from ..fetching import utcnow
+from ..clock import utcnow
 from ..themes import ThemeMatcher
 from . import pickups
 from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Matcher, Watchlist

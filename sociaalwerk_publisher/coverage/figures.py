@@ -364,18 +364,18 @@ def failure_reason(message: str | None, config: Config, language: str = "nl", *,
     kind = _WORDS_FOR_KIND.get(kind or "") or _kind_of(text.lower(), status)
     if kind == "busy":
         if next_poll_at is None:
-            return words["busy_unknown"]
+            return str(words["busy_unknown"])
         local = next_poll_at.astimezone(AMSTERDAM)
         until = f"{local.day} {MONTHS[language][local.month - 1]} {words['at']} {local:%H:%M}"
-        return words["busy"].format(until=until)
+        return str(words["busy"]).format(until=until)
     if kind == "timeout":
         seconds = _SECONDS.search(text)
         fetch = config.fetch
         limit = float(seconds.group(1)) if seconds else (
             fetch.read_timeout if "read" in text.lower() else fetch.connect_timeout)
         one, many = words["second"]
-        return words["timeout"].format(seconds=f"{limit:g} {one if limit == 1 else many}")
-    return words.get(kind, words["unknown"]).format(status=status)
+        return str(words["timeout"]).format(seconds=f"{limit:g} {one if limit == 1 else many}")
+    return str(words.get(kind, words["unknown"])).format(status=status)
 
 
 def _kind_of(text: str, status: int | None) -> str:

@@ -108,7 +108,7 @@ def _to_datetime(value: time.struct_time | None) -> datetime | None:
 
 def _content(entry: Any) -> str:
     contents = entry.get("content") or []
-    htmls = [c.get("value", "") for c in contents if "html" in (c.get("type") or "")]
+    htmls: list[str] = [c.get("value", "") for c in contents if "html" in (c.get("type") or "")]
     if htmls:
         return max(htmls, key=len)
     if contents:

@@ -108,4 +108,5 @@ def write_opml(sources: Iterable[Source], title: str = "sociaalwerk-publisher") 
             attributes["active"] = "false"
         ET.SubElement(body, "outline", attributes)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"

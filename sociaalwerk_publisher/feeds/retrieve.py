@@ -22,6 +22,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
+from .._version import __version__
 from ..config import FetchConfig
 from ..exceptions import ErrorKind, FetchError
 from ..netguard import RefusedAddress, guarded_session
@@ -55,8 +56,6 @@ class Retrieved:
 
 
 def user_agent(contact_url: str) -> str:
-    from .. import __version__
-
     return f"sociaalwerk-publisher/{__version__} (+{contact_url})"
 
 

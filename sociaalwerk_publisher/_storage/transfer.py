@@ -25,10 +25,10 @@ from typing import IO, Any
 from sqlalchemy import BigInteger, Connection, Integer, LargeBinary, Table, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ._storage import Storage, _short
-from .bounds import check_number
-from ._storage._schema import LATEST_VERSION, UTCDateTime, metadata
-from .exceptions import StorageError, UsageError
+from ..bounds import check_number
+from ..exceptions import StorageError, UsageError
+from . import Storage, _short
+from ._schema import LATEST_VERSION, UTCDateTime, metadata
 
 __all__ = ["export_store", "import_store"]
 
@@ -146,7 +146,7 @@ def export_store(storage: Storage, path: str | os.PathLike[str]) -> dict[str, in
 
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue

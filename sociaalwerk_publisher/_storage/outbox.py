@@ -1,0 +1,69 @@
+"""Reads and writes of the outbox: messages stored before sending, each claimed while it is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, or_, select, update
+
+from ..types import OutboxItem
+from ._schema import outbox
+from .claims import RELEASED, free, taken_by
+
+if TYPE_CHECKING:
+    from . import Storage
+
+
+class OutboxStore:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def has(self, key: str) -> bool:
+        with self._storage.connect() as conn:
+            return conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is not None
+
+    def add(self, key: str, kind: str, message_id: str, subject: str, recipients: Sequence[str],
+            message: bytes, now: datetime) -> bool:
+        """Store a message under ``key``; false if that key is already in the outbox."""
+        # several hosts may build the same report at once: the unique key keeps the first
+        with self._storage.begin() as conn:
+            added = conn.execute(self._storage.insert_ignoring_conflicts(outbox).values(
+                key=key, kind=kind, message_id=message_id, subject=subject, recipients="\t".join(recipients),
+                message=message, state="pending", attempts=0, created_at=now,
+            )).rowcount
+        return bool(added)
+
+    def items(self) -> list[OutboxItem]:
+        with self._storage.connect() as conn:
+            return [
+                OutboxItem(r.key, r.kind, r.subject, tuple(r.recipients.split("\t")), r.state, r.attempts,
+                           r.last_error, r.created_at, r.sent_at, r.message_id)
+                for r in conn.execute(select(outbox).order_by(outbox.c.id))
+            ]
+
+    def due(self, now: datetime, *, keys: Sequence[str] | None = None, force: bool = False) -> list[str]:
+        """Keys of pending messages whose next attempt is due (any pending one with ``force``)."""
+        query = select(outbox.c.key).where(outbox.c.state == "pending")
+        if not force:
+            query = query.where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+        if keys is not None:
+            query = query.where(outbox.c.key.in_(list(keys)))
+        with self._storage.connect() as conn:
+            return [row.key for row in conn.execute(query.order_by(outbox.c.id))]
+
+    def claim(self, key: str, worker: str, now: datetime, hold: timedelta) -> Row[Any] | None:
+        """The pending message under ``key``, claimed by ``worker`` for ``hold``; ``None`` when
+        another worker holds it or it is no longer pending."""
+        with self._storage.begin() as conn:
+            claimed = conn.execute(
+                update(outbox).where(outbox.c.key == key, outbox.c.state == "pending", free(outbox, now))
+                .values(**taken_by(worker, now + hold), attempts=outbox.c.attempts + 1)
+            ).rowcount
+            return conn.execute(select(outbox).where(outbox.c.key == key)).first() if claimed else None
+
+    def finish(self, key: str, **values: Any) -> None:
+        """Record how sending went and release the claim."""
+        with self._storage.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.key == key).values(**RELEASED, **values))
