@@ -31,10 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from sociaalwerk_publisher._storage import Storage, open_storage
-from sociaalwerk_publisher._storage._schema import mention_facts, mentions, outlets, pickup_shingles, stories
+from sociaalwerk_publisher._storage._schema import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    _to_version_6,
+    mention_facts,
+    mentions,
+    outlets,
+    pickup_shingles,
+    stories,
+)
 from sociaalwerk_publisher.config import Config, CoverageConfig, DatabaseConfig
 from sociaalwerk_publisher.coverage import engine, pickups
 from sociaalwerk_publisher.coverage.engine import match_mentions
@@ -265,3 +274,24 @@ def test_a_pass_holds_one_batch_of_items_at_a_time(stores, small_batches: None,
     assert read == [BATCH] * (ITEMS // BATCH)
     with storage.connect() as conn:
         assert conn.execute(select(func.count()).select_from(pickup_shingles)).scalar()
+
+
+def test_mentions_matched_before_the_upgrade_are_all_rematched_once(stores) -> None:
+    storage = stores(BEFORE, EARLIER)
+    url = storage.engine.url.render_as_string(hide_password=False)
+    with storage.begin() as conn:  # back to the schema before that step, the mentions kept
+        conn.execute(text("DROP TABLE coverage_state"))
+        conn.execute(text("DROP INDEX ix_stories_kind_changed"))
+        for name in ("generation", "text_digest"):
+            conn.execute(text(f"ALTER TABLE mentions DROP COLUMN {name}"))
+        conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_6)})
+    storage.close()
+    upgraded = open_storage(url, auto_upgrade=True)
+    try:
+        assert upgraded.schema_version() == LATEST_VERSION
+        assert match_mentions(upgraded, config(upgraded, BEFORE), now=NOW).items == 0  # nothing new
+        assert match_mentions(upgraded, config(upgraded, BEFORE), rematch=True, now=NOW).items == ITEMS
+        assert match_mentions(upgraded, config(upgraded, BEFORE), rematch=True, now=NOW).items == 0
+        assert outcome(upgraded) == outcome(stores(BEFORE, NOW))
+    finally:
+        upgraded.close()

@@ -226,7 +226,7 @@ class CoverageStore:
     # -- pickup index (see coverage.pickups) --------------------------------------------
 
     def pickup_candidates(self, probes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-        """For (token, item) probes: each (item, indexed mention) pair that shares enough tokens.
+        """For (item, token) probes: each (item, indexed mention) pair that shares enough tokens.
 
         The counting runs in the database, on a temporary table of the probes: a month's new
         items share a token or two with millions of stored ones, far too many rows to fetch.
@@ -242,7 +242,7 @@ class CoverageStore:
                                  " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
                                  + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
             if probes:  # straight to the driver: hundreds of thousands of rows
-                conn.exec_driver_sql(f"INSERT INTO pickup_probe (token, item) VALUES ({mark}, {mark})", list(probes))
+                conn.exec_driver_sql(f"INSERT INTO pickup_probe (item, token) VALUES ({mark}, {mark})", list(probes))
             found = [(item, mention_id) for item, mention_id in conn.execute(shared)]
             # SQLite keeps a temporary table with the pooled connection (a failed transaction
             # takes its rows back with it); PostgreSQL drops it at the commit
@@ -282,6 +282,10 @@ class CoverageStore:
                 conn.execute(update(mentions).where(mentions.c.cluster_id == bindparam("_old"))
                              .values(cluster_id=bindparam("_new")),
                              [{"_old": old, "_new": new} for old, new in renamed.items()])
+
+    def has_pickups(self) -> bool:
+        with self._storage.connect() as conn:
+            return conn.execute(select(pickup_shingles.c.token).limit(1)).first() is not None
 
     def prune_pickups(self, before: datetime) -> None:
         """Take mentions published before ``before`` out of the pickup index."""

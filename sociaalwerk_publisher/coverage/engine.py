@@ -139,8 +139,8 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     if rematch and store.pickup_threshold() != threshold:
         store.clear_pickups(window_start, threshold, rematch=True)  # filled again as the pass goes
     todo = store.items_to_match(current if rematch else None)
-    if todo and not rematch and store.pickup_threshold() is None:
-        pickups.rebuild(storage, threshold, now)  # the first pass since the index is in prefix order (schema 6)
+    if todo and not rematch and not store.has_pickups():
+        pickups.rebuild(storage, threshold, now)  # the first pass since the index came (schema 3)
     run = _Pass(config, known, own, outlets, current, now, article_text)
     if progress is not None:
         progress(0, len(todo))

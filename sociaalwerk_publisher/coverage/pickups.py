@@ -3,24 +3,21 @@
 Re-clustering every recent mention on each pass costs minutes and gigabytes at national
 scale, so each counted mention of the last :data:`CLUSTER_WINDOW` is kept in a pickup
 index in the store instead, with just enough of its shingle fingerprints
-(:func:`.clustering.fingerprint`) that any text similar enough to it must share a few
-(the prefix filter of set-similarity joins, see :mod:`.clustering`):
+(:func:`.clustering.fingerprint`) that any text similar enough to it must share a few:
 
-    Two sets A and B with Jaccard similarity >= t share at least c_A = ceil(t·|A|) and
-    c_B = ceil(t·|B|) elements. Put both in one fixed order (the fingerprints as numbers):
-    A has at most |A| - c_A elements outside the shared ones, so the first k shared
-    elements lie within A's first |A| - c_A + k, and likewise within B's first |B| - c_B + k.
-    These two *prefixes* share at least k elements (or, when B is that small, its c_B).
+    Two sets A and B with Jaccard similarity >= t share at least c = ceil(t·|B|) elements,
+    so B's elements outside A number at most |B| - c, and *any* |B| - c + k elements of B
+    include at least k (or, when that is all of B, c) that A has too.
 
-The index holds each mention's prefix; a new mention looks up its own prefix and is
-compared, exactly, with only the stored mentions whose prefix shares k (:data:`SHARED`) of
-its elements, counted by the database; new mentions among themselves are clustered in
-memory (:func:`.clustering.clusters`). So a pass finds the same pairs as clustering the
-whole window at once. Asking for k shared fingerprints instead of one costs k - 1 more
-stored and looked up per mention and keeps texts that share a stock phrase from being
-fetched and compared. The prefix's length follows the threshold in force when it was
-stored: after changing ``coverage.cluster_threshold``, ``coverage match --all`` builds the
-index again (the threshold it was built with is recorded).
+A new mention looks up all of its fingerprints, and is compared, exactly, with only the
+stored mentions that hold k (:data:`SHARED`) of them, counted by the database; new mentions
+among themselves are clustered in memory (:func:`.clustering.clusters`). So a pass finds the
+same pairs as clustering the whole window at once. Asking for k shared fingerprints instead
+of one costs k - 1 more stored per mention and keeps texts that share a stock phrase from
+being fetched and compared. Which elements a mention stores is free; it stores the rarest in
+its batch. The subset's size follows the threshold in force when it was stored, which the
+store records: after a change of ``coverage.cluster_threshold``, ``coverage match --all``
+builds the index again.
 
 A cluster is named by its smallest mention id; joining two renames the larger.
 """
@@ -31,6 +28,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import chain
 
 from .._storage import Storage
 from .._storage.coverage import CoverageStore
@@ -49,8 +47,7 @@ def _must_share(size: int, threshold: float) -> int:
 
 
 def stored_size(size: int, threshold: float) -> int:
-    """The length of a set's prefix: how many of its ``size`` fingerprints the index holds and
-    a new set looks up (see the module docstring)."""
+    """How many of a set's ``size`` fingerprints the index holds (see the module docstring)."""
     return min(size, size - _must_share(size, threshold) + SHARED)
 
 
@@ -74,10 +71,9 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
             sets.append(fingerprint(shingled))
     if not ids:
         return 0
-    prefixes = [sorted(s)[:stored_size(len(s), threshold)] for s in sets]
     candidates: list[set[int]] = [set() for _ in sets]
     # in token order, like the index: the database then reads each of its pages once
-    probes = sorted((token, k) for k, prefix in enumerate(prefixes) for token in prefix)
+    probes = sorted(((k, token) for k, s in enumerate(sets) for token in s), key=lambda probe: probe[1])
     for k, mention_id in store.pickup_candidates(probes):
         candidates[k].add(mention_id)
     stored = {row.id: row for row in store.pickup_texts(set().union(*candidates))}
@@ -123,8 +119,9 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
         elif find(cluster_id) != cluster_id:
             renamed[cluster_id] = find(cluster_id)
 
-    index = sorted((token, mention_id, min(SHARED, _must_share(len(s), threshold)))
-                   for mention_id, s, prefix in zip(ids, sets, prefixes) for token in prefix)
+    in_batch = Counter(chain.from_iterable(sets))
+    index = sorted((token, mention_id, min(SHARED, _must_share(len(s), threshold))) for mention_id, s in zip(ids, sets)
+                   for token in sorted(s, key=lambda t: (in_batch[t], t))[:stored_size(len(s), threshold)])
     store.save_pickups(index, named, renamed)
     return sum(1 for mention_id in ids if mention_id in named)
 
