@@ -226,14 +226,13 @@ def _echo(line: str, err: bool) -> None:
 
 
 @contextmanager
-def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iterable[T], Echo]]:
-    """The items, and how to print a line (``err``: to standard error) while they come.
-
-    On a terminal a progress bar is drawn on standard error below the lines printed so
-    far, and gone at the end; nothing extra when the output goes to a file or to cron.
+def _progress_bar(label: str, total: int | None = None) -> Iterator[tuple[Callable[[int, int], None], Echo] | None]:
+    """On a terminal: a progress bar on standard error, set by calling it with (done, total),
+    and how to print a line (``err``: to standard error) while it shows; the bar is drawn below
+    the lines printed so far and gone at the end. None when output goes to a file or to cron.
     """
-    if not sys.stderr.isatty() or total < 2:
-        yield items, _echo
+    if not sys.stderr.isatty():
+        yield None
         return
     from rich.console import Console
     from rich.progress import Progress
@@ -244,16 +243,32 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iter
     with Progress(console=Console(stderr=True), transient=True, redirect_stdout=stdout_on_terminal) as progress:
         task = progress.add_task(label, total=total)
 
-        def advance() -> Iterator[T]:
-            for item in items:
-                progress.advance(task)
-                yield item
+        def show(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
         def echo(line: str, err: bool) -> None:
             if err or stdout_on_terminal:
                 progress.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
             else:  # standard output goes to a file: the lines go there, the bar stays on the terminal
                 click.echo(line)
+
+        yield show, echo
+
+
+@contextmanager
+def _progress(items: Iterable[T], total: int, label: str) -> Iterator[tuple[Iterable[T], Echo]]:
+    """The items, and how to print a line (``err``: to standard error) while they come, with
+    a :func:`_progress_bar` over them on a terminal."""
+    with _progress_bar(label, total) as bar:
+        if bar is None or total < 2:
+            yield items, _echo
+            return
+        show, echo = bar
+
+        def advance() -> Iterator[T]:
+            for done, item in enumerate(items, start=1):
+                show(done, total)
+                yield item
 
         yield advance(), echo
 
@@ -795,11 +810,19 @@ def coverage_list(ctx: _Context, organisation: str | None, municipality: str | N
 
 
 @coverage.command("match")
-@click.option("--all", "rematch", is_flag=True, help="Match every kept item again (after a watchlist change).")
+@click.option("--all", "rematch", is_flag=True,
+              help="Match every kept item again after a watchlist or settings change; started again after an"
+                   " interruption, it continues where it stopped.")
 @pass_ctx
 def coverage_match(ctx: _Context, rematch: bool) -> None:
     """Match media and alert items to the watchlist, outlets and municipalities."""
-    s = ctx.publisher.match_coverage(rematch=rematch)
+    with _progress_bar("matching") as bar:
+        try:
+            s = ctx.publisher.match_coverage(rematch=rematch, progress=bar[0] if bar else None)
+        except KeyboardInterrupt:
+            if rematch:
+                click.echo("the items matched so far are kept: `coverage match --all` continues", err=True)
+            raise
     click.echo(f"matched {count(s.items, 'item')}: {s.counted} counted, {count(s.own_channel, 'own channel')},"
                f" {count(s.new_outlets, 'new outlet')}")
 

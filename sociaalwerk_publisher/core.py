@@ -494,12 +494,18 @@ class Publisher:
 
     # -- coverage --------------------------------------------------------------------
 
-    def match_coverage(self, *, rematch: bool = False) -> MatchSummary:
-        """Match new media and alert items to the watchlist (all of them with ``rematch``).
+    def match_coverage(self, *, rematch: bool = False,
+                       progress: Callable[[int, int], None] | None = None) -> MatchSummary:
+        """Match new media and alert items to the watchlist (with ``rematch`` all of them that
+        were matched under another watchlist or settings: interrupted, it continues where it
+        stopped when called again).
 
-        Also re-clusters pickups and drops the text of long-unmatched candidates.
+        Also clusters pickups and drops the text of long-unmatched candidates.
+
+        Args:
+            progress: called with (items matched, items to match) after each batch.
         """
-        summary = match_mentions(self._storage, self.config, rematch=rematch,
+        summary = match_mentions(self._storage, self.config, rematch=rematch, progress=progress,
                                  article_text=self._article_text if self.config.coverage.fulltext else None)
         keep = timedelta(days=self.config.coverage.keep_unmatched_days)
         self._storage.coverage.prune_unmatched(utcnow() - keep)

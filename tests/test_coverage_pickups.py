@@ -52,7 +52,7 @@ def stored_clusters(storage: Storage) -> dict[int, int]:
 def in_passes(storage: Storage, items: list[tuple[int, str]], cuts: list[int], threshold: float = 0.6) -> None:
     for start, end in zip([0, *cuts], [*cuts, len(items)]):
         add(storage, items[start:end])
-        pickups.link(storage, items[start:end], threshold)
+        pickups.link(storage.coverage, items[start:end], threshold)
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.6, 0.8])
@@ -80,7 +80,7 @@ def test_a_mention_that_joins_two_stories_makes_them_one_named_by_the_first(stor
 
 def test_the_index_holds_only_what_the_threshold_needs(storage: Storage) -> None:
     add(storage, [(1, RELEASE)])
-    pickups.link(storage, [(1, RELEASE)], 0.6)
+    pickups.link(storage.coverage, [(1, RELEASE)], 0.6)
     with storage.connect() as conn:
         held = conn.execute(select(func.count()).select_from(pickup_shingles)).scalar()
     shingles = len(shingles_of(RELEASE) or ())
@@ -100,7 +100,7 @@ def test_rebuilding_the_index_gives_the_same_clusters(storage: Storage) -> None:
 
 def test_mentions_older_than_the_window_leave_the_index(storage: Storage) -> None:
     add(storage, [(1, RELEASE)], days_ago=61)
-    pickups.link(storage, [(1, RELEASE)], 0.6)
+    pickups.link(storage.coverage, [(1, RELEASE)], 0.6)
     storage.coverage.prune_pickups(NOW - pickups.CLUSTER_WINDOW)
     in_passes(storage, [(2, RELEASE)], [])
     assert stored_clusters(storage) == {1: 1, 2: 2}

@@ -59,6 +59,12 @@ class Storage:
             return sqlite_insert(table).on_conflict_do_nothing()
         return postgresql_insert(table).on_conflict_do_nothing()
 
+    def upserting(self, table: Table, keys: list[str], names: list[str]) -> Insert:
+        """INSERT that sets the columns ``names`` of the row that already has these unique ``keys``."""
+        statement = sqlite_insert(table) if self.is_sqlite else postgresql_insert(table)
+        return statement.on_conflict_do_update(index_elements=keys,
+                                               set_={n: statement.excluded[n] for n in names})
+
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """One short transaction; database errors become :class:`StorageError`."""

@@ -130,6 +130,9 @@ stories = Table(
 Index("ix_stories_published_at", stories.c.published_at)
 Index("ix_stories_status", stories.c.status)
 Index("ix_stories_source", stories.c.source_id)
+# the coverage pass finds the items to match (of a kind, changed since matched) in this index
+# alone, never reading the rows (their texts) of the items it skips
+Index("ix_stories_kind_changed", stories.c.kind, stories.c.changed_at)
 
 sightings = Table(
     "sightings",
@@ -219,6 +222,10 @@ mentions = Table(
     Column("own_channel", Boolean, nullable=False, default=False),
     Column("cluster_id", Integer),
     Column("matched_at", UTCDateTime, nullable=False),
+    # what decided the match besides the text (coverage.engine.generation), and the text's
+    # digest; NULL: matched before they were recorded
+    Column("generation", String(16)),
+    Column("text_digest", BigInteger),
 )
 Index("ix_mentions_published_counted", mentions.c.published_at, mentions.c.counted)
 Index("ix_mentions_cluster", mentions.c.cluster_id)
@@ -251,6 +258,15 @@ pickup_shingles = Table(
     sqlite_with_rowid=False,
 )
 Index("ix_pickup_shingles_mention", pickup_shingles.c.mention_id)
+
+# Small facts about the coverage data as a whole, by key (e.g. the cluster threshold the
+# pickup index was built with).
+coverage_state = Table(
+    "coverage_state",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+)
 
 outbox = Table(
     "outbox",
@@ -372,6 +388,15 @@ def _to_version_5(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _to_version_6(conn: Connection) -> None:
+    """Resumable rematching: the generation each mention was matched under and the digest of
+    its text (NULL for the mentions made before), the pickup index's threshold, stories by kind."""
+    metadata.create_all(conn)  # only the tables that do not exist yet
+    _add_columns(conn, mentions, "generation", "text_digest")
+    for index in stories.indexes:
+        index.create(conn, checkfirst=True)
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -380,6 +405,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _to_version_3,
     _to_version_4,
     _to_version_5,
+    _to_version_6,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

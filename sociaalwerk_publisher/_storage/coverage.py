@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    Connection,
     Row,
     bindparam,
     and_,
@@ -25,45 +28,85 @@ from sqlalchemy.orm import aliased
 
 from ..coverage.model import MentionScope
 from ..exceptions import UsageError
-from ._schema import mention_facts, mentions, outlets, pickup_shingles, sources, stories, syndications
+from ._schema import (
+    coverage_state,
+    mention_facts,
+    mentions,
+    outlets,
+    pickup_shingles,
+    sources,
+    stories,
+    syndications,
+)
 
 if TYPE_CHECKING:
     from . import Storage
 
 FACT_KINDS = ("organisation", "theme", "term", "ambassador", "gouden")
+#: The columns of a mention that matching writes (besides its cluster, and when and under which
+#: generation it was matched).
+MENTION_VALUES = ("story_id", "outlet_id", "url", "published_at", "municipality", "excluded_by", "counted",
+                  "own_channel", "text_digest")
 
 
 class CoverageStore:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, conn: Connection | None = None) -> None:
         self._storage = storage
+        self._conn = conn  # bound to one transaction (see transaction())
+
+    @contextmanager
+    def transaction(self) -> Iterator[CoverageStore]:
+        """This store bound to one transaction, for the writes of one batch of the matching
+        pass and the reads between them: the batch commits whole or not at all.
+
+        Matching hosts take it one after the other. On SQLite the write lock is taken at
+        once: a transaction that reads first cannot write later once another connection
+        has written in between (the WAL snapshot is stale).
+        """
+        with self._storage.begin() as conn:
+            if self._storage.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                self._storage.serialise(conn, "mentions")
+            yield CoverageStore(self._storage, conn)
+
+    @property
+    def _mark(self) -> str:
+        """The driver's parameter placeholder, for statements sent to it straight."""
+        return "?" if self._storage.is_sqlite else "%s"
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """The bound transaction's connection, or a short transaction of its own."""
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with self._storage.begin() as conn:
+                yield conn
 
     # -- outlets -----------------------------------------------------------------------
 
-    def outlets(self, *, unclassified_only: bool = False) -> list[Row[Any]]:
+    def outlets(self, *, unclassified_only: bool = False, domains: Iterable[str] | None = None) -> list[Row[Any]]:
         query = select(outlets).order_by(outlets.c.domain)
         if unclassified_only:
             query = query.where(outlets.c.type == "unclassified")
-        with self._storage.connect() as conn:
+        if domains is not None:
+            query = query.where(outlets.c.domain.in_(list(domains)))
+        with self._begin() as conn:
             return list(conn.execute(query))
-
-    def outlet_ids(self, domains: Iterable[str]) -> dict[str, int]:
-        wanted = list(set(domains))
-        if not wanted:
-            return {}
-        with self._storage.connect() as conn:
-            rows = conn.execute(select(outlets.c.domain, outlets.c.id).where(outlets.c.domain.in_(wanted)))
-            return {row.domain: row.id for row in rows}
 
     def outlet_rows(self, ids: Iterable[int]) -> dict[int, Row[Any]]:
         wanted = list(set(ids))
         with self._storage.connect() as conn:
             return {row.id: row for row in conn.execute(select(outlets).where(outlets.c.id.in_(wanted)))}
 
-    def add_outlets(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Create outlets that do not exist yet (by domain)."""
-        with self._storage.begin() as conn:
+    def add_outlets(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Create outlets that do not exist yet (by domain); returns how many were created."""
+        created = 0
+        with self._begin() as conn:
             for row in rows:
-                conn.execute(self._storage.insert_ignoring_conflicts(outlets).values(**row))
+                created += conn.execute(self._storage.insert_ignoring_conflicts(outlets).values(**row)).rowcount
+        return created
 
     def set_outlet(self, domain: str, values: dict[str, Any], now: datetime) -> Row[Any]:
         with self._storage.begin() as conn:
@@ -80,22 +123,48 @@ class CoverageStore:
 
     # -- mentions ----------------------------------------------------------------------
 
-    def candidates(self, *, since: datetime | None, only_new: bool) -> list[Row[Any]]:
-        """Media and alert items to match, with what matching needs of their source."""
+    def items_to_match(self, generation: str | None) -> array[int]:
+        """Ids of the media and alert items to match, in id order: those without a mention,
+        and with a ``generation`` also those whose mention was matched under another one or
+        before the item last changed.
+
+        Only ids, 8 bytes an item, from an index and the mentions table: never the rows of
+        the items, whose texts make up most of the store.
+        """
+        query = select(stories.c.id).where(stories.c.kind.in_(["media", "alert"])).order_by(stories.c.id)
+        if generation is None:
+            query = query.where(~select(mentions.c.id).where(mentions.c.story_id == stories.c.id).exists())
+        else:
+            query = (query.select_from(stories.outerjoin(mentions, mentions.c.story_id == stories.c.id))
+                     .where(or_(mentions.c.id.is_(None), mentions.c.generation.is_(None),
+                                mentions.c.generation != generation, stories.c.changed_at > mentions.c.matched_at)))
+        found = array("q")
+        with self._storage.connect() as conn:
+            for (story_id,) in conn.execution_options(yield_per=10_000).execute(query):
+                found.append(story_id)
+        return found
+
+    def candidates(self, story_ids: Sequence[int]) -> list[Row[Any]]:
+        """These items, in id order, with what matching needs of their source and, for those
+        matched before, their mention: ``mention_id`` (None for the others), ``mention_<value>``
+        for each of :data:`MENTION_VALUES`, ``cluster_id`` and whether it is in the pickup index
+        (``indexed``)."""
+        indexed = select(pickup_shingles.c.mention_id).where(pickup_shingles.c.mention_id == mentions.c.id).exists()
         query = (
             select(stories.c.id, stories.c.title, stories.c.text, stories.c.canonical_url,
-                   stories.c.published_at, stories.c.publisher, stories.c.publisher_url, stories.c.kind,
-                   sources.c.municipality.label("source_municipality"))
-            .select_from(stories.outerjoin(sources, stories.c.source_id == sources.c.id))
-            .where(stories.c.kind.in_(["media", "alert"]))
+                   stories.c.published_at, stories.c.publisher, stories.c.publisher_url,
+                   sources.c.municipality.label("source_municipality"), mentions.c.id.label("mention_id"),
+                   *(mentions.c[name].label(f"mention_{name}") for name in MENTION_VALUES if name != "story_id"),
+                   mentions.c.cluster_id, indexed.label("indexed"))
+            .select_from(stories.outerjoin(sources, stories.c.source_id == sources.c.id)
+                         .outerjoin(mentions, mentions.c.story_id == stories.c.id))
             .order_by(stories.c.id)
         )
-        if since is not None:
-            query = query.where(stories.c.first_seen_at >= since)
-        if only_new:
-            query = query.where(~select(mentions.c.id).where(mentions.c.story_id == stories.c.id).exists())
+        found: list[Row[Any]] = []
         with self._storage.connect() as conn:
-            return list(conn.execute(query))
+            for chunk in _chunks(story_ids, 500):
+                found.extend(conn.execute(query.where(stories.c.id.in_(chunk))))
+        return found
 
     def blog_story_urls(self) -> list[str]:
         """One story URL per blog source (members' own sites)."""
@@ -104,32 +173,55 @@ class CoverageStore:
         with self._storage.connect() as conn:
             return [url for (url,) in conn.execute(select(first).where(sources.c.kind == "blog")) if url]
 
-    def save_mentions(self, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
-        """Insert or replace the mention of each story, with its facts, in one transaction.
+    def facts(self, mention_ids: Sequence[int]) -> dict[int, set[tuple[str, str]]]:
+        """The (kind, value) facts of each of these mentions."""
+        found: dict[int, set[tuple[str, str]]] = {m: set() for m in mention_ids}
+        query = select(mention_facts.c.mention_id, mention_facts.c.kind, mention_facts.c.value)
+        with self._storage.connect() as conn:
+            for chunk in _chunks(mention_ids, 500):
+                for mention_id, kind, value in conn.execute(query.where(mention_facts.c.mention_id.in_(chunk))):
+                    found[mention_id].add((kind, value))
+        return found
 
-        Returns:
-            The new mention id of each story id.
-        """
+    def add_mentions(self, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+        """Mentions of items that had none (by ``story_id``; one matched a moment ago by another
+        host is overwritten); returns the mention id of each story id."""
         if not rows:
             return {}
-        with self._storage.begin() as conn:
-            # two hosts matching the same new items at once: one after the other, so the
-            # second replaces the first's mentions instead of colliding with them
-            self._storage.serialise(conn, "mentions")
-            story_ids = [r["story_id"] for r in rows]
-            for chunk in _chunks(story_ids, 500):
-                conn.execute(delete(mentions).where(mentions.c.story_id.in_(chunk)))
-            conn.execute(insert(mentions), [{k: v for k, v in row.items() if k != "facts"} for row in rows])
-            ids: dict[int, int] = {}
-            for chunk in _chunks(story_ids, 500):
-                saved = conn.execute(select(mentions.c.story_id, mentions.c.id).where(mentions.c.story_id.in_(chunk)))
-                ids.update((story_id, mention_id) for story_id, mention_id in saved)
-            # each fact once, so the report can count rows instead of distinct mentions
-            facts = [{"mention_id": ids[row["story_id"]], "kind": kind, "value": value}
-                     for row in rows for kind, value in dict.fromkeys(row["facts"])]
-            if facts:
-                conn.execute(insert(mention_facts), facts)
-        return ids
+        upsert = self._storage.upserting(mentions, ["story_id"], [n for n in rows[0] if n != "story_id"])
+        with self._begin() as conn:
+            saved = conn.execute(upsert.returning(mentions.c.story_id, mentions.c.id), list(rows))
+            return {story_id: mention_id for story_id, mention_id in saved}
+
+    def update_mentions(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Set the values of mentions (by ``id``)."""
+        if not rows:
+            return
+        names = [n for n in rows[0] if n != "id"]
+        statement = (update(mentions).where(mentions.c.id == bindparam("_id"))
+                     .values({n: bindparam(f"_{n}") for n in names}))
+        with self._begin() as conn:
+            conn.execute(statement, [{f"_{k}": v for k, v in row.items()} for row in rows])
+
+    def stamp_mentions(self, mention_ids: Sequence[int], generation: str, now: datetime) -> None:
+        """Record that these mentions were matched now, under ``generation``."""
+        with self._begin() as conn:
+            for chunk in _chunks(mention_ids, 500):
+                conn.execute(update(mentions).where(mentions.c.id.in_(chunk))
+                             .values(generation=generation, matched_at=now))
+
+    def replace_facts(self, facts: Mapping[int, Iterable[tuple[str, str]]]) -> None:
+        """Make these the facts of each mention (each fact once, so the report can count rows
+        instead of distinct mentions)."""
+        if not facts:
+            return
+        rows = [{"mention_id": m, "kind": kind, "value": value}
+                for m, pairs in facts.items() for kind, value in dict.fromkeys(pairs)]
+        with self._begin() as conn:
+            for chunk in _chunks(list(facts), 500):
+                conn.execute(delete(mention_facts).where(mention_facts.c.mention_id.in_(chunk)))
+            if rows:
+                conn.execute(insert(mention_facts), rows)
 
     # -- pickup index (see coverage.pickups) --------------------------------------------
 
@@ -144,8 +236,8 @@ class CoverageStore:
                   .select_from(probe.join(pickup_shingles, pickup_shingles.c.token == probe.c.token))
                   .group_by(probe.c.item, pickup_shingles.c.mention_id, pickup_shingles.c.enough)
                   .having(func.count() >= pickup_shingles.c.enough))
-        mark = "?" if self._storage.is_sqlite else "%s"
-        with self._storage.begin() as conn:
+        mark = self._mark
+        with self._begin() as conn:
             conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS pickup_probe"
                                  " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
                                  + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
@@ -162,7 +254,7 @@ class CoverageStore:
         query = (select(mentions.c.id, mentions.c.cluster_id, stories.c.title, stories.c.text)
                  .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)))
         found: list[Row[Any]] = []
-        with self._storage.connect() as conn:
+        with self._begin() as conn:
             for chunk in _chunks(sorted(set(mention_ids)), 500):
                 found.extend(conn.execute(query.where(mentions.c.id.in_(chunk))))
         return found
@@ -170,16 +262,18 @@ class CoverageStore:
     def save_pickups(self, index: Sequence[tuple[int, int, int]], clusters: dict[int, int],
                      renamed: dict[int, int]) -> None:
         """Index (token, mention id, enough) rows, set mentions' cluster ids and rename clusters."""
-        with self._storage.begin() as conn:
+        with self._begin() as conn:
             self._storage.serialise(conn, "mentions")
             # another host may have replaced these mentions since they were saved: theirs count
             # (and on SQLite may carry the same ids, with the same text, indexed already)
             present: set[int] = set()
             for chunk in _chunks(sorted({m for _, m, _ in index}), 500):
                 present.update(m for (m,) in conn.execute(select(mentions.c.id).where(mentions.c.id.in_(chunk))))
-            rows = [{"token": t, "mention_id": m, "enough": n} for t, m, n in index if m in present]
-            if rows:
-                conn.execute(self._storage.insert_ignoring_conflicts(pickup_shingles), rows)
+            rows = [row for row in index if row[1] in present]
+            if rows:  # straight to the driver, like the probes
+                mark = self._mark
+                conn.exec_driver_sql("INSERT INTO pickup_shingles (token, mention_id, enough)"
+                                     f" VALUES ({mark}, {mark}, {mark}) ON CONFLICT DO NOTHING", rows)
             if clusters:
                 conn.execute(update(mentions).where(mentions.c.id == bindparam("_id"))
                              .values(cluster_id=bindparam("_cluster")),
@@ -199,12 +293,42 @@ class CoverageStore:
         with self._storage.begin() as conn:
             conn.execute(delete(pickup_shingles).where(pickup_shingles.c.mention_id.in_(old)))
 
-    def clear_pickups(self, since: datetime) -> None:
-        """Empty the pickup index and forget the clusters of mentions published since ``since``."""
+    def unlink_pickups(self, mention_ids: Sequence[int]) -> None:
+        """Take these mentions out of the pickup index and out of their clusters."""
+        with self._begin() as conn:
+            for chunk in _chunks(mention_ids, 500):
+                conn.execute(delete(pickup_shingles).where(pickup_shingles.c.mention_id.in_(chunk)))
+                conn.execute(update(mentions).where(mentions.c.id.in_(chunk)).values(cluster_id=None))
+
+    def indexed_members(self, cluster_ids: Iterable[int]) -> list[Row[Any]]:
+        """Id, title and text of the mentions in the pickup index that belong to these clusters."""
+        indexed = select(pickup_shingles.c.mention_id).where(pickup_shingles.c.mention_id == mentions.c.id).exists()
+        query = (select(mentions.c.id, stories.c.title, stories.c.text)
+                 .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)).where(indexed))
+        found: list[Row[Any]] = []
+        with self._begin() as conn:
+            for chunk in _chunks(sorted(set(cluster_ids)), 500):
+                found.extend(conn.execute(query.where(mentions.c.cluster_id.in_(chunk))))
+        return found
+
+    def pickup_threshold(self) -> float | None:
+        """The cluster threshold the pickup index was built with (None: not recorded)."""
+        with self._storage.connect() as conn:
+            value = conn.execute(select(coverage_state.c.value)
+                                 .where(coverage_state.c.key == "pickup_threshold")).scalar()
+        return None if value is None else float(value)
+
+    def clear_pickups(self, since: datetime, threshold: float, *, rematch: bool = False) -> None:
+        """Empty the pickup index, to be built again at ``threshold``, and forget the clusters of
+        mentions published since ``since`` (with ``rematch`` also the generation they were
+        matched under, so that the next pass matches and indexes every one of them again)."""
+        values: dict[str, Any] = {"cluster_id": None, **({"generation": None} if rematch else {})}
         with self._storage.begin() as conn:
             self._storage.serialise(conn, "mentions")
             conn.execute(delete(pickup_shingles))
-            conn.execute(update(mentions).where(mentions.c.published_at >= since).values(cluster_id=None))
+            conn.execute(update(mentions).where(mentions.c.published_at >= since).values(**values))
+            conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
+                         .values(key="pickup_threshold", value=repr(threshold)))
 
     def counted_texts(self, since: datetime, after_id: int, limit: int) -> list[Row[Any]]:
         """Id, title and text of counted mentions published since ``since``, by id from ``after_id``."""

@@ -1,23 +1,45 @@
-"""Turn media and alert items into counted mentions: match, attribute, cluster."""
+"""Turn media and alert items into counted mentions: match, attribute, cluster.
+
+A pass works in batches of :data:`BATCH` items, each saved with its pickups in one
+transaction, so an interrupted pass (Ctrl-C, a killed process) loses at most the batch it
+was in and leaves the store consistent. Each mention records the :func:`generation` it was
+matched under: a digest of everything besides the item that decides the match. Rematching
+matches the items whose mention is of another generation (or older than the item's last
+change), so running it again after an interruption continues where it stopped, and with
+nothing changed it has nothing to do.
+
+A rematch keeps each mention's id and cluster and writes only what changed. The pickup index
+is kept too: a mention leaves it when it no longer counts or its text changed since it was
+matched, and the rest of its cluster is joined again without it; a mention that counts now
+joins it. A changed cluster threshold empties the index, and the pass fills it again as it
+reaches the items.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._storage import Storage
+from .._storage.coverage import CoverageStore
 from ..config import Config
 from ..clock import utcnow
 from ..themes import ThemeMatcher
+from ..types import Source
 from . import pickups
 from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Matcher, Watchlist
 from .places import attribute
 
 log = logging.getLogger(__name__)
 
+#: Items per batch: per transaction, and what a pass holds in memory at a time.
 BATCH = 2000
 
 
@@ -61,74 +83,174 @@ def own_domains(config: Config, storage: Storage) -> frozenset[str]:
     return frozenset(d for d in domains if d)
 
 
+def generation(config: Config, watchlist: Watchlist, own: Iterable[str], outlets: Iterable[Any],
+               sources: Iterable[Source]) -> str:
+    """What decides how an item is matched, besides the item itself, as 16 hex digits: the
+    watchlist, the themes, every coverage setting, our own channels, the places of outlets and
+    sources, and this package's version (for its rules and reference data)."""
+    from .. import __version__  # the package imports this module while it is initialised
+
+    decisive = {
+        "version": __version__,
+        "coverage": dataclasses.asdict(config.coverage),
+        "gouden": config.campaign.gouden,
+        "themes": config.themes,
+        "watchlist": dataclasses.asdict(watchlist),
+        "own": sorted(own),
+        "outlets": sorted((o.domain, o.municipality, o.province) for o in outlets if o.municipality or o.province),
+        "sources": sorted((s.id, s.municipality) for s in sources if s.municipality),
+    }
+    return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def text_digest(text: str) -> int:
+    """A signed 64-bit digest of an item's stored text, to tell whether it changed since it was matched."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
                    now: datetime | None = None,
-                   article_text: Callable[[str], str | None] | None = None) -> MatchSummary:
-    """Match new candidate items (or all of them with ``rematch``) and cluster their pickups.
+                   article_text: Callable[[str], str | None] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> MatchSummary:
+    """Match new candidate items (with ``rematch`` also those matched under another
+    :func:`generation` or before they last changed) and cluster their pickups, batch by batch.
 
     Args:
         article_text: the text of the article page at a URL, or None when it cannot be had;
             asked for items whose feed text is a snippet (``coverage.fulltext``). The page
             text is matched, not stored: the item keeps what its feed said.
+        progress: called with (items matched, items to match) before the first batch and
+            after each committed one; an exception it raises ends the pass there, with the
+            batches so far kept.
+
+    Raises:
+        StorageError: the store cannot be read or written.
+        ConfigError: a watchlist entry or the cluster threshold is invalid.
     """
     now = now or utcnow()
-    watched = watchlist(config, storage)
-    matcher = Matcher(watched)
-    themer = ThemeMatcher(config.themes, (*watched.terms, *watched.ambassadors,
-                                          *(n for name, aliases in watched.organisations.items() for n in (name, *aliases))))
-    gouden = frozenset(config.campaign.gouden)
+    store = storage.coverage
+    known = watchlist(config, storage)
     own = own_domains(config, storage)
-    candidates = storage.coverage.candidates(since=None, only_new=not rematch)
+    outlets = {row.domain: row for row in store.outlets()}
+    current = generation(config, known, own, outlets.values(), storage.sources.list())
     window_start = now - pickups.CLUSTER_WINDOW
     threshold = config.coverage.cluster_threshold
-    storage.coverage.prune_pickups(window_start)
-    if rematch:
-        storage.coverage.clear_pickups(window_start)  # every item is linked again below
-    elif candidates and not storage.coverage.has_pickups():
+    store.prune_pickups(window_start)
+    if rematch and store.pickup_threshold() != threshold:
+        store.clear_pickups(window_start, threshold, rematch=True)  # filled again as the pass goes
+    todo = store.items_to_match(current if rematch else None)
+    if todo and not rematch and not store.has_pickups():
         pickups.rebuild(storage, threshold, now)  # the first pass since the index came (schema 3)
-    counted = own_count = 0
-    known_outlets = {row.domain: row for row in storage.coverage.outlets()}
-    created = 0
-    for start in range(0, len(candidates), BATCH):
-        batch = candidates[start:start + BATCH]
-        fresh: list[dict[str, object]] = []
-        for item in batch:
+    run = _Pass(config, known, own, outlets, current, now, article_text)
+    if progress is not None:
+        progress(0, len(todo))
+    for start in range(0, len(todo), BATCH):
+        run.batch(store, todo[start:start + BATCH])
+        if progress is not None:
+            progress(min(start + BATCH, len(todo)), len(todo))
+    log.info("matched %d items: %d counted, %d own channels", len(todo), run.counted, run.own_channel)
+    return MatchSummary(len(todo), run.counted, run.own_channel, run.created)
+
+
+class _NewOutlet:
+    """An outlet seen for the first time: created, unclassified, when its batch is saved."""
+
+    id = municipality = province = None
+
+
+class _Pass:
+    """One matching pass: what it matches with, and its counts so far."""
+
+    def __init__(self, config: Config, watched: Watchlist, own: frozenset[str], outlets: dict[str, Any],
+                 generation: str, now: datetime, article_text: Callable[[str], str | None] | None) -> None:
+        self.config, self.own, self.outlets = config, own, outlets
+        self.matcher = Matcher(watched)
+        self.themer = ThemeMatcher(config.themes, (
+            *watched.terms, *watched.ambassadors,
+            *(n for name, aliases in watched.organisations.items() for n in (name, *aliases))))
+        self.gouden = frozenset(config.campaign.gouden)
+        self.generation, self.now, self.article_text = generation, now, article_text
+        self.window_start = now - pickups.CLUSTER_WINDOW
+        self.counted = self.own_channel = self.created = 0
+
+    def batch(self, store: CoverageStore, story_ids: Sequence[int]) -> None:
+        """Match these items and save what changed, with their pickups, in one transaction."""
+        config, now = self.config, self.now
+        items = store.candidates(story_ids)
+        facts_before = store.facts([item.mention_id for item in items if item.mention_id is not None])
+        fresh: dict[str, dict[str, Any]] = {}
+        matched = []
+        for item in items:
             domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
-            if domain not in known_outlets and domain not in {f["domain"] for f in fresh}:
-                fresh.append({"domain": domain, "name": item.publisher or domain, "type": "unclassified",
-                              "created_at": now})
-        storage.coverage.add_outlets(fresh)
-        created += len(fresh)
-        if fresh:
-            known_outlets = {row.domain: row for row in storage.coverage.outlets()}
-        rows = []
-        to_link = []  # (story id, text) of counted items recent enough to be pickups
-        for item in batch:
-            domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
-            outlet = known_outlets[domain]
-            text = f"{item.title}\n{item.text}"
-            if article_text is not None and item.canonical_url \
+            outlet = self.outlets.get(domain) or _NewOutlet
+            if outlet is _NewOutlet and domain not in fresh:
+                fresh[domain] = {"domain": domain, "name": item.publisher or domain, "type": "unclassified",
+                                 "created_at": now}
+            stored_text = f"{item.title}\n{item.text}"
+            text = stored_text
+            if self.article_text is not None and item.canonical_url \
                     and len(item.text.split()) < config.coverage.fulltext_below_words:
-                text = f"{text}\n{article_text(item.canonical_url) or ''}"
-            found = matcher.match(text)
-            is_own = domain in own
+                text = f"{text}\n{self.article_text(item.canonical_url) or ''}"
+            found = self.matcher.match(text)
+            is_own = domain in self.own
             municipality = attribute(outlet.municipality, item.source_municipality, text, outlet.province)
-            themes = themer.match(text)
+            themes = self.themer.match(text)
             is_counted = found.counts and not is_own
-            counted += is_counted
-            own_count += is_own
-            if is_counted and item.published_at >= window_start:
-                to_link.append((item.id, text))
+            self.counted += is_counted
+            self.own_channel += is_own
             facts = ([("organisation", v) for v in found.organisations] + [("theme", v) for v in themes]
                      + [("term", v) for v in found.terms] + [("ambassador", v) for v in found.ambassadors]
-                     + [("gouden", v) for v in found.terms if v in gouden])
-            rows.append({
+                     + [("gouden", v) for v in found.terms if v in self.gouden])
+            values = {
                 "story_id": item.id, "outlet_id": outlet.id, "url": item.canonical_url,
                 "published_at": item.published_at, "municipality": municipality,
                 "excluded_by": ", ".join(found.excluded_by) or None, "counted": is_counted,
-                "own_channel": is_own, "matched_at": now, "facts": facts,
-            })
-        mention_ids = storage.coverage.save_mentions(rows)
-        pickups.link(storage, [(mention_ids[story_id], text) for story_id, text in to_link], threshold)
-    log.info("matched %d items: %d counted, %d own channels", len(candidates), counted, own_count)
-    return MatchSummary(len(candidates), counted, own_count, created)
+                "own_channel": is_own, "text_digest": text_digest(stored_text),
+            }
+            matched.append((item, domain, values, facts, text))
+
+        with store.transaction() as tx:
+            if fresh:
+                self.created += tx.add_outlets(list(fresh.values()))
+                self.outlets.update((row.domain, row) for row in tx.outlets(domains=fresh))
+            new, changed, facts_after, kept = [], [], {}, []
+            for item, domain, values, facts, _ in matched:
+                values["outlet_id"] = self.outlets[domain].id
+                if item.mention_id is None:
+                    new.append({**values, "matched_at": now, "generation": self.generation})
+                    continue
+                kept.append(item.mention_id)
+                if any(values[name] != getattr(item, f"mention_{name}") for name in values if name != "story_id"):
+                    changed.append({"id": item.mention_id, **{k: v for k, v in values.items() if k != "story_id"}})
+                if set(facts) != facts_before[item.mention_id]:
+                    facts_after[item.mention_id] = facts
+            added = tx.add_mentions(new)
+            tx.stamp_mentions(kept, self.generation, now)
+            tx.update_mentions(changed)
+            for item, _, _, facts, _ in matched:
+                if item.mention_id is None:
+                    facts_after[added[item.id]] = facts
+            tx.replace_facts(facts_after)
+            self._relink(tx, [(item, item.mention_id or added[item.id], values, text)
+                              for item, _, values, _, text in matched])
+
+    def _relink(self, tx: CoverageStore, matched: list[tuple[Any, int, dict[str, Any], str]]) -> None:
+        """Bring the pickup index up to date for these mentions: in it are the counted mentions
+        of the window, as of their current text."""
+        threshold = self.config.coverage.cluster_threshold
+        belongs = {mention_id: values["counted"] and values["published_at"] >= self.window_start
+                   for _, mention_id, values, _ in matched}
+        # out: indexed mentions that no longer belong, or whose text changed since
+        leaving = {mention_id for item, mention_id, values, _ in matched if item.indexed
+                   and (not belongs[mention_id] or values["text_digest"] != item.mention_text_digest)}
+        broken = {item.cluster_id for item, mention_id, _, _ in matched if mention_id in leaving and item.cluster_id}
+        # the rest of their clusters is joined again without them (it may fall apart)
+        members = tx.indexed_members(broken) if broken else []
+        ours = set(belongs)
+        out = leaving | {row.id for row in members}
+        if out:
+            tx.unlink_pickups(sorted(out))
+        joining = [(mention_id, text) for item, mention_id, _, text in matched
+                   if belongs[mention_id] and (not item.indexed or mention_id in out)]
+        joining += [(row.id, f"{row.title}\n{row.text}") for row in members if row.id not in ours]
+        pickups.link(tx, joining, threshold)

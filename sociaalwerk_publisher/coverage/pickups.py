@@ -15,8 +15,9 @@ among themselves are clustered in memory (:func:`.clustering.clusters`). So a pa
 same pairs as clustering the whole window at once. Asking for k shared fingerprints instead
 of one costs k - 1 more stored per mention and keeps texts that share a stock phrase from
 being fetched and compared. Which elements a mention stores is free; it stores the rarest in
-its batch. The subset's size follows the threshold in force when it was stored: after
-lowering ``coverage.cluster_threshold``, ``coverage match --all`` builds it again.
+its batch. The subset's size follows the threshold in force when it was stored, which the
+store records: after a change of ``coverage.cluster_threshold``, ``coverage match --all``
+builds the index again.
 
 A cluster is named by its smallest mention id; joining two renames the larger.
 """
@@ -30,6 +31,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 
 from .._storage import Storage
+from .._storage.coverage import CoverageStore
 from .clustering import clusters, fingerprint, shingles_of
 
 #: Pickups are looked for among the mentions of this many recent days.
@@ -49,10 +51,11 @@ def stored_size(size: int, threshold: float) -> int:
     return min(size, size - _must_share(size, threshold) + SHARED)
 
 
-def link(storage: Storage, items: Sequence[tuple[int, str]], threshold: float) -> int:
+def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: float) -> int:
     """Join new counted mentions to each other and to the indexed ones, then index them.
 
     Args:
+        store: the store, or one bound to the transaction that saved the mentions.
         items: ``(mention id, text)`` of mentions not in the index yet.
         threshold: ``coverage.cluster_threshold``.
 
@@ -68,7 +71,6 @@ def link(storage: Storage, items: Sequence[tuple[int, str]], threshold: float) -
             sets.append(fingerprint(shingled))
     if not ids:
         return 0
-    store = storage.coverage
     candidates: list[set[int]] = [set() for _ in sets]
     # in token order, like the index: the database then reads each of its pages once
     probes = sorted(((k, token) for k, s in enumerate(sets) for token in s), key=lambda probe: probe[1])
@@ -127,8 +129,8 @@ def link(storage: Storage, items: Sequence[tuple[int, str]], threshold: float) -
 def rebuild(storage: Storage, threshold: float, now: datetime) -> None:
     """Index the counted mentions of the window again and cluster them from scratch."""
     since = now - CLUSTER_WINDOW
-    storage.coverage.clear_pickups(since)
+    storage.coverage.clear_pickups(since, threshold)
     after = 0
     while batch := storage.coverage.counted_texts(since, after, _BATCH):
-        link(storage, [(row.id, f"{row.title}\n{row.text}") for row in batch], threshold)
+        link(storage.coverage, [(row.id, f"{row.title}\n{row.text}") for row in batch], threshold)
         after = batch[-1].id

@@ -1,0 +1,47 @@
+"""Run a rematch in small batches and kill the process with SIGKILL at a chosen point.
+
+Usage: python -m tests.crash_rematch CONFIG WHEN BATCH NOW, where WHEN is after-batch-2 (between
+two batches) or inside-batch-3 (in that batch's transaction, its writes made, before the commit).
+Used by the tests that prove a killed rematch loses at most the batch it was in.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import datetime
+
+from sociaalwerk_publisher._storage import open_storage
+from sociaalwerk_publisher.config import load_config
+from sociaalwerk_publisher.coverage import engine, pickups
+
+
+def main() -> None:
+    config_path, when, batch, now = sys.argv[1:5]
+    config = load_config(config_path)
+    engine.BATCH = int(batch)
+    batches = 0
+    real_batch, real_link = engine._Pass.batch, pickups.link
+
+    def batch_then_maybe_die(self, store, story_ids):  # type: ignore[no-untyped-def]
+        nonlocal batches
+        batches += 1
+        real_batch(self, store, story_ids)
+        if when == "after-batch-2" and batches == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def link_or_die(store, items, threshold):  # type: ignore[no-untyped-def]
+        if when == "inside-batch-3" and batches == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_link(store, items, threshold)
+
+    engine._Pass.batch = batch_then_maybe_die  # type: ignore[method-assign]
+    pickups.link = link_or_die
+    storage = open_storage(config.database.url)
+    engine.match_mentions(storage, config, rematch=True, now=datetime.fromisoformat(now))
+    sys.exit("the rematch was not killed")
+
+
+if __name__ == "__main__":
+    main()
