@@ -1126,7 +1126,7 @@ def summarise(match: dict[str, Any], report: dict[str, Any],
         whole = rematch["whole"]
         floor_s = whole["items"] / pure  # Matcher.match alone on as many texts
         rows += [
-            (f"rematch: `coverage match --all` (+1 term), CLI", f"{fmt_s(whole['wall_s'])} for {whole['items']:,} "
+            ("rematch: `coverage match --all` (+1 term), CLI", f"{fmt_s(whole['wall_s'])} for {whole['items']:,} "
              f"items ({whole['items'] / whole['wall_s']:,.0f} items/s; CPU {fmt_s(whole['cpu_s'])})",
              f"{verdict(whole['wall_s'] <= TARGET_REMATCH_S)} <= {TARGET_REMATCH_S / 60:.0f} min "
              f"({whole['wall_s'] / TARGET_REMATCH_S:.2f}x)"),

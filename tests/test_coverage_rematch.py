@@ -77,8 +77,8 @@ def items() -> dict[int, tuple[str, str]]:
         first = fresh()
         second = edited(first, range(10, 100, 20))
         third = edited(second, range(20, 100, 20))
-        for offset, (text, term) in enumerate(zip((first, second, third), CHAINS[k % 3]), start=1):
-            found[6 * k + offset] = (" ".join(text), term)
+        for offset, (words, term) in enumerate(zip((first, second, third), CHAINS[k % 3]), start=1):
+            found[6 * k + offset] = (" ".join(words), term)
         for n in range(6 * k + 4, 6 * k + 7):
             found[n] = (" ".join(fresh()), OTHERS[n % 4])
     return found
