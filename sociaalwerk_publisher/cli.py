@@ -885,6 +885,11 @@ period_options = [
 ]
 
 
+organisation_option = click.option(
+    "--organisation", metavar="NAME",
+    help="The report of this member organisation (its [[report.members]] language and recipients).")
+
+
 def _with_period(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(period_options):
         command = option(command)
@@ -896,25 +901,31 @@ def _with_period(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Write the HTML report to this file, and every mention to a CSV file beside it.")
 @click.option("--language", type=click.Choice(["nl", "en"]))
+@organisation_option
 @pass_ctx
 def report_build(ctx: _Context, period: str | None, start: date | None, end: date | None,
-                 output: str | None, language: str | None) -> None:
-    """Build the report; print the text version, or write the HTML and CSV with --output."""
+                 output: str | None, language: str | None, organisation: str | None) -> None:
+    """Build the report; print the text version, or write the HTML and CSV with --output.
+    Nothing is sent."""
     chosen = ctx.publisher.report_period(period, start, end)
     if output:
-        csv_file, subject = ctx.publisher.write_report(chosen, Path(output), language=language)
+        csv_file, subject = ctx.publisher.write_report(chosen, Path(output), language=language,
+                                                       organisation=organisation)
         click.echo(f"wrote {output} and {csv_file}: {subject}")
     else:
-        click.echo(ctx.publisher.render_report(ctx.publisher.build_report(chosen, language=language)).text)
+        data = ctx.publisher.build_report(chosen, language=language, organisation=organisation)
+        click.echo(ctx.publisher.render_report(data).text)
 
 
 @report.command("send")
 @_with_period
+@organisation_option
 @pass_ctx
-def report_send(ctx: _Context, period: str | None, start: date | None, end: date | None) -> None:
+def report_send(ctx: _Context, period: str | None, start: date | None, end: date | None,
+                organisation: str | None) -> None:
     """Build the report, store it in the outbox and e-mail it. Exit 1 if it is not sent yet."""
     chosen = ctx.publisher.report_period(period, start, end)
-    deliveries = ctx.publisher.send_report(chosen)
+    deliveries = ctx.publisher.send_report(chosen, organisation=organisation)
     for d in deliveries:
         click.echo(f"sent {d.key}" if d.ok else f"NOT SENT {d.key}: {d.error} (kept in the outbox)",
                    err=not d.ok)

@@ -20,11 +20,11 @@ from ._storage import Storage, open_storage, transfer
 from .adapters.base import Adapter, CheckResult
 from ._storage.claims import worker_id
 from ._storage.coverage import check_domain
-from .config import Config, DestinationConfig, check_config, load_config
+from .config import Config, DestinationConfig, MemberReportConfig, check_config, load_config
 from .coverage import periods
 from .coverage.engine import MatchSummary, match_mentions
 from .coverage.outlets import read_outlets
-from .coverage.figures import build_report_data, mention_records, mention_rows
+from .coverage.figures import build_report_data, member_names, mention_records, mention_rows
 from .coverage.model import MentionRow, MentionScope, Outlet, OutletType, Period, ReportData
 from .cycle import STEPS, CycleResult, Jobs
 from .exceptions import (
@@ -47,7 +47,7 @@ from .municipalities import lookup
 from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
 from .hub import HubReview, HubSummary, queue_digest
 from .locking import RunLock
-from .syndication import Syndicator, make_adapter
+from .syndication import Syndicator, make_adapter, slugify
 from .types import (
     FetchOutcome,
     FetchResult,
@@ -625,7 +625,7 @@ class Publisher:
         return periods.last_complete(kind or "month", today or periods.today_in_amsterdam(), language)
 
     def build_report(self, period: Period, *, language: str | None = None,
-                     scope: MentionScope | None = None) -> ReportData:
+                     scope: MentionScope | None = None, organisation: str | None = None) -> ReportData:
         """Every figure of the coverage report for ``period``, with the period before it.
 
         Items fetched but not matched yet are matched first, so the report never misses what
@@ -633,12 +633,18 @@ class Publisher:
 
         Args:
             scope: only the mentions of one member organisation or of some municipalities.
+            organisation: the report of this member organisation (its mentions, share of the
+                national total, own stories), in its ``[[report.members]]`` language.
 
         Raises:
-            UsageError: the period lies outside the dates handled.
+            UsageError: the period lies outside the dates handled, or ``organisation`` is
+                not a member organisation.
         """
         check_date(period.start, "the period's first day")
         check_date(period.end, "the period's last day")
+        if organisation is not None:
+            scope = MentionScope(organisation=self._member_organisation(organisation))
+            language = language or self._member_language(organisation)
         language = language or self.config.report.language
         period = periods.in_language(period, language)
         start, _ = periods.utc_bounds(periods.previous(period, language))
@@ -646,6 +652,27 @@ class Publisher:
             self.match_coverage()
         return build_report_data(self._storage, self.config, period, self.list_sources(), utcnow(),
                                  language, scope)
+
+    def _member_organisation(self, name: str) -> str:
+        """``name`` as the member organisation is known (sources, ``[coverage] organisations``).
+
+        Raises:
+            UsageError: no member organisation has this name.
+        """
+        known = member_names(self.config, self.list_sources())
+        found = next((n for n in known if n.casefold() == name.strip().casefold()), None)
+        if found is None:
+            raise UsageError(f"{name!r} is not a member organisation (known: {', '.join(known) or 'none'})")
+        return found
+
+    def _member_language(self, organisation: str) -> str:
+        member = self._member_config(organisation)
+        return (member.language if member is not None else "") or self.config.report.language
+
+    def _member_config(self, organisation: str) -> MemberReportConfig | None:
+        """The ``[[report.members]]`` entry of ``organisation`` (any case), if it has one."""
+        wanted = organisation.strip().casefold()
+        return next((m for m in self.config.report.members if m.organisation.casefold() == wanted), None)
 
     def render_report(self, data: ReportData, *, for_file: bool = False) -> RenderedReport:
         """HTML, text, CSV and chart of a report (``for_file``: the chart inside the HTML).
@@ -663,17 +690,20 @@ class Publisher:
                              for_file=for_file, listed=self.config.report.listed_mentions,
                              every_mention=every_mention)
 
-    def write_report(self, period: Period, target: Path, *, language: str | None = None) -> tuple[Path, str]:
-        """Write the report for ``period`` as a stand-alone HTML file, and every mention to a
-        CSV file beside it (same name, ``.csv``).
+    def write_report(self, period: Period, target: Path, *, language: str | None = None,
+                     organisation: str | None = None) -> tuple[Path, str]:
+        """Write the report for ``period`` (or its report for the member ``organisation``) as a
+        stand-alone HTML file, and every mention to a CSV file beside it (same name, ``.csv``).
 
         Returns:
             The CSV file's path, and the report's subject line.
 
         Raises:
             ReportError: a file cannot be written.
+            UsageError: ``organisation`` is not a member organisation.
         """
-        rendered = self.render_report(self.build_report(period, language=language), for_file=True)
+        rendered = self.render_report(self.build_report(period, language=language, organisation=organisation),
+                                      for_file=True)
         csv_file = target.with_suffix(".csv")
         if csv_file == target:
             csv_file = target.with_name(target.name + ".csv")
@@ -685,34 +715,47 @@ class Publisher:
             raise ReportError(f"cannot write the report to {e.filename}: {e.strerror}") from e
         return csv_file, rendered.subject
 
-    def queue_report(self, period: Period) -> tuple[str, bool]:
-        """Build the report for ``period`` and store it in the outbox, once per period.
+    def queue_report(self, period: Period, *, organisation: str | None = None) -> tuple[str, bool]:
+        """Build the report for ``period`` and store it in the outbox, once per period (and
+        member organisation: its own report goes to its ``[[report.members]]`` recipients).
 
         Returns:
             The outbox key, and whether it was added now (false: it was there already).
 
         Raises:
-            ConfigError: no sender or recipients configured.
+            ConfigError: no sender or recipients configured, or ``organisation`` has no
+                ``[[report.members]]`` entry.
+            UsageError: ``organisation`` is not a member organisation.
         """
         email = self.config.email
-        if not email.sender or not email.recipients:
+        recipients: tuple[str, ...] = email.recipients
+        if organisation is not None:
+            member = self._member_config(organisation)
+            if member is None:
+                raise ConfigError(f"{organisation!r} has no [[report.members]] entry with its recipients",
+                                  "report.members")
+            organisation, recipients = self._member_organisation(member.organisation), member.recipients
+            # one per member and period whatever its language: the outbox's unique key
+            key = f"member-report:{period.start.isoformat()}:{period.end.isoformat()}:{organisation}"
+        else:
+            key = f"report:{period.start.isoformat()}:{period.end.isoformat()}:{self.config.report.language}"
+        if not email.sender or not recipients:
             raise ConfigError("set email.sender and email.recipients to send reports", "email")
-        language = self.config.report.language
-        key = f"report:{period.start.isoformat()}:{period.end.isoformat()}:{language}"
         outbox = Outbox(self._storage)
         if outbox.has(key):
             return key, False
-        data = self.build_report(period)
+        data = self.build_report(period, organisation=organisation)
         rendered = self.render_report(data)
+        who = f"{slugify(organisation)}-" if organisation is not None else ""
         message = build_message(
-            key=key, sender=email.sender, recipients=email.recipients, subject=rendered.subject,
+            key=key, sender=email.sender, recipients=recipients, subject=rendered.subject,
             text=rendered.text, html=rendered.html,
             inline=[InlineImage(rendered.chart_cid, "image/png", rendered.chart_png),
                     InlineImage(rendered.map_cid, "image/png", rendered.map_png)],
-            attachments=[Attachment(f"vermeldingen-{data.period.start}-{data.period.end}.csv", "text/csv",
+            attachments=[Attachment(f"vermeldingen-{who}{data.period.start}-{data.period.end}.csv", "text/csv",
                                     rendered.csv)],
         )
-        return key, outbox.add(key, "report", message, email.recipients, utcnow())
+        return key, outbox.add(key, "member-report" if organisation else "report", message, recipients, utcnow())
 
     def deliver_outbox(self, keys: Iterable[str] | None = None, *, force: bool = False) -> list[Delivery]:
         """Send what waits in the outbox (due messages, or just ``keys``); one result each.
@@ -722,12 +765,17 @@ class Publisher:
         return Outbox(self._storage).deliver(self.config.email, self._worker, utcnow(),
                                              keys=list(keys) if keys is not None else None, force=force)
 
-    def send_report(self, period: Period) -> list[Delivery]:
-        """Build, store and send the report for ``period``; a failed send is retried later.
+    def send_report(self, period: Period, *, organisation: str | None = None) -> list[Delivery]:
+        """Build, store and send the report for ``period`` (or its report for the member
+        ``organisation``); a failed send is retried later.
 
         A report already in the outbox is not built again: it is sent if still pending.
+
+        Raises:
+            ConfigError: see :meth:`queue_report`.
+            UsageError: ``organisation`` is not a member organisation.
         """
-        key, _ = self.queue_report(period)
+        key, _ = self.queue_report(period, organisation=organisation)
         return self.deliver_outbox([key], force=True)
 
     def outbox(self) -> list[OutboxItem]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._logging import IN_RESULT
 from ._wording import count
+from .coverage.model import Period
 from .coverage.periods import last_complete, named, today_in_amsterdam
 from .exceptions import PublisherError
 from .reports import report_file_name
@@ -145,9 +146,21 @@ class Jobs:
                     self.result.reports.append(str(target))
                     self.result.written.append((str(target), str(csv_file)))
             if config.email.host:
-                key, added = publisher.queue_report(period)
-                if added:
-                    self.result.reports.append(key)
+                for organisation in (None, *(m.organisation for m in config.report.members)):
+                    self._queue(period, organisation)
+
+    def _queue(self, period: Period, organisation: str | None) -> None:
+        """Queue one report; a member's that cannot be made is recorded, the others still go."""
+        try:
+            key, added = self.publisher.queue_report(period, organisation=organisation)
+        except PublisherError as e:
+            if organisation is None:
+                raise
+            log.error("reports: %s: %s", organisation, e, extra=IN_RESULT)
+            self.result.errors.append(f"reports: {organisation}: {e}")
+            return
+        if added:
+            self.result.reports.append(key)
 
     def outbox(self) -> None:
         if self.publisher.config.email.host:

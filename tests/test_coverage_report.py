@@ -555,7 +555,121 @@ def test_a_members_report_names_it_and_tells_its_share_of_the_national_total(pub
     member = publisher.build_report(period, scope=MentionScope(organisation="Travers Welzijn"))
     assert member.national is not None and (member.national.current, member.national.previous) == (6, 2)
     assert member.own_municipalities == ("GM0193",)  # Zwolle, where its one mention is
+    # item 8, an own channel of Welzijn Noord's that names no member, is not Travers Welzijn's
+    assert {c.key: c.current for c in member.own_channels} == {"own_stories": 0, "syndicated": 0, "own_mentions": 0}
     rendered = publisher.render_report(member)
     assert rendered.subject.startswith("Persaandacht Travers Welzijn — ")
     assert "1 van de 6 vermeldingen landelijk (16,7 %); vorige periode: 0 van 2." in rendered.text
     assert "Persaandacht sociaal werk" not in rendered.html
+
+
+# -- a report per member organisation ------------------------------------------------------
+# The fixture by member, November 2026 against October: Travers Welzijn 1 mention (item 1, De
+# Stentor, Zwolle), 0 before; Welzijn Noord 0 mentions (item 8 is its own channel), 2 own blog
+# stories (b1, b2); nationally 6 against 2.
+
+MEMBERS = """
+[report]
+schedule = ["2026-11"]
+
+[[report.members]]
+organisation = "Travers Welzijn"
+recipients = ["pers@travers.example"]
+
+[[report.members]]
+organisation = "welzijn noord"
+recipients = ["communicatie@welzijnnoord.example", "directie@welzijnnoord.example"]
+language = "en"
+"""
+
+
+@pytest.fixture
+def members(config: Path, publisher: Publisher) -> Iterator[Publisher]:
+    config.write_text(config.read_text(encoding="utf-8") + MEMBERS, encoding="utf-8")
+    with make_publisher(config) as p:
+        yield p
+
+
+def _mailed_to(smtp: SmtpServer) -> dict[str, list]:
+    by_recipient: dict[str, list] = {}
+    for received in smtp.received:
+        by_recipient.setdefault(received.recipients[0], []).append(received.message)
+    return by_recipient
+
+
+def _csv_rows(message) -> list[list[str]]:
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/csv"]
+    return list(csv.reader(io.StringIO(part.get_content().lstrip("\ufeff")), delimiter=";"))
+
+
+def test_the_cycle_mails_each_member_its_own_report_once_with_its_mentions_attached(
+        members: Publisher, smtp: SmtpServer) -> None:
+    result = members.run_cycle(("reports", "outbox"))
+    assert result.errors == [] and result.unsent == []
+    assert len(result.reports) == 3  # the national report and one per member
+    members.run_cycle(("reports", "outbox"))  # the next cycle finds all three made
+    mailed = _mailed_to(smtp)
+    assert sorted((r, len(m)) for r, m in mailed.items()) == [
+        ("communicatie@sociaalwerk.example", 1), ("communicatie@welzijnnoord.example", 1),
+        ("pers@travers.example", 1)]
+    (travers,) = mailed["pers@travers.example"]
+    assert travers["Subject"] == "Persaandacht Travers Welzijn — november 2026: 1 vermelding"
+    text = next(p for p in travers.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "vergeleken met oktober 2026" in text
+    assert "1 van de 6 vermeldingen landelijk (16,7 %); vorige periode: 0 van 2." in text
+    rows = _csv_rows(travers)
+    assert [r[1] for r in rows[1:]] == ["Sociaal werkers Zwolle luiden de noodklok"]  # its one mention
+    assert [p.get_filename() for p in travers.walk() if p.get_content_type() == "text/csv"] == [
+        "vermeldingen-travers-welzijn-2026-11-01-2026-11-30.csv"]
+    (noord,) = mailed["communicatie@welzijnnoord.example"]
+    assert smtp.received[[r.message for r in smtp.received].index(noord)].recipients == [
+        "communicatie@welzijnnoord.example", "directie@welzijnnoord.example"]
+    assert noord["Subject"] == "Press coverage of Welzijn Noord — November 2026: 0 mentions"  # its language
+    text = next(p for p in noord.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "0 of the 6 mentions nationally (0.0 %); previous period: 0 of 2." in text
+    assert len(_csv_rows(noord)) == 1  # the header: its own blog picked up by an alert is no press
+    national = mailed["communicatie@sociaalwerk.example"][0]
+    assert len(_csv_rows(national)) == 1 + 6
+
+
+def test_a_members_report_waits_out_a_mail_server_outage_and_is_sent_once(
+        members: Publisher, smtp: SmtpServer) -> None:
+    smtp.stop()
+    down = members.run_cycle(("reports", "outbox"))
+    assert len(down.unsent) == 3 and smtp.received == []
+    smtp.start()
+    members.run_cycle(("reports", "outbox"))  # backing off: the cycle builds nothing again
+    assert [d.ok for d in members.deliver_outbox(force=True)] == [True, True, True]
+    members.run_cycle(("reports", "outbox"))
+    assert len(members.deliver_outbox(force=True)) == 0
+    assert sorted(len(m) for m in _mailed_to(smtp).values()) == [1, 1, 1]
+
+
+def test_a_members_report_queued_by_a_run_that_crashed_is_sent_by_the_next_once(
+        config: Path, members: Publisher, smtp: SmtpServer) -> None:
+    from datetime import date
+
+    period = members.report_period("month", today=date(2026, 12, 3))
+    key, added = members.queue_report(period, organisation="Travers Welzijn")
+    assert added and key == "member-report:2026-11-01:2026-11-30:Travers Welzijn"
+    members.close()  # the run dies before its outbox step
+    with make_publisher(config) as next_run:
+        assert next_run.queue_report(period, organisation="TRAVERS WELZIJN") == (key, False)  # one per member
+        next_run.run_cycle(("reports", "outbox"))
+    assert len(_mailed_to(smtp)["pers@travers.example"]) == 1
+
+
+def test_report_build_organisation_shows_a_members_report_without_sending(
+        config: Path, members: Publisher, smtp: SmtpServer) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(config), "report", "build", "--from", "2026-11-01",
+                                      "--to", "2026-11-30", "--organisation", "Travers Welzijn"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("PERSAANDACHT TRAVERS WELZIJN\n1 t/m 30 november 2026, vergeleken met")
+    assert "1 van de 6 vermeldingen landelijk (16,7 %)" in result.output
+    noord = CliRunner().invoke(cli, ["--config", str(config), "report", "build", "--period", "month",
+                                     "--organisation", "Welzijn Noord"])
+    assert noord.exit_code == 0 and "mentions nationally" in noord.output  # the member's language
+    unknown = CliRunner().invoke(cli, ["--config", str(config), "report", "build", "--organisation", "Welzijn Zuid"])
+    assert unknown.exit_code == 2
+    assert "'Welzijn Zuid' is not a member organisation (known: Travers Welzijn, Welzijn Noord)" in unknown.output
+    assert smtp.received == [] and members.outbox() == []

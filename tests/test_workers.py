@@ -30,7 +30,16 @@ from sociaalwerk_publisher import Publisher, SourceKind, StoryFilter
 from sociaalwerk_publisher._storage import open_storage
 from sociaalwerk_publisher._storage._schema import outbox, sources, syndications
 from sociaalwerk_publisher.adapters.base import CheckResult, Post, RemotePost
-from sociaalwerk_publisher.config import Config, DatabaseConfig, DestinationConfig, EmailConfig, FetchConfig
+from sociaalwerk_publisher.config import (
+    Config,
+    CoverageConfig,
+    DatabaseConfig,
+    DestinationConfig,
+    EmailConfig,
+    FetchConfig,
+    MemberReportConfig,
+    ReportConfig,
+)
 from sociaalwerk_publisher.exceptions import PublisherError, TransportError
 from sociaalwerk_publisher.mail import Outbox, build_message
 from sociaalwerk_publisher.syndication import marker_for
@@ -45,6 +54,7 @@ DEAD = "gestorven.example:999:deadbeef"  # a worker on another host, killed whil
 ALIVE = "elders.example:4242:0badc0de"  # a worker on another host, busy right now
 SENDER = "publisher@sociaalwerk.example"
 RECIPIENTS = ("communicatie@sociaalwerk.example",)
+MEMBER = MemberReportConfig("Welzijn Zuid", ("pers@welzijnzuid.example",))  # gets a report of its own
 
 
 # -- the destinations: one recording HTTP server for every worker ---------------------------
@@ -162,6 +172,8 @@ def _config(database_url: str, smtp_port: int, folder: str) -> Config:
         fetch=FetchConfig(concurrency=3, parse_processes=1, poll_interval_minutes=60),
         destinations=tuple(DestinationConfig(name=name, adapter="wxr", path=f"{name}.xml") for name in DESTINATIONS),
         email=EmailConfig(host="127.0.0.1", port=smtp_port, security="none", sender=SENDER, recipients=RECIPIENTS),
+        coverage=CoverageConfig(organisations={MEMBER.organisation: ()}),
+        report=ReportConfig(members=(MEMBER,)),
     )
 
 
@@ -183,10 +195,11 @@ def work(database_url: str, smtp_port: int, destinations_url: str, folder: str, 
                     report["published"].append((sent.story_id, sent.destination))
                 elif "taken by another run" not in (sent.error or ""):
                     report["errors"].append(f"syndicate: {sent.error}")
-            try:
-                publisher.queue_report(period)
-            except PublisherError as e:
-                report["errors"].append(f"report: {e}")
+            for organisation in (None, MEMBER.organisation):
+                try:
+                    publisher.queue_report(period, organisation=organisation)
+                except PublisherError as e:
+                    report["errors"].append(f"report: {e}")
             for delivery in publisher.deliver_outbox():
                 if not delivery.ok:
                     report["errors"].append(f"outbox: {delivery.error}")
@@ -289,7 +302,11 @@ def test_concurrent_workers_fetch_publish_and_mail_everything_exactly_once(
     published = [p for r in reports for p in r["published"]]
     assert len(published) == len(set(published)) == APPROVED * len(DESTINATIONS)
 
-    # nothing mailed twice: the month's report once, the killed worker's message once
+    # nothing mailed twice: the month's report once, the member's report once (the outbox's
+    # unique key on member and period), the killed worker's message once
     mailed = Counter(received.message["Message-ID"] for received in smtp.received)
-    assert len(mailed) == 2 and set(mailed.values()) == {1}, mailed
-    assert sorted(r.message["Subject"].startswith("Verweesd") for r in smtp.received) == [False, True]
+    assert len(mailed) == 3 and set(mailed.values()) == {1}, mailed
+    assert sorted((r.recipients[0], r.message["Subject"].split(" — ")[0]) for r in smtp.received) == [
+        ("communicatie@sociaalwerk.example", "Persaandacht sociaal werk"),
+        ("communicatie@sociaalwerk.example", "Verweesd"),
+        ("pers@welzijnzuid.example", "Persaandacht Welzijn Zuid")]

@@ -425,7 +425,7 @@ class CoverageStore:
                 syndications.c.created_at < end, own_stories))).scalar()
             own_mentions = conn.execute(select(func.count()).where(and_(
                 mentions.c.own_channel.is_(True), mentions.c.published_at >= start,
-                mentions.c.published_at < end))).scalar()
+                mentions.c.published_at < end, _scoped(scope)))).scalar()
         return {"mentions": row[0], "stories": row[1], "outlets": row[2], "municipalities": row[3],
                 "own_stories": own or 0, "syndicated": syndicated or 0, "own_mentions": own_mentions or 0}
 
@@ -535,9 +535,11 @@ def _own_stories(scope: MentionScope | None) -> list[Any]:
     return [stories.c.source_id.in_(select(sources.c.id).where(sources.c.organisation == scope.organisation))]
 
 
-def _scoped(scope: MentionScope) -> Any:
-    """The condition that keeps a mention within ``scope``."""
+def _scoped(scope: MentionScope | None) -> Any:
+    """The condition that keeps a mention within ``scope`` (None: every mention)."""
     conditions: list[Any] = []
+    if scope is None:
+        return and_(True)
     if scope.organisation is not None:
         # an alias of its own: the queries it is added to may join mention_facts themselves
         fact = mention_facts.alias("scope_fact")
