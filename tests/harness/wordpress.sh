@@ -3,6 +3,8 @@
 #   hub    -> http://127.0.0.1:8081  (plain permalinks; REST only via ?rest_route=/)
 #   member -> http://127.0.0.1:8082  (pretty permalinks /%postname%/; REST via /wp-json/)
 # Idempotent. `--reset` drops and recreates both sites (fresh databases, no uploads).
+# SWP_WP_INSTANCE=N (1-9) installs a separate pair (hubN/memberN on ports 8081+10N, 8082+10N),
+# so parallel test runs from several checkouts do not delete each other's posts.
 # Writes tests/harness/wordpress.env and tests/harness/wordpress.json.
 # Must run as root (apt, services); re-execs itself with sudo otherwise.
 set -euo pipefail
@@ -13,12 +15,15 @@ JSON_FILE="$HARNESS_DIR/wordpress.json"
 STATE_DIR=/var/lib/swp-harness
 WP_ROOT=/usr/share/wordpress
 WP_CONTENT=/var/lib/wordpress/wp-content
-SITES=(hub member)
-declare -A PORT=([hub]=8081 [member]=8082)
-declare -A PERMALINK=([hub]='' [member]='/%postname%/')
+INSTANCE="${SWP_WP_INSTANCE:-}"
+[[ -z "$INSTANCE" || "$INSTANCE" =~ ^[1-9]$ ]] || { echo "SWP_WP_INSTANCE must be 1-9" >&2; exit 2; }
+SITES=("hub$INSTANCE" "member$INSTANCE")
+OFFSET=$(( ${INSTANCE:-0} * 10 ))
+declare -A PORT=([hub$INSTANCE]=$((8081 + OFFSET)) [member$INSTANCE]=$((8082 + OFFSET)))
+declare -A PERMALINK=([hub$INSTANCE]='' [member$INSTANCE]='/%postname%/')
 # The companion plugin (integrations/wordpress/) on the member site only, so the other site
 # shows that the tool works without it.
-declare -A PLUGINS=([hub]='' [member]='swp-canonical/swp-canonical.php')
+declare -A PLUGINS=([hub$INSTANCE]='' [member$INSTANCE]='swp-canonical/swp-canonical.php')
 PLUGIN_SOURCE="$HARNESS_DIR/../../integrations/wordpress/swp-canonical.php"
 
 RESET=0
@@ -210,12 +215,12 @@ for site in "${SITES[@]}"; do
 done
 
 # --------------------------------------------------------------------------- outputs
-python3 - "$STATE_DIR" "$ENV_FILE" "$JSON_FILE" <<'PY'
+python3 - "$STATE_DIR" "$ENV_FILE" "$JSON_FILE" "$INSTANCE" <<'PY'
 import json, sys
-state_dir, env_file, json_file = sys.argv[1:4]
+state_dir, env_file, json_file, instance = sys.argv[1:5]
 data, lines = {}, []
 for site in ("hub", "member"):
-    with open(f"{state_dir}/wp-{site}.json") as f:
+    with open(f"{state_dir}/wp-{site}{instance}.json") as f:
         s = json.load(f)
     s["rest_url"] = s["url"] + ("/?rest_route=/" if s["permalink"] == "" else "/wp-json/")
     s["xmlrpc_url"] = s["url"] + "/xmlrpc.php"
