@@ -870,6 +870,22 @@ STARTER_CONFIG = """\
 # recipients = ["communicatie@example.nl"]
 # timeout = 60                  # seconds
 
+[alerts]
+# Mail about new mentions as they come in (needs [email]): each rule's new matches go to its
+# recipients as one mail per recipient per run, never one per mention.
+# quiet_hours = "22:00-07:00"   # Europe/Amsterdam; what comes in is sent when they end
+# spike_recipients = ["communicatie@example.nl"]   # a spike: mailed once when it starts
+# spike_k = 3                   # more than the 7 days' daily mean plus 3 standard deviations ...
+# spike_minimum = 10            # ... and at least this many mentions in 24 hours
+
+# [[alerts.rules]]
+# name = "Welzijn Noord"        # heads its part of the mail
+# recipients = ["communicatie@welzijnnoord.nl"]
+# organisations = ["Welzijn Noord"]   # member organisations (a name or an alias)
+# gouden = true                 # mentions naming a [campaign] gouden name
+# gouden_gemeenten = true       # mentions in a [campaign] gouden gemeente
+# terms = ["dakloos*", "armoede"]   # words in the text, as theme keywords
+
 [templates]
 # folder = "sjablonen"          # templates here replace the bundled ones of the same name
 
