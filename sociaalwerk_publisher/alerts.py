@@ -159,7 +159,12 @@ def run_alerts(storage: Storage, config: Config, members: Sequence[str], now: da
     """
     alerts = config.alerts
     if not alerts.rules and not alerts.spike_recipients:
-        return AlertSummary()
+        # still marked seen: alerts switched on later start from then, not from a week's history
+        with storage.alerts.turn() as turn:
+            unseen = [r.id for r in turn.new_mentions(now - FETCHED_WITHIN)]
+            turn.mark_seen(unseen, now)
+            turn.prune_seen(now - FETCHED_WITHIN - DAY)
+        return AlertSummary(looked_at=len(unseen))
     if in_quiet_hours(now, alerts.quiet_hours):
         return AlertSummary(quiet=True)
     rules = _Rules(config, members)

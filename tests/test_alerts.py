@@ -288,6 +288,17 @@ def test_only_mentions_fetched_in_the_last_seven_days_alert(
     assert smtp.received == []
 
 
+def test_alerts_switched_on_later_start_from_then(
+        tmp_path: Path, smtp: SmtpServer, database_url: str) -> None:
+    without = write_config(tmp_path / "zonder.toml", database_url, smtp, "")
+    with make_publisher(without) as publisher:
+        seed(publisher, tmp_path, ITEMS, kind=SourceKind.MEDIA, title="De Stentor")
+        publisher.run_cycle(("coverage", "alerts"))
+    with make_publisher(write_config(tmp_path / "met.toml", database_url, smtp, RULES)) as publisher:
+        assert publisher.send_alerts(now=NOON).queued == ()
+    assert smtp.received == []
+
+
 def test_an_upgraded_store_marks_the_recent_mentions_seen(
         config: Path, publisher: Publisher, smtp: SmtpServer, tmp_path: Path) -> None:
     from sociaalwerk_publisher._storage._schema import MIGRATIONS, _to_version_7
