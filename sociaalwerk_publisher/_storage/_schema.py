@@ -135,6 +135,8 @@ Index("ix_stories_source", stories.c.source_id)
 # the coverage pass finds the items to match (of a kind, changed since matched) in this index
 # alone, never reading the rows (their texts) of the items it skips
 Index("ix_stories_kind_changed", stories.c.kind, stories.c.changed_at)
+# the alert step finds the items fetched this week here, never reading the rows of the others
+Index("ix_stories_first_seen", stories.c.first_seen_at)
 
 sightings = Table(
     "sightings",
@@ -423,11 +425,14 @@ def _to_version_6(conn: Connection) -> None:
 
 
 def _to_version_7(conn: Connection) -> None:
-    """Alerts: the mentions already looked at, and spike state. The mentions fetched within
-    the alert window are marked seen, so an upgrade never mails the recent history."""
+    """Alerts: the mentions already looked at, spike state and stories by when they were
+    fetched. The mentions fetched within the alert window are marked seen, so an upgrade
+    never mails the recent history."""
     from .alerts import FETCHED_WITHIN  # the window alerts look back, defined once
 
     metadata.create_all(conn)  # only the tables that do not exist yet
+    for index in stories.indexes:
+        index.create(conn, checkfirst=True)
     now = datetime.now(timezone.utc)
     recent = (select(mentions.c.id, literal(now, UTCDateTime))
               .select_from(mentions.join(stories, stories.c.id == mentions.c.story_id))
