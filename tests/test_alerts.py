@@ -8,12 +8,12 @@ item  what                                            rules (recipients)
 1     sociaal werk of "Travers" (an alias) with       Travers Welzijn (pers@travers, landelijk@swn),
       "dakloosheid"                                   Dakloosheid (beleid@swn)
 2     Gedeputeerde Jansen (a gouden name)             Gouden namen (landelijk@swn)
-3     welzijnswerk in Zwolle                          none
+3     welzijnswerk in Zwolle (a gouden gemeente)      Gouden gemeenten (regio@swn)
 4     "Travers" and "sociale werkplaats"              none: excluded, does not count
 ====  ==============================================  ==============================================
 
-So the first cycle mails 3 messages: pers@travers (1 mention), landelijk@swn (2 mentions, a part
-for each of its rules) and beleid@swn (1 mention); the next cycle none.
+So the first cycle mails 4 messages: pers@travers (1 mention), landelijk@swn (2 mentions, a part
+for each of its rules), beleid@swn (1 mention) and regio@swn (1); the next cycle none.
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ gouden = true
 name = "Dakloosheid"
 recipients = ["beleid@swn.example"]
 terms = ["dakloos*"]
+
+[[alerts.rules]]
+name = "Gouden gemeenten"
+recipients = ["regio@swn.example"]
+gouden_gemeenten = true
 """
 
 
@@ -84,6 +89,7 @@ organisations = {{ "Travers Welzijn" = ["Travers"] }}
 
 [campaign]
 gouden = ["Gedeputeerde Jansen"]
+gouden_gemeenten = ["Zwolle"]
 
 [email]
 host = "127.0.0.1"
@@ -138,10 +144,11 @@ def cycle(publisher: Publisher, now: datetime) -> list[str]:
 def test_a_cycle_mails_each_recipient_once_with_a_part_per_rule(
         publisher: Publisher, smtp: SmtpServer, tmp_path: Path) -> None:
     seed(publisher, tmp_path, ITEMS, kind=SourceKind.MEDIA, title="De Stentor")
-    assert len(cycle(publisher, NOON)) == 3
+    assert len(cycle(publisher, NOON)) == 4
     got = mailed(smtp)
     assert sorted((r, len(m)) for r, m in got.items()) == [
-        ("beleid@swn.example", 1), ("landelijk@swn.example", 1), ("pers@travers.example", 1)]
+        ("beleid@swn.example", 1), ("landelijk@swn.example", 1), ("pers@travers.example", 1),
+        ("regio@swn.example", 1)]
     (national,) = got["landelijk@swn.example"]
     assert national["Subject"] == "Nieuwe vermeldingen: 2 vermeldingen (Travers Welzijn, Gouden namen)"
     body = plain(national)
@@ -156,9 +163,12 @@ def test_a_cycle_mails_each_recipient_once_with_a_part_per_rule(
     assert "Dakloosheid: 1 vermelding" in plain(policy) and "Travers helpt bij dakloosheid" in plain(policy)
     html = next(p for p in policy.walk() if p.get_content_type() == "text/html").get_content()
     assert '<a href="https://www.destentor.nl/zwolle/dakloos"' in html
+    (region,) = got["regio@swn.example"]
+    assert "Gouden gemeenten: 1 vermelding" in plain(region) and "Welzijnswerk in Zwolle groeit" in plain(region)
+    assert "· Zwolle" in plain(region)
 
     assert cycle(publisher, NOON + timedelta(minutes=15)) == []  # nothing new: no mail
-    assert len(smtp.received) == 3
+    assert len(smtp.received) == 4
 
 
 def test_a_mention_fetched_later_alerts_in_the_next_cycle_once(
@@ -169,7 +179,7 @@ def test_a_mention_fetched_later_alerts_in_the_next_cycle_once(
     assert len(cycle(publisher, NOON + timedelta(minutes=15))) == 2  # the Travers rule's two recipients
     second = mailed(smtp)["pers@travers.example"][1]
     assert "Travers opent inloophuis" in plain(second) and "Travers helpt" not in plain(second)
-    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 2, 2]
+    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 1, 2, 2]
 
 
 def test_the_run_cycle_alerts_after_matching_and_says_so(config: Path, publisher: Publisher, smtp: SmtpServer,
@@ -177,9 +187,9 @@ def test_the_run_cycle_alerts_after_matching_and_says_so(config: Path, publisher
     seed(publisher, tmp_path, ITEMS, kind=SourceKind.MEDIA, title="De Stentor")
     monkeypatch.setattr("sociaalwerk_publisher.core.utcnow", lambda: NOON)  # outside the quiet hours
     result = publisher.run_cycle(("coverage", "alerts"))
-    assert len(result.alerts) == 3 and result.errors == []
-    assert "; alerts 3;" in result.summary()
-    assert len(smtp.received) == 3
+    assert len(result.alerts) == 4 and result.errors == []
+    assert "; alerts 4;" in result.summary()
+    assert len(smtp.received) == 4
 
 
 def test_a_part_lists_the_newest_hundred_and_says_how_many_more(
@@ -196,6 +206,16 @@ def test_a_part_lists_the_newest_hundred_and_says_how_many_more(
     assert "wijk 0\n" in body and "wijk 99\n" in body and "wijk 100\n" not in body  # the newest first
 
 
+def test_alerts_are_in_the_reports_language(tmp_path: Path, smtp: SmtpServer, database_url: str) -> None:
+    english = write_config(tmp_path / "en.toml", database_url, smtp, '[report]\nlanguage = "en"\n' + RULES)
+    with make_publisher(english) as publisher:
+        seed(publisher, tmp_path, ITEMS, kind=SourceKind.MEDIA, title="De Stentor")
+        cycle(publisher, NOON)
+    (travers,) = mailed(smtp)["pers@travers.example"]
+    assert travers["Subject"] == "New mentions: 1 mention (Travers Welzijn)"
+    assert "Travers Welzijn: 1 mention" in plain(travers)
+
+
 # -- quiet hours ----------------------------------------------------------------------------
 
 
@@ -207,7 +227,7 @@ def test_quiet_hours_hold_alerts_over_midnight_and_then_send_one_mail_with_every
     assert cycle(publisher, day_time(3, 0, days=1)) == []
     assert cycle(publisher, day_time(6, 59, days=1)) == []
     assert smtp.received == []
-    assert len(cycle(publisher, day_time(7, 0, days=1))) == 3
+    assert len(cycle(publisher, day_time(7, 0, days=1))) == 4
     (travers,) = mailed(smtp)["pers@travers.example"]
     assert "Travers Welzijn: 2 vermeldingen" in plain(travers)
 
@@ -228,13 +248,13 @@ def test_an_alert_waits_out_a_mail_server_outage_and_is_sent_once(
         publisher: Publisher, smtp: SmtpServer, tmp_path: Path) -> None:
     seed(publisher, tmp_path, ITEMS, kind=SourceKind.MEDIA, title="De Stentor")
     smtp.stop()
-    assert len(cycle(publisher, NOON)) == 3
-    assert [i.state for i in publisher.outbox()] == ["pending"] * 3
+    assert len(cycle(publisher, NOON)) == 4
+    assert [i.state for i in publisher.outbox()] == ["pending"] * 4
     smtp.start()
     assert cycle(publisher, NOON + timedelta(minutes=15)) == []  # seen: not queued again
-    assert [d.ok for d in publisher.deliver_outbox(force=True)] == [True] * 3
+    assert [d.ok for d in publisher.deliver_outbox(force=True)] == [True] * 4
     assert publisher.deliver_outbox(force=True) == []
-    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 1, 1]
+    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 1, 1, 1]
 
 
 def test_a_run_killed_between_queueing_and_sending_sends_each_alert_once_later(
@@ -255,7 +275,7 @@ def test_a_run_killed_between_queueing_and_sending_sends_each_alert_once_later(
         assert next_run.send_alerts(now=NOON + timedelta(minutes=15)).queued == ()
         next_run.run_cycle(("outbox",))
         next_run.run_cycle(("outbox",))
-    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 1, 1]
+    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 1, 1, 1]
 
 
 def test_two_workers_at_the_same_moment_send_each_alert_once(
@@ -277,8 +297,8 @@ def test_two_workers_at_the_same_moment_send_each_alert_once(
         thread.join()
     for worker in workers:
         worker.close()
-    assert sorted(len(q) for q in queued) == [0, 3]
-    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 1, 1]
+    assert sorted(len(q) for q in queued) == [0, 4]
+    assert sorted(len(m) for m in mailed(smtp).values()) == [1, 1, 1, 1]
 
 
 def test_only_mentions_fetched_in_the_last_seven_days_alert(
