@@ -793,8 +793,9 @@ class Publisher:
             ConfigError: a rule names an organisation that is not a member.
         """
         folder = self.config.templates.folder
-        summary = run_alerts(self._storage, self.config, member_names(self.config, self.list_sources()),
-                             now or utcnow(),
+        # the sources are read only for rules to check their organisations against
+        members = member_names(self.config, self.list_sources()) if self.config.alerts.rules else ()
+        summary = run_alerts(self._storage, self.config, members, now or utcnow(),
                              str(self.config.resolve(folder)) if folder else None)
         if summary.queued:
             self.deliver_outbox(summary.queued)
