@@ -205,6 +205,34 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class AlertRuleConfig:
+    """An alert rule: new mentions it matches are mailed to its recipients, once a cycle."""
+
+    name: str
+    recipients: tuple[str, ...]
+    #: mentions of these member organisations (a name or one of its ``[coverage]`` aliases)
+    organisations: tuple[str, ...] = ()
+    #: mentions naming one of the campaign's ``gouden`` persons and institutions
+    gouden: bool = False
+    #: mentions placed in one of the campaign's ``gouden_gemeenten``
+    gouden_gemeenten: bool = False
+    #: mentions whose text has one of these words (as theme keywords: whole words, ``*`` a prefix)
+    terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    rules: tuple[AlertRuleConfig, ...] = ()
+    #: "22:00-07:00": no alert mail in this time (Europe/Amsterdam); what comes in is sent after
+    quiet_hours: str = ""
+    #: a spike: mentions of the last 24 hours above the previous 7 days' daily mean plus
+    #: ``spike_k`` standard deviations, and at least ``spike_minimum``; mailed to these
+    spike_recipients: tuple[str, ...] = ()
+    spike_k: float = 3.0
+    spike_minimum: int = 10
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     host: str = ""
     port: int = 587
@@ -261,6 +289,7 @@ class Config:
     campaign: CampaignConfig = field(default_factory=CampaignConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
@@ -388,12 +417,66 @@ def check_config(config: Config) -> None:
     if config.report.language not in ("nl", "en"):
         raise ConfigError("must be nl or en", "report.language")
     _check_members(config.report.members)
+    _check_alerts(config)
     from .coverage.periods import named
 
     for kind in config.report.schedule:
         if kind not in ("week", "month", "quarter") and named(kind) is None:
             raise ConfigError(f"may hold week, month, quarter and named months or quarters such as 2026-11 or"
                               f" 2026-Q4, not {kind!r}", "report.schedule")
+
+
+def quiet_hours(value: str) -> tuple[int, int] | None:
+    """``"22:00-07:00"`` as its first and last minute of the day (the end not included);
+    ``None`` for no quiet hours.
+
+    Raises:
+        ConfigError: not two times HH:MM apart.
+    """
+    if not value.strip():
+        return None
+    minutes: list[int] = []
+    for part in value.split("-"):
+        hours, colon, mins = part.strip().partition(":")
+        if not (colon and hours.isdigit() and mins.isdigit() and len(mins) == 2
+                and int(hours) < 24 and int(mins) < 60):
+            minutes = []
+            break
+        minutes.append(int(hours) * 60 + int(mins))
+    if len(minutes) != 2 or minutes[0] == minutes[1]:
+        raise ConfigError(f"must be two different times such as \"22:00-07:00\", not {value!r}",
+                          "alerts.quiet_hours")
+    return minutes[0], minutes[1]
+
+
+def _check_alerts(config: Config) -> None:
+    alerts = config.alerts
+    quiet_hours(alerts.quiet_hours)
+    seen: set[str] = set()
+    for i, rule in enumerate(alerts.rules):
+        key = f"alerts.rules[{i}]"
+        if not rule.name.strip():
+            raise ConfigError("names the rule (it heads its part of the mail)", f"{key}.name")
+        if rule.name in seen:
+            raise ConfigError(f"{rule.name!r} is used twice", f"{key}.name")
+        seen.add(rule.name)
+        if not rule.recipients:
+            raise ConfigError("name at least one address", f"{key}.recipients")
+        for recipient in rule.recipients:
+            _check_address(recipient, f"{key}.recipients")
+        if not (rule.organisations or rule.gouden or rule.gouden_gemeenten or rule.terms):
+            raise ConfigError("says what it matches: organisations, gouden, gouden_gemeenten or terms", key)
+        if rule.gouden and not config.campaign.gouden:
+            raise ConfigError("needs [campaign] gouden names", f"{key}.gouden")
+        if rule.gouden_gemeenten and not config.campaign.gouden_gemeenten:
+            raise ConfigError("needs [campaign] gouden_gemeenten", f"{key}.gouden_gemeenten")
+        for term in rule.terms:
+            if not any(c.isalnum() for c in term):
+                raise ConfigError(f"{term!r} has no letters or digits", f"{key}.terms")
+    for recipient in alerts.spike_recipients:
+        _check_address(recipient, "alerts.spike_recipients")
+    if (alerts.rules or alerts.spike_recipients) and not config.email.host:
+        raise ConfigError("alerts are e-mailed: set [email] host (and sender)", "email.host")
 
 
 def _check_database(url: str) -> None:
@@ -616,6 +699,7 @@ _RANGES: dict[type, dict[str, _Range]] = {
         "fulltext_below_words": _Range(0, 100_000),
     },
     ReportConfig: {"listed_mentions": _Range(0, 100_000)},
+    AlertsConfig: {"spike_k": _Range(0, 100), "spike_minimum": _Range(1, 1_000_000)},
     EmailConfig: {"port": _Range(1, 65535), "timeout": _seconds(600)},
     DaemonConfig: {
         "fetch_minutes": _MINUTES, "syndicate_minutes": _MINUTES, "coverage_minutes": _MINUTES,
@@ -785,6 +869,22 @@ STARTER_CONFIG = """\
 # sender = "Sociaal Werk Nederland <publisher@example.nl>"
 # recipients = ["communicatie@example.nl"]
 # timeout = 60                  # seconds
+
+[alerts]
+# Mail about new mentions as they come in (needs [email]): each rule's new matches go to its
+# recipients as one mail per recipient per run, never one per mention.
+# quiet_hours = "22:00-07:00"   # Europe/Amsterdam; what comes in is sent when they end
+# spike_recipients = ["communicatie@example.nl"]   # a spike: mailed once when it starts
+# spike_k = 3                   # more than the 7 days' daily mean plus 3 standard deviations ...
+# spike_minimum = 10            # ... and at least this many mentions in 24 hours
+
+# [[alerts.rules]]
+# name = "Welzijn Noord"        # heads its part of the mail
+# recipients = ["communicatie@welzijnnoord.nl"]
+# organisations = ["Welzijn Noord"]   # member organisations (a name or an alias)
+# gouden = true                 # mentions naming a [campaign] gouden name
+# gouden_gemeenten = true       # mentions in a [campaign] gouden gemeente
+# terms = ["dakloos*", "armoede"]   # words in the text, as theme keywords
 
 [templates]
 # folder = "sjablonen"          # templates here replace the bundled ones of the same name

@@ -26,6 +26,7 @@ from .coverage.engine import MatchSummary, match_mentions
 from .coverage.outlets import read_outlets
 from .coverage.figures import build_report_data, member_names, mention_records, mention_rows
 from .coverage.model import MentionRow, MentionScope, Outlet, OutletType, Period, ReportData
+from .alerts import AlertSummary, run_alerts
 from .cycle import STEPS, CycleResult, Jobs
 from .exceptions import (
     ConfigError,
@@ -777,6 +778,28 @@ class Publisher:
         """
         key, _ = self.queue_report(period, organisation=organisation)
         return self.deliver_outbox([key], force=True)
+
+    # -- alerts ------------------------------------------------------------------------
+
+    def send_alerts(self, *, now: datetime | None = None) -> AlertSummary:
+        """One alert turn (see :mod:`.alerts`): the new mentions each ``[[alerts.rules]]`` rule
+        matches as one mail per recipient, and a spike's alert when one starts; queued in the
+        outbox and sent now (a failed send is retried by the outbox).
+
+        The cycle runs it right after matching coverage, so a mention alerts in the cycle
+        that fetched it.
+
+        Raises:
+            ConfigError: a rule names an organisation that is not a member.
+        """
+        folder = self.config.templates.folder
+        # the sources are read only for rules to check their organisations against
+        members = member_names(self.config, self.list_sources()) if self.config.alerts.rules else ()
+        summary = run_alerts(self._storage, self.config, members, now or utcnow(),
+                             str(self.config.resolve(folder)) if folder else None)
+        if summary.queued:
+            self.deliver_outbox(summary.queued)
+        return summary
 
     def outbox(self) -> list[OutboxItem]:
         """Every stored message with its delivery state."""

@@ -1,4 +1,4 @@
-"""The jobs: fetch -> auto-approve -> syndicate -> match coverage -> reports -> outbox.
+"""The jobs: fetch -> auto-approve -> syndicate -> match coverage -> alerts -> reports -> outbox.
 
 `Publisher.run_cycle` runs them under the run lock and records the outcome for
 `status`: `run` does them all once (each step's failure is recorded and the next
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: every step, in the order of a whole cycle
-STEPS = ("fetch", "hub", "approve", "syndicate", "coverage", "reports", "digest", "outbox")
+STEPS = ("fetch", "hub", "approve", "syndicate", "coverage", "alerts", "reports", "digest", "outbox")
 
 
 @dataclass
@@ -41,6 +41,7 @@ class CycleResult:
     syndicated: list[SyndicationResult] = field(default_factory=list)
     matched: int = 0
     counted: int = 0
+    alerts: list[str] = field(default_factory=list)  #: alert mails queued (outbox keys)
     reports: list[str] = field(default_factory=list)  #: files written and messages queued
     written: list[tuple[str, str]] = field(default_factory=list)  #: (HTML, CSV) report files written
     unsent: list[str] = field(default_factory=list)  #: messages still waiting in the outbox
@@ -58,7 +59,8 @@ class CycleResult:
                 f" {failed_sources} failed); approved {self.approved} automatically"
                 + (f", {self.reviewed} decided in WordPress" if self.reviewed else "") + "; syndicated"
                 f" {len(self.syndicated) - failed_sends} ({failed_sends} failed); matched {count(self.matched, 'item')}"
-                f" ({self.counted} counted); reports {len(self.reports)}"
+                f" ({self.counted} counted)"
+                + (f"; alerts {len(self.alerts)}" if self.alerts else "") + f"; reports {len(self.reports)}"
                 + (f"; {count(len(self.unsent), 'message')} waiting" if self.unsent else "")
                 + (f"; {count(len(self.errors), 'step')} failed" if self.errors else ""))
 
@@ -74,7 +76,7 @@ class Jobs:
         self._stop = stop or threading.Event()
         self._steps: dict[str, Callable[[], None]] = {
             "fetch": self.fetch, "hub": self.hub, "approve": self.approve, "syndicate": self.syndicate,
-            "coverage": self.coverage, "reports": self.reports, "digest": self.digest, "outbox": self.outbox,
+            "coverage": self.coverage, "alerts": self.alerts, "reports": self.reports, "digest": self.digest, "outbox": self.outbox,
         }
 
     def step(self, name: str) -> None:
@@ -128,6 +130,9 @@ class Jobs:
         summary = self.publisher.match_coverage()
         self.result.matched += summary.items
         self.result.counted += summary.counted
+
+    def alerts(self) -> None:
+        self.result.alerts.extend(self.publisher.send_alerts().queued)
 
     def reports(self) -> None:
         """Make the reports whose period is complete and not yet made (idempotent)."""

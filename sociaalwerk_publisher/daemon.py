@@ -59,7 +59,7 @@ def build_scheduler(publisher: Publisher, stop: threading.Event,
 
     scheduler.every(timetable.fetch_minutes).minutes.do(job("fetch", "hub", "approve"))
     scheduler.every(timetable.syndicate_minutes).minutes.do(job("syndicate"))
-    scheduler.every(timetable.coverage_minutes).minutes.do(job("coverage"))
+    scheduler.every(timetable.coverage_minutes).minutes.do(job("coverage", "alerts"))
     scheduler.every(timetable.outbox_minutes).minutes.do(job("outbox"))
     scheduler.every().hour.do(reports)
     return scheduler

@@ -18,6 +18,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
+from sqlalchemy import Connection
+
 
 from ._storage import Storage
 from .backoff import backoff
@@ -104,10 +106,14 @@ class Outbox:
     def has(self, key: str) -> bool:
         return self._storage.outbox.has(key)
 
-    def add(self, key: str, kind: str, message: EmailMessage, recipients: Sequence[str], now: datetime) -> bool:
-        """Store a message under ``key``; false if that key is already in the outbox."""
+    def add(self, key: str, kind: str, message: EmailMessage, recipients: Sequence[str], now: datetime,
+            conn: Connection | None = None) -> bool:
+        """Store a message under ``key``; false if that key is already in the outbox.
+
+        With ``conn``, inside that transaction of the store.
+        """
         return self._storage.outbox.add(key, kind, message["Message-ID"], message["Subject"], recipients,
-                                        message.as_bytes(policy=email.policy.SMTP), now)
+                                        message.as_bytes(policy=email.policy.SMTP), now, conn)
 
     def items(self) -> list[OutboxItem]:
         return self._storage.outbox.items()

@@ -187,3 +187,46 @@ def test_an_upgrade_merges_the_duplicate_sightings_a_feed_changing_its_guids_lef
                                                   first_seen_at=WHEN, content_hash="h"))
     finally:
         storage.close()
+
+
+def test_an_upgrade_adds_alerts_and_marks_the_mentions_fetched_this_week_seen(own_database_url: str) -> None:
+    from datetime import timedelta
+
+    from sociaalwerk_publisher._storage._schema import (
+        MIGRATIONS,
+        _to_version_7,
+        alerted_mentions,
+        mentions,
+        outlets,
+        stories,
+    )
+
+    url, now = own_database_url, datetime.now(timezone.utc)
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        with storage.begin() as conn:
+            outlet = conn.execute(insert(outlets).values(domain="destentor.nl", name="De Stentor", type="overig",
+                                                         created_at=WHEN)).inserted_primary_key[0]
+            made = {}
+            for name, fetched in (("recent", now - timedelta(days=2)), ("old", now - timedelta(days=30))):
+                story = conn.execute(insert(stories).values(
+                    canonical_url=f"https://destentor.nl/{name}", title=name, content_html="", text="", excerpt="",
+                    kind="media", status="new", first_seen_at=fetched, published_at=fetched, changed_at=fetched,
+                    content_hash="h")).inserted_primary_key[0]
+                made[name] = conn.execute(insert(mentions).values(
+                    story_id=story, outlet_id=outlet, published_at=fetched, counted=True, own_channel=False,
+                    matched_at=fetched)).inserted_primary_key[0]
+            conn.execute(text("DROP TABLE alerted_mentions"))  # as before that step
+            conn.execute(text("DROP TABLE alert_spikes"))
+            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_7)})
+    finally:
+        storage.close()
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        assert storage.schema_version() == LATEST_VERSION
+        with storage.connect() as conn:
+            seen = conn.execute(select(alerted_mentions.c.mention_id)).scalars().all()
+            assert inspect(conn).has_table("alert_spikes")
+        assert seen == [made["recent"]]  # the old one is out of the alert window anyway
+    finally:
+        storage.close()

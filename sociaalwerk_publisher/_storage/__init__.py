@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..exceptions import SchemaOutdatedError, StorageError
 from . import _schema
 from ._schema import LATEST_VERSION, MIGRATIONS
+from .alerts import AlertStore
 from .coverage import CoverageStore
 from .decisions import DecisionStore
 from .hub import HubStore
@@ -48,6 +49,7 @@ class Storage:
         self.operations = OperationsStore(self)
         self.hub = HubStore(self)
         self.outbox = OutboxStore(self)
+        self.alerts = AlertStore(self)
 
     @property
     def is_sqlite(self) -> bool:

@@ -27,7 +27,9 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
+    insert,
     inspect,
+    literal,
     select,
     text,
 )
@@ -133,6 +135,8 @@ Index("ix_stories_source", stories.c.source_id)
 # the coverage pass finds the items to match (of a kind, changed since matched) in this index
 # alone, never reading the rows (their texts) of the items it skips
 Index("ix_stories_kind_changed", stories.c.kind, stories.c.changed_at)
+# the alert step finds the items fetched this week here, never reading the rows of the others
+Index("ix_stories_first_seen", stories.c.first_seen_at)
 
 sightings = Table(
     "sightings",
@@ -334,6 +338,29 @@ suppressions = Table(
     Column("reason", Text),
 )
 
+# Alerts (see alerts.py): each counted mention is looked at once by the alert step; a row here
+# says it was (and whether it was mailed is in the outbox). Rows of mentions fetched longer ago
+# than alerts look back are pruned: those never alert anyway.
+alerted_mentions = Table(
+    "alerted_mentions",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+Index("ix_alerted_mentions_seen", alerted_mentions.c.seen_at)
+
+# A spike alert per spike: whether the spike of a scope ("all") is on, since when, and the
+# outbox key of its alert; re-armed when the count falls back below the threshold.
+alert_spikes = Table(
+    "alert_spikes",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("active", Boolean, nullable=False),
+    Column("since", UTCDateTime),
+    Column("checked_at", UTCDateTime, nullable=False),
+)
+
 
 def _add_columns(conn: Connection, table: Table, *names: str) -> None:
     """ALTER TABLE ... ADD COLUMN for columns of ``table`` the database lacks (nullable ones)."""
@@ -397,6 +424,24 @@ def _to_version_6(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _to_version_7(conn: Connection) -> None:
+    """Alerts: the mentions already looked at, spike state and stories by when they were
+    fetched. The mentions fetched within the alert window are marked seen, so an upgrade
+    never mails the recent history."""
+    from .alerts import FETCHED_WITHIN  # the window alerts look back, defined once
+
+    metadata.create_all(conn)  # only the tables that do not exist yet
+    for index in stories.indexes:
+        index.create(conn, checkfirst=True)
+    now = datetime.now(timezone.utc)
+    recent = (select(mentions.c.id, literal(now, UTCDateTime))
+              .select_from(mentions.join(stories, stories.c.id == mentions.c.story_id))
+              .where(stories.c.first_seen_at >= now - FETCHED_WITHIN)
+              .where(~select(alerted_mentions.c.mention_id)
+                     .where(alerted_mentions.c.mention_id == mentions.c.id).exists()))
+    conn.execute(insert(alerted_mentions).from_select(["mention_id", "seen_at"], recent))
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -406,6 +451,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _to_version_4,
     _to_version_5,
     _to_version_6,
+    _to_version_7,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Connection, Row, or_, select, update
 
 from ..types import OutboxItem
 from ._schema import outbox
@@ -25,14 +25,19 @@ class OutboxStore:
             return conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is not None
 
     def add(self, key: str, kind: str, message_id: str, subject: str, recipients: Sequence[str],
-            message: bytes, now: datetime) -> bool:
-        """Store a message under ``key``; false if that key is already in the outbox."""
+            message: bytes, now: datetime, conn: Connection | None = None) -> bool:
+        """Store a message under ``key``; false if that key is already in the outbox.
+
+        With ``conn``, inside that transaction (so it commits with what the message is about).
+        """
+        if conn is None:
+            with self._storage.begin() as own:
+                return self.add(key, kind, message_id, subject, recipients, message, now, own)
         # several hosts may build the same report at once: the unique key keeps the first
-        with self._storage.begin() as conn:
-            added = conn.execute(self._storage.insert_ignoring_conflicts(outbox).values(
-                key=key, kind=kind, message_id=message_id, subject=subject, recipients="\t".join(recipients),
-                message=message, state="pending", attempts=0, created_at=now,
-            )).rowcount
+        added = conn.execute(self._storage.insert_ignoring_conflicts(outbox).values(
+            key=key, kind=kind, message_id=message_id, subject=subject, recipients="\t".join(recipients),
+            message=message, state="pending", attempts=0, created_at=now,
+        )).rowcount
         return bool(added)
 
     def items(self) -> list[OutboxItem]:
