@@ -123,15 +123,22 @@ class CoverageStore:
 
     # -- mentions ----------------------------------------------------------------------
 
-    def items_to_match(self, generation: str | None) -> array[int]:
+    def items_to_match(self, generation: str | None, *, changed_since: datetime | None = None) -> array[int]:
         """Ids of the media and alert items to match, in id order: those without a mention,
         and with a ``generation`` also those whose mention was matched under another one or
         before the item last changed.
 
         Only ids, 8 bytes an item, from an index and the mentions table: never the rows of
         the items, whose texts make up most of the store.
+
+        Args:
+            changed_since: only items without a mention that changed at or after this time
+                (see :meth:`match_watermark`): the index on (kind, changed_at) then reads the
+                last hours instead of a year of items.
         """
         query = select(stories.c.id).where(stories.c.kind.in_(["media", "alert"])).order_by(stories.c.id)
+        if changed_since is not None:
+            query = query.where(stories.c.changed_at >= changed_since)
         if generation is None:
             query = query.where(~select(mentions.c.id).where(mentions.c.story_id == stories.c.id).exists())
         else:
@@ -143,6 +150,18 @@ class CoverageStore:
             for (story_id,) in conn.execution_options(yield_per=10_000).execute(query):
                 found.append(story_id)
         return found
+
+    def match_watermark(self) -> datetime | None:
+        """The time from which a normal matching pass looks for new items (None: everywhere)."""
+        with self._storage.connect() as conn:
+            value = conn.execute(select(coverage_state.c.value)
+                                 .where(coverage_state.c.key == "match_watermark")).scalar()
+        return None if value is None else datetime.fromisoformat(value)
+
+    def set_match_watermark(self, value: datetime) -> None:
+        with self._storage.begin() as conn:
+            conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
+                         .values(key="match_watermark", value=value.astimezone(timezone.utc).isoformat()))
 
     def candidates(self, story_ids: Sequence[int]) -> list[Row[Any]]:
         """These items, in id order, with what matching needs of their source and, for those

@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 
 #: Items per batch: per transaction, and what a pass holds in memory at a time.
 BATCH = 2000
+#: How long before a complete normal pass began the next one looks for items without a
+#: mention: an item is stamped by the clock of the host that fetched it, maybe minutes
+#: behind ours, and shows up only when its fetch commits, maybe long after the stamp. Hours
+#: of new items cost a normal pass a fraction of a second to look at again.
+WATERMARK_MARGIN = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,10 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     store.prune_pickups(window_start)
     if rematch and store.pickup_threshold() != threshold:
         store.clear_pickups(window_start, threshold, rematch=True)  # filled again as the pass goes
-    todo = store.items_to_match(current if rematch else None)
+    # a normal pass looks only at what changed since the last complete one began (a rematch
+    # everywhere); what it misses by a crash is looked for again, as the watermark stays put
+    since = None if rematch else store.match_watermark()
+    todo = store.items_to_match(current if rematch else None, changed_since=since)
     if todo and not rematch and not store.has_pickups():
         pickups.rebuild(storage, threshold, now)  # the first pass since the index came (schema 3)
     run = _Pass(config, known, own, outlets, current, now, article_text)
@@ -148,6 +156,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
         run.batch(store, todo[start:start + BATCH])
         if progress is not None:
             progress(min(start + BATCH, len(todo)), len(todo))
+    store.set_match_watermark(now - WATERMARK_MARGIN)
     log.info("matched %d items: %d counted, %d own channels", len(todo), run.counted, run.own_channel)
     return MatchSummary(len(todo), run.counted, run.own_channel, run.created)
 
