@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -245,7 +245,7 @@ class CoverageStore:
     # -- pickup index (see coverage.pickups) --------------------------------------------
 
     def pickup_candidates(self, probes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-        """For (item, token) probes: each (item, indexed mention) pair that shares enough tokens.
+        """For (token, item) probes: each (item, indexed mention) pair that shares enough tokens.
 
         The counting runs in the database, on a temporary table of the probes: a month's new
         items share a token or two with millions of stored ones, far too many rows to fetch.
@@ -261,7 +261,7 @@ class CoverageStore:
                                  " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
                                  + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
             if probes:  # straight to the driver: hundreds of thousands of rows
-                conn.exec_driver_sql(f"INSERT INTO pickup_probe (item, token) VALUES ({mark}, {mark})", list(probes))
+                conn.exec_driver_sql(f"INSERT INTO pickup_probe (token, item) VALUES ({mark}, {mark})", probes)
             found = [(item, mention_id) for item, mention_id in conn.execute(shared)]
             # SQLite keeps a temporary table with the pooled connection (a failed transaction
             # takes its rows back with it); PostgreSQL drops it at the commit
@@ -306,11 +306,23 @@ class CoverageStore:
         with self._storage.connect() as conn:
             return conn.execute(select(pickup_shingles.c.token).limit(1)).first() is not None
 
-    def prune_pickups(self, before: datetime) -> None:
-        """Take mentions published before ``before`` out of the pickup index."""
-        old = select(mentions.c.id).where(mentions.c.published_at < before)
+    def prune_pickups(self, before: datetime, overlap: timedelta) -> None:
+        """Take mentions published before ``before`` out of the pickup index.
+
+        Only those published since ``overlap`` before the last prune's ``before``: the earlier
+        ones left the index then, and a pass indexes no mention older than its own window, so
+        only a host whose clock is more than ``overlap`` behind could have put one back.
+        """
         with self._storage.begin() as conn:
+            last = conn.execute(select(coverage_state.c.value)
+                                .where(coverage_state.c.key == "pickups_pruned_before")).scalar()
+            old = select(mentions.c.id).where(mentions.c.published_at < before)
+            if last is not None:
+                old = old.where(mentions.c.published_at >= datetime.fromisoformat(last) - overlap)
             conn.execute(delete(pickup_shingles).where(pickup_shingles.c.mention_id.in_(old)))
+            if last is None or before > datetime.fromisoformat(last):
+                conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
+                             .values(key="pickups_pruned_before", value=before.astimezone(timezone.utc).isoformat()))
 
     def unlink_pickups(self, mention_ids: Sequence[int]) -> None:
         """Take these mentions out of the pickup index and out of their clusters."""

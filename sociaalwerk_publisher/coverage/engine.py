@@ -140,7 +140,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     current = generation(config, known, own, outlets.values(), storage.sources.list())
     window_start = now - pickups.CLUSTER_WINDOW
     threshold = config.coverage.cluster_threshold
-    store.prune_pickups(window_start)
+    store.prune_pickups(window_start, WATERMARK_MARGIN)
     if rematch and store.pickup_threshold() != threshold:
         store.clear_pickups(window_start, threshold, rematch=True)  # filled again as the pass goes
     # a normal pass looks only at what changed since the last complete one began (a rematch
