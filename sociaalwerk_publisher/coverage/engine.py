@@ -8,6 +8,12 @@ matches the items whose mention is of another generation (or older than the item
 change), so running it again after an interruption continues where it stopped, and with
 nothing changed it has nothing to do.
 
+A normal pass matches the items without a mention, and looks for them only among those that
+changed since the last complete pass began, less :data:`WATERMARK_MARGIN` (the watermark, in
+the store): an index reads those, where looking through every stored item for the few new ones
+took seconds at a year of items. The watermark moves only when a pass completes, so a stopped
+pass leaves its items to the next; a rematch and a store's first pass look everywhere.
+
 A rematch keeps each mention's id and cluster and writes only what changed. The pickup index
 is kept too: a mention leaves it when it no longer counts or its text changed since it was
 matched, and the rest of its cluster is joined again without it; a mention that counts now
