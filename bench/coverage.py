@@ -499,6 +499,7 @@ def setup(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         detail_from = (now - timedelta(days=75)).replace(tzinfo=None)
         body_pool = [texts.story(topical=k % 5 != 0, excluded=False)[1] for k in range(min(n, 20_000))]
         minute = timedelta(minutes=1)
+        last_seen = (now - timedelta(seconds=60)).replace(tzinfo=None)
         for i in range(n):
             g0 = time.perf_counter()
             story_id += 1
@@ -540,7 +541,10 @@ def setup(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
             domain = outlet["domain"]
             canonical = f"https://{domain}/nieuws/{story_id}-{slug(title)}"
             pub_s = published.isoformat(" ", "microseconds")
-            seen_s = (published + minute * int(5 + rnd() * 175)).isoformat(" ", "microseconds")
+            # seen (and matched) before the bench's "now", like anything a real store holds: an
+            # item changed after the clock's now would be matched again by every pass
+            seen = min(published + minute * int(5 + rnd() * 175), last_seen)
+            seen_s = seen.isoformat(" ", "microseconds")
             story_rows.append((
                 story_id, canonical, title, f"<p>{body}</p>" if body else "", body, body[:200],
                 "alert" if alert else "media", src, "new", seen_s, pub_s, None, seen_s, None, None,
@@ -552,7 +556,7 @@ def setup(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
             mention_rows.append((
                 mention_id, story_id, outlet["id"], canonical, pub_s, muni,
                 _EXCLUSIONS[int(rnd() * 2)] if excluded else None, int(counted), int(own), cluster_id,
-                (published + 40 * minute).isoformat(" ", "microseconds"), None, digest(f"{title}\n{body}"),
+                min(seen + 40 * minute, last_seen).isoformat(" ", "microseconds"), None, digest(f"{title}\n{body}"),
             ))
             facts = set()
             if counted or excluded or own:
@@ -708,10 +712,18 @@ def rebuild_pickups(storage, config, now: datetime) -> None:  # type: ignore[no-
 
 def reset_new(storage, meta: dict[str, Any], *, outlets: bool = True) -> None:
     """Forget what a previous match run made of the new items, so a run starts from set-up
-    (``outlets``: also the outlets it created)."""
+    (``outlets``: also the outlets it created), with the watermark a normal pass that began
+    just before the first of them came would have left."""
     from sqlalchemy import text
 
+    from sociaalwerk_publisher.coverage.engine import WATERMARK_MARGIN
+
     lo, hi = meta["new_story_ids"]
+    with storage.connect() as conn:
+        first = conn.execute(text("SELECT min(changed_at) FROM stories WHERE id BETWEEN :lo AND :hi"),
+                             {"lo": lo, "hi": hi}).scalar()
+    storage.coverage.set_match_watermark(
+        datetime.fromisoformat(first).replace(tzinfo=timezone.utc) - timedelta(seconds=1) - WATERMARK_MARGIN)
     with storage.engine.begin() as conn:
         conn.execute(text("DELETE FROM mention_facts WHERE mention_id IN "
                           "(SELECT id FROM mentions WHERE story_id BETWEEN :lo AND :hi)"), {"lo": lo, "hi": hi})

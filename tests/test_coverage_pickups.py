@@ -101,6 +101,28 @@ def test_rebuilding_the_index_gives_the_same_clusters(storage: Storage) -> None:
 def test_mentions_older_than_the_window_leave_the_index(storage: Storage) -> None:
     add(storage, [(1, RELEASE)], days_ago=61)
     pickups.link(storage.coverage, [(1, RELEASE)], 0.6)
-    storage.coverage.prune_pickups(NOW - pickups.CLUSTER_WINDOW)
+    storage.coverage.prune_pickups(NOW - pickups.CLUSTER_WINDOW, timedelta(hours=6))
+    in_passes(storage, [(2, RELEASE)], [])
+    assert stored_clusters(storage) == {1: 1, 2: 2}
+
+
+def test_mentions_that_age_out_between_passes_leave_the_index(storage: Storage) -> None:
+    add(storage, [(1, RELEASE)], days_ago=59)
+    pickups.link(storage.coverage, [(1, RELEASE)], 0.6)
+    storage.coverage.prune_pickups(NOW - pickups.CLUSTER_WINDOW, timedelta(hours=6))  # still inside
+    storage.coverage.prune_pickups(NOW + timedelta(days=2) - pickups.CLUSTER_WINDOW, timedelta(hours=6))
+    in_passes(storage, [(2, RELEASE)], [])
+    assert stored_clusters(storage) == {1: 1, 2: 2}
+
+
+def test_a_mention_indexed_by_a_host_whose_clock_is_behind_by_less_than_the_overlap_leaves_too(
+        storage: Storage) -> None:
+    behind, overlap = timedelta(days=2), timedelta(days=3)
+    add(storage, [(1, RELEASE)], days_ago=61)
+    storage.coverage.prune_pickups(NOW - pickups.CLUSTER_WINDOW, overlap)
+    # a host two days behind: the mention is inside its window, and its prune leaves it
+    pickups.link(storage.coverage, [(1, RELEASE)], 0.6)
+    storage.coverage.prune_pickups(NOW - behind - pickups.CLUSTER_WINDOW, overlap)
+    storage.coverage.prune_pickups(NOW + timedelta(minutes=5) - pickups.CLUSTER_WINDOW, overlap)
     in_passes(storage, [(2, RELEASE)], [])
     assert stored_clusters(storage) == {1: 1, 2: 2}

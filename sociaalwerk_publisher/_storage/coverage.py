@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -123,15 +123,22 @@ class CoverageStore:
 
     # -- mentions ----------------------------------------------------------------------
 
-    def items_to_match(self, generation: str | None) -> array[int]:
+    def items_to_match(self, generation: str | None, *, changed_since: datetime | None = None) -> array[int]:
         """Ids of the media and alert items to match, in id order: those without a mention,
         and with a ``generation`` also those whose mention was matched under another one or
         before the item last changed.
 
         Only ids, 8 bytes an item, from an index and the mentions table: never the rows of
         the items, whose texts make up most of the store.
+
+        Args:
+            changed_since: only items without a mention that changed at or after this time
+                (see :meth:`match_watermark`): the index on (kind, changed_at) then reads the
+                last hours instead of a year of items.
         """
         query = select(stories.c.id).where(stories.c.kind.in_(["media", "alert"])).order_by(stories.c.id)
+        if changed_since is not None:
+            query = query.where(stories.c.changed_at >= changed_since)
         if generation is None:
             query = query.where(~select(mentions.c.id).where(mentions.c.story_id == stories.c.id).exists())
         else:
@@ -143,6 +150,18 @@ class CoverageStore:
             for (story_id,) in conn.execution_options(yield_per=10_000).execute(query):
                 found.append(story_id)
         return found
+
+    def match_watermark(self) -> datetime | None:
+        """The time from which a normal matching pass looks for new items (None: everywhere)."""
+        with self._storage.connect() as conn:
+            value = conn.execute(select(coverage_state.c.value)
+                                 .where(coverage_state.c.key == "match_watermark")).scalar()
+        return None if value is None else datetime.fromisoformat(value)
+
+    def set_match_watermark(self, value: datetime) -> None:
+        with self._storage.begin() as conn:
+            conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
+                         .values(key="match_watermark", value=value.astimezone(timezone.utc).isoformat()))
 
     def candidates(self, story_ids: Sequence[int]) -> list[Row[Any]]:
         """These items, in id order, with what matching needs of their source and, for those
@@ -226,7 +245,7 @@ class CoverageStore:
     # -- pickup index (see coverage.pickups) --------------------------------------------
 
     def pickup_candidates(self, probes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-        """For (item, token) probes: each (item, indexed mention) pair that shares enough tokens.
+        """For (token, item) probes: each (item, indexed mention) pair that shares enough tokens.
 
         The counting runs in the database, on a temporary table of the probes: a month's new
         items share a token or two with millions of stored ones, far too many rows to fetch.
@@ -242,7 +261,7 @@ class CoverageStore:
                                  " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
                                  + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
             if probes:  # straight to the driver: hundreds of thousands of rows
-                conn.exec_driver_sql(f"INSERT INTO pickup_probe (item, token) VALUES ({mark}, {mark})", list(probes))
+                conn.exec_driver_sql(f"INSERT INTO pickup_probe (token, item) VALUES ({mark}, {mark})", probes)
             found = [(item, mention_id) for item, mention_id in conn.execute(shared)]
             # SQLite keeps a temporary table with the pooled connection (a failed transaction
             # takes its rows back with it); PostgreSQL drops it at the commit
@@ -287,11 +306,23 @@ class CoverageStore:
         with self._storage.connect() as conn:
             return conn.execute(select(pickup_shingles.c.token).limit(1)).first() is not None
 
-    def prune_pickups(self, before: datetime) -> None:
-        """Take mentions published before ``before`` out of the pickup index."""
-        old = select(mentions.c.id).where(mentions.c.published_at < before)
+    def prune_pickups(self, before: datetime, overlap: timedelta) -> None:
+        """Take mentions published before ``before`` out of the pickup index.
+
+        Only those published since ``overlap`` before the last prune's ``before``: the earlier
+        ones left the index then, and a pass indexes no mention older than its own window, so
+        only a host whose clock is more than ``overlap`` behind could have put one back.
+        """
         with self._storage.begin() as conn:
+            last = conn.execute(select(coverage_state.c.value)
+                                .where(coverage_state.c.key == "pickups_pruned_before")).scalar()
+            old = select(mentions.c.id).where(mentions.c.published_at < before)
+            if last is not None:
+                old = old.where(mentions.c.published_at >= datetime.fromisoformat(last) - overlap)
             conn.execute(delete(pickup_shingles).where(pickup_shingles.c.mention_id.in_(old)))
+            if last is None or before > datetime.fromisoformat(last):
+                conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
+                             .values(key="pickups_pruned_before", value=before.astimezone(timezone.utc).isoformat()))
 
     def unlink_pickups(self, mention_ids: Sequence[int]) -> None:
         """Take these mentions out of the pickup index and out of their clusters."""

@@ -8,6 +8,12 @@ matches the items whose mention is of another generation (or older than the item
 change), so running it again after an interruption continues where it stopped, and with
 nothing changed it has nothing to do.
 
+A normal pass matches the items without a mention, and looks for them only among those that
+changed since the last complete pass began, less :data:`WATERMARK_MARGIN` (the watermark, in
+the store): an index reads those, where looking through every stored item for the few new ones
+took seconds at a year of items. The watermark moves only when a pass completes, so a stopped
+pass leaves its items to the next; a rematch and a store's first pass look everywhere.
+
 A rematch keeps each mention's id and cluster and writes only what changed. The pickup index
 is kept too: a mention leaves it when it no longer counts or its text changed since it was
 matched, and the rest of its cluster is joined again without it; a mention that counts now
@@ -23,7 +29,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +47,11 @@ log = logging.getLogger(__name__)
 
 #: Items per batch: per transaction, and what a pass holds in memory at a time.
 BATCH = 2000
+#: How long before a complete normal pass began the next one looks for items without a
+#: mention: an item is stamped by the clock of the host that fetched it, maybe minutes
+#: behind ours, and shows up only when its fetch commits, maybe long after the stamp. Hours
+#: of new items cost a normal pass a fraction of a second to look at again.
+WATERMARK_MARGIN = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -135,10 +146,13 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     current = generation(config, known, own, outlets.values(), storage.sources.list())
     window_start = now - pickups.CLUSTER_WINDOW
     threshold = config.coverage.cluster_threshold
-    store.prune_pickups(window_start)
+    store.prune_pickups(window_start, WATERMARK_MARGIN)
     if rematch and store.pickup_threshold() != threshold:
         store.clear_pickups(window_start, threshold, rematch=True)  # filled again as the pass goes
-    todo = store.items_to_match(current if rematch else None)
+    # a normal pass looks only at what changed since the last complete one began (a rematch
+    # everywhere); what it misses by a crash is looked for again, as the watermark stays put
+    since = None if rematch else store.match_watermark()
+    todo = store.items_to_match(current if rematch else None, changed_since=since)
     if todo and not rematch and not store.has_pickups():
         pickups.rebuild(storage, threshold, now)  # the first pass since the index came (schema 3)
     run = _Pass(config, known, own, outlets, current, now, article_text)
@@ -148,6 +162,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
         run.batch(store, todo[start:start + BATCH])
         if progress is not None:
             progress(min(start + BATCH, len(todo)), len(todo))
+    store.set_match_watermark(now - WATERMARK_MARGIN)
     log.info("matched %d items: %d counted, %d own channels", len(todo), run.counted, run.own_channel)
     return MatchSummary(len(todo), run.counted, run.own_channel, run.created)
 

@@ -73,7 +73,7 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
         return 0
     candidates: list[set[int]] = [set() for _ in sets]
     # in token order, like the index: the database then reads each of its pages once
-    probes = sorted(((k, token) for k, s in enumerate(sets) for token in s), key=lambda probe: probe[1])
+    probes = sorted([(token, k) for k, s in enumerate(sets) for token in s])
     for k, mention_id in store.pickup_candidates(probes):
         candidates[k].add(mention_id)
     stored = {row.id: row for row in store.pickup_texts(set().union(*candidates))}
@@ -119,9 +119,15 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
         elif find(cluster_id) != cluster_id:
             renamed[cluster_id] = find(cluster_id)
 
+    # each stores its rarest in the batch (ties by token): by rank, one sort for the batch
     in_batch = Counter(chain.from_iterable(sets))
-    index = sorted((token, mention_id, min(SHARED, _must_share(len(s), threshold))) for mention_id, s in zip(ids, sets)
-                   for token in sorted(s, key=lambda t: (in_batch[t], t))[:stored_size(len(s), threshold)])
+    rank = {token: r for r, (_, token) in enumerate(sorted([(n, t) for t, n in in_batch.items()]))}
+    index: list[tuple[int, int, int]] = []
+    for mention_id, s in zip(ids, sets):
+        keep, enough = stored_size(len(s), threshold), min(SHARED, _must_share(len(s), threshold))
+        kept = s if keep == len(s) else sorted(s, key=rank.__getitem__)[:keep]
+        index.extend((token, mention_id, enough) for token in kept)
+    index.sort()
     store.save_pickups(index, named, renamed)
     return sum(1 for mention_id in ids if mention_id in named)
 
