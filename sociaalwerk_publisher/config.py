@@ -460,10 +460,7 @@ def _check_alerts(config: Config) -> None:
         if rule.name in seen:
             raise ConfigError(f"{rule.name!r} is used twice", f"{key}.name")
         seen.add(rule.name)
-        if not rule.recipients:
-            raise ConfigError("name at least one address", f"{key}.recipients")
-        for recipient in rule.recipients:
-            _check_address(recipient, f"{key}.recipients")
+        _check_recipients(rule.recipients, f"{key}.recipients")
         if not (rule.organisations or rule.gouden or rule.gouden_gemeenten or rule.terms):
             raise ConfigError("says what it matches: organisations, gouden, gouden_gemeenten or terms", key)
         if rule.gouden and not config.campaign.gouden:
@@ -540,12 +537,17 @@ def _check_email(email: EmailConfig) -> None:
         raise ConfigError("none (no encryption) is only allowed for a server on 127.0.0.1", "email.security")
     if not email.sender:
         raise ConfigError("is required when email.host is set", "email.sender")
-    if not email.recipients:
-        raise ConfigError("name at least one address", "email.recipients")
-    for key, value in (("email.sender", email.sender), *(("email.recipients", r) for r in email.recipients)):
-        _check_address(value, key)
+    _check_address(email.sender, "email.sender")
+    _check_recipients(email.recipients, "email.recipients")
     if bool(email.username_env) != bool(email.password_env):
         raise ConfigError("give both username_env and password_env, or neither", "email")
+
+
+def _check_recipients(recipients: tuple[str, ...], key: str) -> None:
+    if not recipients:
+        raise ConfigError("name at least one address", key)
+    for recipient in recipients:
+        _check_address(recipient, key)
 
 
 def _check_address(value: str, key: str) -> None:
@@ -564,10 +566,7 @@ def _check_members(members: tuple[MemberReportConfig, ...]) -> None:
         if member.organisation in seen:
             raise ConfigError(f"{member.organisation!r} is listed twice", f"{key}.organisation")
         seen.add(member.organisation)
-        if not member.recipients:
-            raise ConfigError("name at least one address", f"{key}.recipients")
-        for recipient in member.recipients:
-            _check_address(recipient, f"{key}.recipients")
+        _check_recipients(member.recipients, f"{key}.recipients")
         if member.language not in ("", "nl", "en"):
             raise ConfigError("must be nl or en", f"{key}.language")
 
