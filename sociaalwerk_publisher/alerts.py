@@ -54,12 +54,14 @@ LABELS: dict[str, dict[str, str]] = {
         "spike_title": "Piek in de persaandacht",
         "spike_subject": "Piek in de persaandacht: {count} vermeldingen in 24 uur",
         "spike_text": "{count} vermeldingen in de afgelopen 24 uur, tegen gemiddeld {mean} per dag in de 7 dagen"
-                      " ervoor (drempel {threshold}).",
+                      " ervoor (een piek is meer dan {threshold} en minstens {minimum}).",
         "latest": "Nieuwste vermeldingen",
         "mention_one": "vermelding",
         "mention_many": "vermeldingen",
         "footer": "Gemaakt door sociaalwerk-publisher op {moment}. Een vermelding komt één keer in een alert;"
                   " de regels staan in [alerts] van het configuratiebestand.",
+        "spike_footer": "Gemaakt door sociaalwerk-publisher op {moment}. Een piek wordt één keer gemeld, niet"
+                        " opnieuw zolang hij duurt; de drempel staat in [alerts] van het configuratiebestand.",
     },
     "en": {
         "title": "New mentions",
@@ -69,12 +71,14 @@ LABELS: dict[str, dict[str, str]] = {
         "spike_title": "Spike in press coverage",
         "spike_subject": "Spike in press coverage: {count} mentions in 24 hours",
         "spike_text": "{count} mentions in the last 24 hours, against a mean of {mean} a day in the 7 days"
-                      " before (threshold {threshold}).",
+                      " before (a spike is more than {threshold} and at least {minimum}).",
         "latest": "Latest mentions",
         "mention_one": "mention",
         "mention_many": "mentions",
         "footer": "Made by sociaalwerk-publisher on {moment}. A mention is alerted once; the rules are in"
                   " [alerts] of the configuration file.",
+        "spike_footer": "Made by sociaalwerk-publisher on {moment}. A spike is alerted once, not again while it"
+                        " lasts; the threshold is set in [alerts] of the configuration file.",
     },
 }
 
@@ -229,22 +233,24 @@ def _spike(outbox: Outbox, turn: AlertStore, config: Config, fmt: _Format, now: 
         return None  # fell back: the next spike alerts again
     labels = LABELS[fmt.language]
     text = labels["spike_text"].format(count=fmt.number(current), mean=fmt.decimal(sum(daily) / len(daily)),
-                                       threshold=fmt.decimal(threshold))
+                                       threshold=fmt.decimal(threshold),
+                                       minimum=fmt.number(alerts.spike_minimum))
     rows = turn.published(now - DAY, now, LISTED)
     parts = [{"heading": labels["latest"], "mentions": [_listed(row, fmt) for row in rows],
               "more": labels["more"].format(n=fmt.number(current - len(rows))) if current > len(rows) else ""}]
     key = f"spike:{SPIKE_SCOPE}:{now:%Y-%m-%dT%H:%M}"
     _queue(outbox, turn, config, key, alerts.spike_recipients, labels["spike_subject"].format(
-        count=fmt.number(current)), labels["spike_title"], parts, text, fmt, now, template_folder)
+        count=fmt.number(current)), labels["spike_title"], parts, text, fmt, now, template_folder,
+           footer="spike_footer")
     return key
 
 
 def _queue(outbox: Outbox, turn: AlertStore, config: Config, key: str, recipients: Iterable[str], subject: str,
            title: str, parts: list[dict[str, Any]], intro: str | None, fmt: _Format, now: datetime,
-           template_folder: str | None) -> None:
+           template_folder: str | None, footer: str = "footer") -> None:
     labels = LABELS[fmt.language]
     context = {"title": title, "subject": subject, "intro": intro, "parts": parts,
-               "footer": labels["footer"].format(moment=fmt.moment(now)), "moment": fmt.moment(now),
+               "footer": labels[footer].format(moment=fmt.moment(now)), "moment": fmt.moment(now),
                "language": fmt.language}
     message = build_message(key=key, sender=config.email.sender, recipients=tuple(recipients), subject=subject,
                             text=render("alert.txt.j2", template_folder, **context),

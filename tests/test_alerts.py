@@ -411,7 +411,8 @@ def test_a_spike_alerts_once_while_it_lasts_and_again_when_it_comes_back(
     got = mailed(smtp)["pers@swn.example"]
     assert [m["Subject"] for m in got] == ["Piek in de persaandacht: 14 vermeldingen in 24 uur"] * 2
     assert ("14 vermeldingen in de afgelopen 24 uur, tegen gemiddeld 2,0 per dag in de 7 dagen ervoor"
-            " (drempel 2,0)") in " ".join(plain(got[0]).split())
+            " (een piek is meer dan 2,0 en minstens 10)") in " ".join(plain(got[0]).split())
+    assert "Een piek wordt één keer gemeld, niet opnieuw zolang hij duurt" in " ".join(plain(got[0]).split())
 
 
 def test_the_spike_threshold_is_the_mean_plus_k_standard_deviations() -> None:
