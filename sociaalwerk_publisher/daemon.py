@@ -60,7 +60,8 @@ def build_scheduler(publisher: Publisher, stop: threading.Event,
     scheduler.every(timetable.fetch_minutes).minutes.do(job("fetch", "hub", "approve"))
     scheduler.every(timetable.syndicate_minutes).minutes.do(job("syndicate"))
     scheduler.every(timetable.coverage_minutes).minutes.do(job("coverage", "alerts"))
-    scheduler.every(timetable.outbox_minutes).minutes.do(job("outbox"))
+    # webhook events wait at most this long, as mail does
+    scheduler.every(timetable.outbox_minutes).minutes.do(job("outbox", "webhooks"))
     scheduler.every().hour.do(reports)
     return scheduler
 
