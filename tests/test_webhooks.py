@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from sociaalwerk_publisher import ConfigError, Publisher, SourceKind
+from sociaalwerk_publisher import ConfigError, Publisher, SourceKind, StoryStatus
 from sociaalwerk_publisher._storage import open_storage
+from sociaalwerk_publisher.cli import cli
 from sociaalwerk_publisher.clock import utcnow
 from sociaalwerk_publisher.config import load_config
 
@@ -362,3 +364,27 @@ def test_an_address_that_is_not_http_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"webhooks\[0\]\.url: must be an http\(s\) address"):
         load_config(config)
 
+
+def test_the_cycle_delivers_webhooks_last_and_the_cli_lists_and_delivers(
+        tmp_path: Path, database_url: str, receiver: Receiver) -> None:
+    config = write_config(tmp_path / "c.toml", database_url, receiver.url, None)
+    with make(config) as publisher:
+        seed(publisher, tmp_path, BLOG[:1])
+        story_id = publisher.list_stories()[0].id
+        publisher.approve_story(story_id)
+        result = publisher.run_cycle(["approve", "webhooks"])
+        assert [d.type for d in result.webhooks] == ["story.approved"] and result.ok
+        assert "webhook events 1 delivered (0 failed)" in result.summary()
+        assert publisher.get_story(story_id).status is StoryStatus.APPROVED
+        publisher.retract_story(story_id)
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["--config", str(config), "webhooks", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output) == [{"webhook": "ontvanger", "pending": 1, "failed": 0, "delivered": 1}]
+    receiver.answers = [500]
+    failed = runner.invoke(cli, ["--config", str(config), "webhooks", "deliver"])
+    assert failed.exit_code == 1 and "NOT DELIVERED story.retracted" in failed.output
+    delivered = runner.invoke(cli, ["--config", str(config), "webhooks", "deliver", "--retry"])
+    assert delivered.exit_code == 0 and "delivered story.retracted" in delivered.output
+    assert runner.invoke(cli, ["--config", str(config), "webhooks", "list"]).output == \
+        "ontvanger: 0 pending, 0 failed, 2 delivered\n"
