@@ -388,3 +388,13 @@ def test_the_cycle_delivers_webhooks_last_and_the_cli_lists_and_delivers(
     assert delivered.exit_code == 0 and "delivered story.retracted" in delivered.output
     assert runner.invoke(cli, ["--config", str(config), "webhooks", "list"]).output == \
         "ontvanger: 0 pending, 0 failed, 2 delivered\n"
+
+
+def test_doctor_says_whether_each_webhook_s_secret_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(tmp_path / "c.toml", f"sqlite:///{tmp_path / 's.db'}", "http://127.0.0.1:9/hooks", None)
+    with make(config) as publisher:
+        (ready,) = [f for f in publisher.doctor() if f.check == "webhook ontvanger"]
+        monkeypatch.delenv(SECRET_ENV)
+        (missing,) = [f for f in publisher.doctor() if f.check == "webhook ontvanger"]
+    assert ready.ok and ready.message == f"events are signed with ${SECRET_ENV} and sent to http://127.0.0.1:9/hooks"
+    assert not missing.ok and f"{SECRET_ENV} is not set" in missing.message
