@@ -398,3 +398,35 @@ def test_doctor_says_whether_each_webhook_s_secret_is_set(tmp_path: Path, monkey
         (missing,) = [f for f in publisher.doctor() if f.check == "webhook ontvanger"]
     assert ready.ok and ready.message == f"events are signed with ${SECRET_ENV} and sent to http://127.0.0.1:9/hooks"
     assert not missing.ok and f"{SECRET_ENV} is not set" in missing.message
+
+
+def test_two_workers_delivering_at_once_send_each_event_once_in_order_per_story(
+        tmp_path: Path, database_url: str, receiver: Receiver) -> None:
+    config = write_config(tmp_path / "c.toml", database_url, receiver.url, None)
+    with make(config) as publisher:
+        seed(publisher, tmp_path, [{"guid": str(i), "title": f"Verhaal {i}", "html": "<p>x</p>"} for i in range(6)])
+        ids = sorted(s.id for s in publisher.list_stories())
+        publisher.approve_story(*ids)
+        assert all(r.ok for r in publisher.syndicate())
+        for story_id in ids[:3]:
+            publisher.retract_story(story_id)
+    workers = [make(config), make(config)]
+    start = threading.Barrier(2)
+    done: list[list[Any]] = []
+
+    def deliver(worker: Publisher) -> None:
+        start.wait()
+        done.append(worker.deliver_webhooks())
+
+    threads = [threading.Thread(target=deliver, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for worker in workers:
+        worker.close()
+    assert sorted(d.event_id for results in done for d in results) == sorted(receiver.ids())
+    assert len(receiver.ids()) == len(set(receiver.ids())) == 6 * 2 + 3
+    for story_id in ids:
+        expected = ["story.approved", "story.published"] + (["story.retracted"] if story_id in ids[:3] else [])
+        assert [r.type for r in receiver.received if r.body["data"]["story_id"] == story_id] == expected
