@@ -48,6 +48,8 @@ from .types import (
     SyndicationAction,
     SyndicationResult,
     SyndicationState,
+    WebhookCounts,
+    WebhookDelivery,
 )
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -90,5 +92,7 @@ __all__ = [
     "TemplateError",
     "TransportError",
     "UsageError",
+    "WebhookCounts",
+    "WebhookDelivery",
     "__version__",
 ]

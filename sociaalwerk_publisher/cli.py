@@ -956,13 +956,49 @@ def report_outbox(ctx: _Context, retry: bool, as_json: bool) -> None:
         click.echo("the outbox is empty")
 
 
+@cli.group()
+def webhooks() -> None:
+    """Webhook events: how they stand, and delivering them."""
+
+
+@webhooks.command("list")
+@json_option
+@pass_ctx
+def webhooks_list(ctx: _Context, as_json: bool) -> None:
+    """Events per webhook: pending (not tried yet), failed (retried later) and delivered."""
+    counts = ctx.publisher.webhook_counts()
+    if as_json:
+        _echo_json(counts)
+        return
+    for c in counts:
+        click.echo(f"{c.webhook}: {c.pending} pending, {c.failed} failed, {c.delivered} delivered")
+    if not counts:
+        click.echo("no webhooks configured")
+
+
+@webhooks.command("deliver")
+@click.option("--retry", is_flag=True, help="Also send events that are waiting after a failure.")
+@pass_ctx
+def webhooks_deliver(ctx: _Context, retry: bool) -> None:
+    """Send the events that are due. Exit 1 if one could not be delivered."""
+    deliveries = ctx.publisher.deliver_webhooks(force=retry)
+    for d in deliveries:
+        click.echo(f"delivered {d.type} {d.event_id} to {d.webhook}" if d.ok
+                   else f"NOT DELIVERED {d.type} {d.event_id} to {d.webhook}: {d.error} (retried later)",
+                   err=not d.ok)
+    if not deliveries:
+        click.echo("nothing to deliver")
+    if any(not d.ok for d in deliveries):
+        sys.exit(EXIT_PARTIAL)
+
+
 # -- the main job ------------------------------------------------------------------------
 
 @cli.command()
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed (for cron).")
 @pass_ctx
 def run(ctx: _Context, quiet: bool) -> None:
-    """One cycle for cron: fetch, auto-approve, syndicate, match coverage, reports, outbox.
+    """One cycle for cron: fetch, auto-approve, syndicate, match coverage, reports, outbox, webhooks.
 
     Exit 0 all good, 1 some items failed, 2 configuration error, 75 another run in progress.
     """

@@ -16,6 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .bounds import MAX_MONTHS
 from .exceptions import ConfigError
@@ -232,6 +233,24 @@ class AlertsConfig:
     spike_minimum: int = 10
 
 
+#: What a webhook may want: a story approved, published on a destination (with the copy's
+#: address), its copy updated, the story retracted, a new press mention, a report e-mailed.
+WEBHOOK_EVENTS = ("story.approved", "story.published", "story.updated", "story.retracted", "mention.new",
+                  "report.sent")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """An address that receives events as signed JSON POSTs (see :mod:`.webhooks`)."""
+
+    name: str
+    url: str
+    #: the environment variable holding the secret the signature is made with
+    secret_env: str
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+    timeout: float = 10.0  #: seconds for each whole request, connect to last byte
+
+
 @dataclass(frozen=True)
 class EmailConfig:
     host: str = ""
@@ -295,6 +314,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     themes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_THEMES))
     destinations: tuple[DestinationConfig, ...] = ()
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     def destination(self, name: str) -> DestinationConfig:
         """Raises: ConfigError when no destination has that name."""
@@ -377,6 +397,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 def _warn_if_readable(path: Path, config: Config) -> None:
     references = [d.password_env for d in config.destinations if d.password_env]
     references += [v for v in (config.email.username_env, config.email.password_env) if v]
+    references += [w.secret_env for w in config.webhooks]
     try:
         mode = path.stat().st_mode
     except OSError:
@@ -418,6 +439,7 @@ def check_config(config: Config) -> None:
         raise ConfigError("must be nl or en", "report.language")
     _check_members(config.report.members)
     _check_alerts(config)
+    _check_webhooks(config.webhooks)
     from .coverage.periods import named
 
     for kind in config.report.schedule:
@@ -474,6 +496,27 @@ def _check_alerts(config: Config) -> None:
         _check_address(recipient, "alerts.spike_recipients")
     if (alerts.rules or alerts.spike_recipients) and not config.email.host:
         raise ConfigError("alerts are e-mailed: set [email] host (and sender)", "email.host")
+
+
+def _check_webhooks(webhooks: tuple[WebhookConfig, ...]) -> None:
+    seen: set[str] = set()
+    for i, webhook in enumerate(webhooks):
+        key = f"webhooks[{i}]"
+        if not webhook.name.strip():
+            raise ConfigError("names the webhook", f"{key}.name")
+        if webhook.name in seen:
+            raise ConfigError(f"webhook name {webhook.name!r} is used twice", f"{key}.name")
+        seen.add(webhook.name)
+        parts = urlsplit(webhook.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+            raise ConfigError(f"must be an http(s) address without credentials, not {webhook.url!r}", f"{key}.url")
+        if not webhook.secret_env.strip():
+            raise ConfigError("names the environment variable that holds the signing secret", f"{key}.secret_env")
+        if not webhook.events:
+            raise ConfigError(f"name at least one event ({', '.join(WEBHOOK_EVENTS)})", f"{key}.events")
+        for event in webhook.events:
+            if event not in WEBHOOK_EVENTS:
+                raise ConfigError(f"unknown event {event!r} (known: {', '.join(WEBHOOK_EVENTS)})", f"{key}.events")
 
 
 def _check_database(url: str) -> None:
@@ -706,6 +749,7 @@ _RANGES: dict[type, dict[str, _Range]] = {
     },
     RetentionConfig: {"prune_after_months": _Range(0, MAX_MONTHS)},
     DestinationConfig: {"timeout": _seconds(600)},
+    WebhookConfig: {"timeout": _seconds(600)},
 }
 
 
@@ -884,6 +928,16 @@ STARTER_CONFIG = """\
 # gouden = true                 # mentions naming a [campaign] gouden name
 # gouden_gemeenten = true       # mentions in a [campaign] gouden gemeente
 # terms = ["dakloos*", "armoede"]   # words in the text, as theme keywords
+
+# Addresses that receive events as they happen: a JSON POST signed with HMAC-SHA256 (header
+# X-SWP-Signature over "timestamp.body"; see the README for checking it). Delivered from an
+# outbox: retried with a growing wait until the receiver answers 2xx, in order per story.
+# [[webhooks]]
+# name = "intranet"
+# url = "https://intranet.example.nl/hooks/publisher"   # redirects are not followed
+# secret_env = "SWP_WEBHOOK_SECRET"   # the variable that holds the signing secret
+# events = ["story.approved", "story.published", "story.updated", "story.retracted", "mention.new", "report.sent"]
+# timeout = 10                  # seconds per request
 
 [templates]
 # folder = "sjablonen"          # templates here replace the bundled ones of the same name

@@ -61,7 +61,10 @@ from .types import (
     StoryStatus,
     Syndication,
     SyndicationResult,
+    WebhookCounts,
+    WebhookDelivery,
 )
+from .webhooks import Webhooks, subscriptions
 
 if TYPE_CHECKING:
     from .reports import RenderedReport
@@ -147,6 +150,7 @@ class Publisher:
                         " private and loopback addresses")
         self._adapter_for = adapter_for
         self._worker = worker_id()
+        storage.webhooks.want(subscriptions(config.webhooks))
 
     def __enter__(self) -> Publisher:
         return self
@@ -804,6 +808,23 @@ class Publisher:
     def outbox(self) -> list[OutboxItem]:
         """Every stored message with its delivery state."""
         return Outbox(self._storage).items()
+
+    # -- webhooks ----------------------------------------------------------------------
+
+    def deliver_webhooks(self, *, force: bool = False, now: datetime | None = None) -> list[WebhookDelivery]:
+        """POST the webhook events that are due (see :mod:`.webhooks`), in order per story;
+        one result per attempt. A failed event is retried later with the same id.
+
+        ``force`` also sends events that are backing off after a failure.
+
+        Raises:
+            ConfigError: a webhook's secret variable is not set.
+        """
+        return Webhooks(self._storage, self.config.webhooks).deliver(self._worker, now or utcnow(), force=force)
+
+    def webhook_counts(self) -> list[WebhookCounts]:
+        """Per webhook: how many events are pending, failed (and retried) and delivered."""
+        return Webhooks(self._storage, self.config.webhooks).counts()
 
     # -- data protection ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The jobs: fetch -> auto-approve -> syndicate -> match coverage -> alerts -> reports -> outbox.
+"""The jobs: fetch -> auto-approve -> syndicate -> match coverage -> alerts -> reports -> outbox -> webhooks.
 
 `Publisher.run_cycle` runs them under the run lock and records the outcome for
 `status`: `run` does them all once (each step's failure is recorded and the next
@@ -20,7 +20,7 @@ from .coverage.model import Period
 from .coverage.periods import last_complete, named, today_in_amsterdam
 from .exceptions import PublisherError
 from .reports import report_file_name
-from .types import FetchResult, SyndicationResult
+from .types import FetchResult, SyndicationResult, WebhookDelivery
 
 if TYPE_CHECKING:
     from .core import Publisher
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: every step, in the order of a whole cycle
-STEPS = ("fetch", "hub", "approve", "syndicate", "coverage", "alerts", "reports", "digest", "outbox")
+#: (webhooks last: every step before it may record events, a report sent by the outbox too)
+STEPS = ("fetch", "hub", "approve", "syndicate", "coverage", "alerts", "reports", "digest", "outbox", "webhooks")
 
 
 @dataclass
@@ -45,12 +46,13 @@ class CycleResult:
     reports: list[str] = field(default_factory=list)  #: files written and messages queued
     written: list[tuple[str, str]] = field(default_factory=list)  #: (HTML, CSV) report files written
     unsent: list[str] = field(default_factory=list)  #: messages still waiting in the outbox
+    webhooks: list[WebhookDelivery] = field(default_factory=list)  #: webhook events sent or tried
     errors: list[str] = field(default_factory=list)  #: "step: message" for each failed step
 
     @property
     def ok(self) -> bool:
         return not self.errors and not self.unsent and all(r.ok for r in self.fetched) \
-            and all(r.ok for r in self.syndicated)
+            and all(r.ok for r in self.syndicated) and all(w.ok for w in self.webhooks)
 
     def summary(self) -> str:
         failed_sources = sum(not r.ok for r in self.fetched)
@@ -62,6 +64,8 @@ class CycleResult:
                 f" ({self.counted} counted)"
                 + (f"; alerts {len(self.alerts)}" if self.alerts else "") + f"; reports {len(self.reports)}"
                 + (f"; {count(len(self.unsent), 'message')} waiting" if self.unsent else "")
+                + (f"; webhook events {sum(w.ok for w in self.webhooks)} delivered"
+                   f" ({sum(not w.ok for w in self.webhooks)} failed)" if self.webhooks else "")
                 + (f"; {count(len(self.errors), 'step')} failed" if self.errors else ""))
 
 
@@ -77,6 +81,7 @@ class Jobs:
         self._steps: dict[str, Callable[[], None]] = {
             "fetch": self.fetch, "hub": self.hub, "approve": self.approve, "syndicate": self.syndicate,
             "coverage": self.coverage, "alerts": self.alerts, "reports": self.reports, "digest": self.digest, "outbox": self.outbox,
+            "webhooks": self.webhooks,
         }
 
     def step(self, name: str) -> None:
@@ -172,3 +177,5 @@ class Jobs:
             self.publisher.deliver_outbox()
             self.result.unsent = [i.key for i in self.publisher.outbox() if i.state == "pending"]
 
+    def webhooks(self) -> None:
+        self.result.webhooks.extend(self.publisher.deliver_webhooks())

@@ -55,12 +55,13 @@ def build_scheduler(publisher: Publisher, stop: threading.Event,
 
     def reports() -> None:
         if datetime.now(timezone.utc).astimezone(AMSTERDAM).hour >= timetable.report_hour:
-            job("reports", "digest", "outbox")()
+            job("reports", "digest", "outbox", "webhooks")()
 
     scheduler.every(timetable.fetch_minutes).minutes.do(job("fetch", "hub", "approve"))
     scheduler.every(timetable.syndicate_minutes).minutes.do(job("syndicate"))
     scheduler.every(timetable.coverage_minutes).minutes.do(job("coverage", "alerts"))
-    scheduler.every(timetable.outbox_minutes).minutes.do(job("outbox"))
+    # webhook events go out with the mail: what the other jobs caused waits at most this long
+    scheduler.every(timetable.outbox_minutes).minutes.do(job("outbox", "webhooks"))
     scheduler.every().hour.do(reports)
     return scheduler
 

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 
 from ._storage import open_storage
 from .adapters.base import Adapter, CheckResult
-from .config import Config, DestinationConfig
-from .exceptions import PublisherError
+from .config import Config, DestinationConfig, secret_from_env
+from .exceptions import ConfigError, PublisherError
 from .mail import connect
 from .syndication import make_adapter
 
@@ -103,8 +103,8 @@ def check_destinations(config: Config, destinations: Iterable[str] | None = None
 
 def doctor(config: Config, adapter_for: Callable[[DestinationConfig], Adapter] | None = None) -> list[Finding]:
     """Check what an unattended run with ``config`` needs, posting and sending nothing: the
-    database, each destination, the mail server, the lock file. One finding each; a broken
-    database is one finding and the other checks still run."""
+    database, each destination, the mail server, each webhook's secret, the lock file. One
+    finding each; a broken database is one finding and the other checks still run."""
     findings = [Finding("config", True, f"loaded {config.path or '(defaults)'}")]
     try:
         storage = open_storage(config.database_url)
@@ -130,6 +130,14 @@ def doctor(config: Config, adapter_for: Callable[[DestinationConfig], Adapter] |
             findings.append(Finding("smtp", False, str(e)))
     else:
         findings.append(Finding("smtp", True, "no mail server configured: reports are not e-mailed"))
+    for i, webhook in enumerate(config.webhooks):
+        # the secret only: a test request would be an event the receiver never asked for
+        try:
+            secret_from_env(webhook.secret_env, f"webhooks[{i}].secret_env")
+            findings.append(Finding(f"webhook {webhook.name}", True,
+                                    f"events are signed with ${webhook.secret_env} and sent to {webhook.url}"))
+        except ConfigError as e:
+            findings.append(Finding(f"webhook {webhook.name}", False, str(e)))
     findings.append(_writable("lock file", config.lock_path))
     return findings
 

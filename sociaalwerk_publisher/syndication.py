@@ -317,7 +317,11 @@ class Syndicator:
                 raise
             return self._failed(item, destination, str(e))
         self._remember_image(destination, item.story, post, remote)
+        event = "story.updated" if item.action is SyndicationAction.UPDATE else "story.published"
         self._finish(item, destination, SyndicationState(row.state), SyndicationState.PUBLISHED,
+                     event=(event, {"story_id": item.story.id, "title": post.title, "url": item.story.url,
+                                    "destination": destination.name, "remote_id": remote.id,
+                                    "remote_url": remote.url}),
                      remote_id=remote.id, remote_url=remote.url,
                      content_hash=self._content_hash(item.story, destination),
                      last_error=None, next_attempt_at=None)

@@ -201,3 +201,25 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     message_id: str
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One attempt to deliver a webhook event."""
+
+    event_id: str
+    webhook: str
+    type: str  #: story.approved, mention.new, ...
+    ok: bool  #: the receiver answered 2xx
+    status: int | None = None  #: the receiver's HTTP status, if it answered
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookCounts:
+    """How the events of one webhook stand."""
+
+    webhook: str
+    pending: int  #: not tried yet
+    failed: int  #: tried and failed; retried with a growing wait
+    delivered: int

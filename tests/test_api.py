@@ -20,7 +20,7 @@ def test_public_names_are_pinned() -> None:
         "SchemaOutdatedError", "Source", "SourceError", "SourceKind", "SourceNotFoundError", "SourceUpdate",
         "StorageError", "Story", "StoryError", "StoryFilter", "StoryNotFoundError", "StoryStatus",
         "Syndication", "SyndicationAction", "SyndicationResult", "SyndicationState", "TemplateError",
-        "TransportError", "UsageError", "__version__", "make_publisher",
+        "TransportError", "UsageError", "WebhookCounts", "WebhookDelivery", "__version__", "make_publisher",
     ]
 
 

@@ -230,3 +230,28 @@ def test_an_upgrade_adds_alerts_and_marks_the_mentions_fetched_this_week_seen(ow
         assert seen == [made["recent"]]  # the old one is out of the alert window anyway
     finally:
         storage.close()
+
+
+def test_an_upgrade_adds_the_webhook_outbox(own_database_url: str) -> None:
+    from sociaalwerk_publisher._storage._schema import MIGRATIONS, _to_version_8, webhook_events
+
+    url = own_database_url
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        with storage.begin() as conn:
+            conn.execute(text("DROP TABLE webhook_events"))  # as before that step
+            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_8)})
+    finally:
+        storage.close()
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        assert storage.schema_version() == LATEST_VERSION
+        storage.webhooks.want({"report.sent": ["ontvanger"]})
+        with storage.begin() as conn:
+            storage.webhooks.record(conn, "report.sent", {"key": "report:x"}, WHEN, about="report:x")
+        with storage.connect() as conn:
+            assert conn.execute(select(webhook_events.c.webhook, webhook_events.c.type)).all() == [
+                ("ontvanger", "report.sent")]
+            assert {i["name"] for i in inspect(conn).get_indexes("webhook_events")} >= {"ix_webhook_events_undelivered"}
+    finally:
+        storage.close()

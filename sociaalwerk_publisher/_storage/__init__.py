@@ -30,6 +30,7 @@ from .outbox import OutboxStore
 from .sources import SourceStore
 from .stories import StoryStore
 from .syndications import SyndicationStore
+from .webhooks import WebhookStore
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Storage:
         self.hub = HubStore(self)
         self.outbox = OutboxStore(self)
         self.alerts = AlertStore(self)
+        self.webhooks = WebhookStore(self)
 
     @property
     def is_sqlite(self) -> bool:

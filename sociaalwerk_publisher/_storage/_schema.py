@@ -361,6 +361,33 @@ alert_spikes = Table(
     Column("checked_at", UTCDateTime, nullable=False),
 )
 
+# Webhooks (see webhooks.py): an outbox of events, one row per event and webhook that wants it,
+# written in the transaction of the change that caused it. Delivered in ``id`` order per story
+# and webhook; ``body`` is the JSON sent, the same on every attempt (only the signature's
+# timestamp is new).
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False),  # the receiver's deduplication key
+    Column("webhook", Text, nullable=False),
+    Column("type", String(32), nullable=False),
+    # the story whose events go out in order; erasing a story (AVG) takes its events along
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE")),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt_at", UTCDateTime),
+    Column("claimed_by", Text),
+    Column("claim_expires_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("webhook", "event_id", name="uq_webhook_events_webhook_event"),
+)
+# the undelivered events, and a story's earlier undelivered ones, without reading delivered rows
+Index("ix_webhook_events_undelivered", webhook_events.c.delivered_at, webhook_events.c.webhook,
+      webhook_events.c.story_id, webhook_events.c.id)
+
 
 def _add_columns(conn: Connection, table: Table, *names: str) -> None:
     """ALTER TABLE ... ADD COLUMN for columns of ``table`` the database lacks (nullable ones)."""
@@ -442,6 +469,11 @@ def _to_version_7(conn: Connection) -> None:
     conn.execute(insert(alerted_mentions).from_select(["mention_id", "seen_at"], recent))
 
 
+def _to_version_8(conn: Connection) -> None:
+    """Webhooks: the outbox of events."""
+    metadata.create_all(conn)  # only the tables that do not exist yet
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -452,6 +484,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _to_version_5,
     _to_version_6,
     _to_version_7,
+    _to_version_8,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

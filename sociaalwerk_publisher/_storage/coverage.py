@@ -212,6 +212,16 @@ class CoverageStore:
             saved = conn.execute(upsert.returning(mentions.c.story_id, mentions.c.id), list(rows))
             return {story_id: mention_id for story_id, mention_id in saved}
 
+    def wants(self, kind: str) -> bool:
+        """Whether a webhook wants events of ``kind`` (else their data need not be made)."""
+        return self._storage.webhooks.wants(kind)
+
+    def announce_mentions(self, events: Sequence[tuple[int, Mapping[str, Any]]], now: datetime) -> None:
+        """Record the ``mention.new`` webhook event of each (mention id, data), in this transaction."""
+        with self._begin() as conn:
+            self._storage.webhooks.record_many(
+                conn, "mention.new", [(data, None, str(mention_id)) for mention_id, data in events], now)
+
     def update_mentions(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Set the values of mentions (by ``id``)."""
         if not rows:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select, update
 
+from ..clock import utcnow
 from ..exceptions import StoryNotFoundError
 from ..review import Decision
 from ..types import StoryStatus
@@ -13,6 +14,9 @@ from ._schema import decisions, stories
 
 if TYPE_CHECKING:
     from . import Storage
+
+#: the webhook event a decision to this status is
+EVENTS = {StoryStatus.APPROVED: "story.approved", StoryStatus.RETRACTED: "story.retracted"}
 
 
 class DecisionStore:
@@ -39,6 +43,15 @@ class DecisionStore:
                 to_status=decision.to_status.value, decided_by=decision.decided_by,
                 decided_at=decision.decided_at, note=decision.note,
             ))
+            kind = EVENTS.get(decision.to_status)
+            if kind is not None and self._storage.webhooks.wants(kind):
+                story = conn.execute(select(stories.c.title, stories.c.canonical_url)
+                                     .where(stories.c.id == decision.story_id)).one()
+                self._storage.webhooks.record(conn, kind, {
+                    "story_id": decision.story_id, "title": story.title, "url": story.canonical_url,
+                    "from_status": decision.from_status.value, "decided_by": decision.decided_by,
+                    "decided_at": decision.decided_at.isoformat(), "note": decision.note,
+                }, utcnow(), story_id=decision.story_id)
         return bool(changed)
 
     def history(self, story_id: int) -> list[Decision]:

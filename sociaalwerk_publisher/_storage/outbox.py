@@ -15,6 +15,9 @@ from .claims import RELEASED, free, taken_by
 if TYPE_CHECKING:
     from . import Storage
 
+#: the outbox kinds that are reports (national and a member's)
+REPORT_KINDS = ("report", "member-report")
+
 
 class OutboxStore:
     def __init__(self, storage: Storage) -> None:
@@ -69,6 +72,15 @@ class OutboxStore:
             return conn.execute(select(outbox).where(outbox.c.key == key)).first() if claimed else None
 
     def finish(self, key: str, **values: Any) -> None:
-        """Record how sending went and release the claim."""
+        """Record how sending went and release the claim; a report sent is a ``report.sent``
+        webhook event, recorded in the same transaction."""
         with self._storage.begin() as conn:
             conn.execute(update(outbox).where(outbox.c.key == key).values(**RELEASED, **values))
+            if values.get("state") == "sent" and self._storage.webhooks.wants("report.sent"):
+                row = conn.execute(select(outbox.c.kind, outbox.c.subject, outbox.c.message_id, outbox.c.recipients)
+                                   .where(outbox.c.key == key, outbox.c.kind.in_(REPORT_KINDS))).first()
+                if row is not None:
+                    self._storage.webhooks.record(conn, "report.sent", {
+                        "key": key, "kind": row.kind, "subject": row.subject, "message_id": row.message_id,
+                        "recipients": len(row.recipients.split("\t")), "sent_at": values["sent_at"].isoformat(),
+                    }, values["sent_at"], about=key)

@@ -80,14 +80,18 @@ class SyndicationStore:
                 return None
             return conn.execute(select(syndications).where(where)).first()
 
-    def finish(self, story_id: int, destination: str, now: datetime, **values: Any) -> None:
-        """Record the outcome of a remote call and release the claim."""
+    def finish(self, story_id: int, destination: str, now: datetime,
+               event: tuple[str, dict[str, Any]] | None = None, **values: Any) -> None:
+        """Record the outcome of a remote call and release the claim; with ``event``, record
+        that webhook event (type, data) in the same transaction."""
         with self._storage.begin() as conn:
             conn.execute(
                 update(syndications)
                 .where(and_(syndications.c.story_id == story_id, syndications.c.destination == destination))
                 .values(**values, updated_at=now, **RELEASED)
             )
+            if event is not None:
+                self._storage.webhooks.record(conn, event[0], event[1], now, story_id=story_id)
 
     def claimants(self) -> list[str]:
         """Workers that hold claims now."""

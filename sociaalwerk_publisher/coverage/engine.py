@@ -246,8 +246,23 @@ class _Pass:
                 if item.mention_id is None:
                     facts_after[added[item.id]] = facts
             tx.replace_facts(facts_after)
+            if tx.wants("mention.new"):
+                tx.announce_mentions([(added[item.id], self._announced(item, domain, added[item.id], values, facts))
+                                      for item, domain, values, facts, _ in matched
+                                      if item.mention_id is None and values["counted"]], now)
             self._relink(tx, [(item, item.mention_id or added[item.id], values, text)
                               for item, _, values, _, text in matched])
+
+    def _announced(self, item: Any, domain: str, mention_id: int, values: dict[str, Any],
+                   facts: list[tuple[str, str]]) -> dict[str, Any]:
+        """The data of a new mention's webhook event."""
+        def named(kind: str) -> list[str]:
+            return sorted({value for k, value in facts if k == kind})
+
+        return {"mention_id": mention_id, "item_id": item.id, "title": item.title, "url": values["url"],
+                "published_at": values["published_at"].isoformat(), "outlet": self.outlets[domain].name,
+                "domain": domain, "municipality": values["municipality"], "organisations": named("organisation"),
+                "themes": named("theme"), "terms": named("term")}
 
     def _relink(self, tx: CoverageStore, matched: list[tuple[Any, int, dict[str, Any], str]]) -> None:
         """Bring the pickup index up to date for these mentions: in it are the counted mentions
