@@ -34,6 +34,7 @@ import re
 import unicodedata
 import xml.parsers.expat
 import xmlrpc.client
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn, cast
@@ -298,13 +299,34 @@ class WordPressXmlRpcAdapter:
         terms = self._resolve_terms(post, warnings)
         image_id = self._image_id(post, warnings)
         outgoing = self._outgoing(post, terms, image_id, self._custom_fields(post, []))
+        outgoing.slug = _xml_text(post.slug)
         new_id = str(self._send(posts.NewPost, outgoing, post, "create the post", warnings))
         if getattr(outgoing, "thumbnail", None) is None:  # dropped: the reused media is gone
             image_id = None
-        return self._read_back(new_id, post, terms, image_id, warnings)
+        remote, stored = self._read_back(new_id, post, terms, image_id, warnings)
+        given = unquote(getattr(stored, "slug", None) or post.slug)
+        if given != post.slug and post.fallback_slug not in ("", post.slug):
+            remote = self._rename(remote, post.fallback_slug)
+        return remote
+
+    def _rename(self, remote: RemotePost, slug: str) -> RemotePost:
+        """Give a new post ``slug``: WordPress made the plain one unique, so another post has it.
+
+        XML-RPC cannot look posts up by slug, so WordPress is the judge: it makes the slug
+        of a post that is not a draft unique among the posts in any state but the trash
+        (whose slugs it sets aside). The fallback is ours alone, and the post seconds old.
+        """
+        # a bare struct: a WordPressPost would send its default title "Untitled" too
+        self._call(posts.EditPost(int(remote.id), {"post_name": _xml_text(slug)}),
+                   f"set the slug of post {remote.id}")
+        try:
+            link = getattr(self._call(_GetPost(int(remote.id), ["link"]), f"read post {remote.id}"), "link", None)
+        except AdapterError:
+            link = None  # renamed all the same; only its address is not known
+        return replace(remote, url=link or None)
 
     def update(self, remote_id: str, post: Post) -> RemotePost:
-        """Replace title, content, excerpt, slug, status, date, terms, image and fields of a post."""
+        """Replace title, content, excerpt, status, date, terms, image and fields of a post (not its slug)."""
         post_id = self._post_id(remote_id)
         try:
             current = self._call(_GetPost(post_id), f"read post {post_id}")
@@ -327,7 +349,7 @@ class WordPressXmlRpcAdapter:
                    f"update post {post_id}", warnings)
         if not getattr(outgoing, "thumbnail", None):
             image_id = None
-        return self._read_back(str(post_id), post, terms, image_id, warnings)
+        return self._read_back(str(post_id), post, terms, image_id, warnings)[0]
 
     def retract(self, remote_id: str, *, delete: bool = False) -> None:
         """Move the post to the trash, or delete it for good; a post already gone is fine.
@@ -347,7 +369,7 @@ class WordPressXmlRpcAdapter:
                 raise
 
     def find_existing(self, post: Post) -> RemotePost | None:
-        """The live post an earlier attempt created: by marker (content or field), else by slug."""
+        """The live post an earlier attempt created, by its marker (in the content or the field)."""
         statuses = list(LIVE_STATUSES)
         found = []
         word = _search_word(post.marker)
@@ -361,8 +383,7 @@ class WordPressXmlRpcAdapter:
             query = {"post_type": "post", "post_status": statuses, "number": 50,
                      "orderby": "ID", "order": "DESC"}
             recent = [p for p in self._call(_GetPosts(query), "list recent posts") or [] if self._is_live(p)]
-            found = [p for p in recent if self._has_marker(p, post.marker)] or \
-                    [p for p in recent if unquote(getattr(p, "slug", "") or "").casefold() == post.slug.casefold()]
+            found = [p for p in recent if self._has_marker(p, post.marker)]
         if not found:
             return None
         first = min(found, key=lambda p: int(p.id))  # the original, should there be duplicates
@@ -488,7 +509,7 @@ class WordPressXmlRpcAdapter:
         outgoing.title = html.escape(_xml_text(post.title), quote=False)
         outgoing.content = _xml_text(post.content_html)  # WordPress trims it (IXR trims every string)
         outgoing.excerpt = html.escape(_xml_text(post.excerpt), quote=False)
-        outgoing.slug = _xml_text(post.slug)
+        # no slug: a new post gets one in publish; an updated one keeps its own (its address)
         outgoing.post_status = post.status
         outgoing.date = _gmt(post.date)  # sent as post_date_gmt
         # an empty list clears the tags; no categories at all is left to WordPress, which
@@ -521,14 +542,15 @@ class WordPressXmlRpcAdapter:
         return fields
 
     def _read_back(self, post_id: str, post: Post, terms: dict[str, list[tuple[str, str]]],
-                   image_id: str | None, warnings: list[str]) -> RemotePost:
-        """The post as WordPress stored it, with a warning for each term or image it did not take."""
+                   image_id: str | None, warnings: list[str]) -> tuple[RemotePost, Any]:
+        """The post as WordPress stored it, with a warning for each term or image it did not take;
+        and the stored post itself (``None`` when it could not be read)."""
         try:
             stored = self._call(_GetPost(int(post_id)), f"read back post {post_id}")
         except AdapterError as e:
             # the post exists; failing now would make the caller create it again
             warnings.append(f"the post was saved but could not be read back to verify it: {self._plain(e)}")
-            return RemotePost(post_id, None, post.status, image_id, tuple(warnings))
+            return RemotePost(post_id, None, post.status, image_id, tuple(warnings)), None
         applied = {(t.taxonomy, str(t.id)) for t in getattr(stored, "terms", None) or []}
         labels = dict(TAXONOMIES)
         for taxonomy, items in terms.items():
@@ -538,7 +560,7 @@ class WordPressXmlRpcAdapter:
         thumbnail = _thumbnail_id(stored)
         if image_id and thumbnail != image_id:
             warnings.append(f"the featured image (media {image_id}) was not applied to the post")
-        return self._remote(stored, thumbnail, warnings)
+        return self._remote(stored, thumbnail, warnings), stored
 
     def _remote(self, wp_post: Any, image_id: str | None, warnings: list[str]) -> RemotePost:
         return RemotePost(id=str(wp_post.id), url=getattr(wp_post, "link", None) or None,
