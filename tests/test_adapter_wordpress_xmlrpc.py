@@ -26,12 +26,8 @@ from wordpress_xmlrpc import WordPressPost, WordPressTerm
 
 from sociaalwerk_publisher.adapters import Adapter, adapter_factory
 from sociaalwerk_publisher.adapters.base import Image, Post, RemotePost
-from sociaalwerk_publisher.adapters.wordpress_xmlrpc import (
-    WordPressXmlRpcAdapter,
-    _GetPosts,
-    _GetTerms,
-    _search_word,
-)
+from sociaalwerk_publisher.adapters.wordpress_xmlrpc import WordPressXmlRpcAdapter, _search_word
+from sociaalwerk_publisher.adapters.wordpress_xmlrpc_compat import GetPosts, GetTerms
 from sociaalwerk_publisher.config import DestinationConfig
 from sociaalwerk_publisher.exceptions import (
     AdapterError,
@@ -448,9 +444,9 @@ def test_find_existing_ignores_trashed_posts(
 
 def test_list_results_are_converted_without_collections_iterable() -> None:
     # python-wordpress-xmlrpc 2.3 checks `collections.Iterable`, gone since Python 3.10
-    result = _GetPosts().process_result([{"post_id": "1", "post_title": "Een"}, {"post_id": "2"}])
+    result = GetPosts().process_result([{"post_id": "1", "post_title": "Een"}, {"post_id": "2"}])
     assert [(type(p), p.id) for p in result] == [(WordPressPost, "1"), (WordPressPost, "2")]
-    assert _GetPosts().process_result([]) == []
+    assert GetPosts().process_result([]) == []
 
 
 def test_a_marker_in_an_html_comment_is_searched_for_by_its_word_not_the_comment_dashes() -> None:
@@ -468,8 +464,8 @@ def test_calls_returning_lists_work_against_wordpress_on_this_python(
         site: WordPressSite, adapter: WordPressXmlRpcAdapter, cleanup: Cleanup) -> None:
     remote = cleanup.track(adapter.publish(make_post(cleanup.token, categories=(f"Wonen {cleanup.token}",))))
     client = adapter._client
-    found = client.call(_GetPosts({"post_type": "post", "number": 100}))
-    terms = client.call(_GetTerms("category"))
+    found = client.call(GetPosts({"post_type": "post", "number": 100}))
+    terms = client.call(GetTerms("category"))
     assert remote.id in [p.id for p in found] and all(isinstance(p, WordPressPost) for p in found)
     assert f"Wonen {cleanup.token}" in [t.name for t in terms]
     assert all(isinstance(t, WordPressTerm) for t in terms)
