@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html
+import json
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from sociaalwerk_publisher.adapters.base import Image, Post
 from sociaalwerk_publisher.adapters.wordpress_rest import WordPressRestAdapter
@@ -92,6 +95,27 @@ def test_find_existing_finds_an_earlier_attempt_but_not_a_trashed_one(site: Word
     rest.retract(remote.id)
     assert rest.find_existing(draft) is None
     rest.close()
+
+
+def test_find_existing_finds_a_marker_that_search_misses_among_the_latest_posts(httpserver: HTTPServer) -> None:
+    # a site whose search a plugin replaced (one that does not index HTML comments)
+    httpserver.expect_request("/", method="HEAD").respond_with_data(
+        "", headers={"Link": f'<{httpserver.url_for("/wp-json/")}>; rel="https://api.w.org/"'})
+    ours = {"id": 12, "link": "http://site/?p=12", "status": "draft",
+            "content": {"raw": "<p>Tekst.</p>\n<!-- swp-zoek -->"}}
+    theirs = {"id": 13, "link": "http://site/?p=13", "status": "publish", "content": {"raw": "<p>Anders.</p>"}}
+
+    def posts(request: Request) -> Response:
+        found = [] if "search" in request.args else [theirs, ours]
+        return Response(json.dumps(found), content_type="application/json")
+
+    httpserver.expect_request("/wp-json/wp/v2/posts", method="GET").respond_with_handler(posts)
+    config = DestinationConfig(name="zoek", adapter="wordpress-rest", url=httpserver.url_for("/"),
+                               username="u", password_env="X", timeout=5)
+    found = WordPressRestAdapter(config, "x").find_existing(post("swp-zoek"))
+    assert found is not None and (found.id, found.status) == ("12", "draft")
+    listed = [r.args for r, _ in httpserver.log if r.path == "/wp-json/wp/v2/posts"][-1]
+    assert (listed["orderby"], listed["order"]) == ("id", "desc")  # the latest created, whatever their date
 
 
 def foreign_post(site: WordPressSite, slug: str, status: str) -> dict[str, Any]:

@@ -255,7 +255,7 @@ class WordPressRestAdapter:
                 self._request("DELETE", f"wp/v2/posts/{int(remote_id)}", params={"force": "true"})
 
     def find_existing(self, post: Post) -> RemotePost | None:
-        base = {"status": LIVE_STATUSES, "context": "edit"}
+        base = {"status": LIVE_STATUSES, "context": "edit", "_fields": "id,link,status,featured_media,content"}
         # by the marker in the raw content only: a post with our slug may be someone else's.
         # Search may be replaced by a plugin that does not index HTML comments, so the
         # latest posts created (by id: the post date is the story's own) are looked at too
