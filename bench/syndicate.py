@@ -226,7 +226,9 @@ def classify(method: str, url: str) -> str:
         if method == "GET" and "search" in query:
             return "GET posts?search=marker (find_existing)"
         if method == "GET" and "slug" in query:
-            return "GET posts?slug= (find_existing)"
+            return "GET posts?slug= (is the plain slug taken)"
+        if method == "GET" and query.get("orderby") == ["id"]:
+            return "GET posts?orderby=id (find_existing)"
         if method == "POST":
             return "POST posts/<id> (update)" if one else "POST posts (create)"
         return f"{method} posts" + ("/<id>" if one else "")

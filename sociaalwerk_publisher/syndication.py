@@ -2,9 +2,9 @@
 
 For each (story, destination) a record is claimed and committed *before* any
 remote call; a new post is only created after asking the destination whether
-an earlier, interrupted attempt already made it (the marker in the content,
-the deterministic slug). So a crash at any point, followed by another run,
-leaves exactly one remote post.
+an earlier, interrupted attempt already made it (by the marker in the content,
+never by the slug, which is plain and may be another post's). So a crash at any
+point, followed by another run, leaves exactly one remote post.
 """
 
 from __future__ import annotations
@@ -400,9 +400,11 @@ class Syndicator:
         content = f"{body.rstrip()}\n<!-- {marker} -->\n"
         image, image_id, problem = (self._image(story, destination, download, trusted=version is not None)
                                     if with_image else (None, None, None))
+        slug = slugify(story.title)
         return Post(
             title=story.title, content_html=content, excerpt=story.excerpt,
-            slug=f"{slugify(story.title)}-{marker[4:12]}", marker=marker, status=destination.status,
+            # public addresses read plainly; the marker's hash only where the plain slug is taken
+            slug=slug, fallback_slug=f"{slug}-{marker[4:12]}", marker=marker, status=destination.status,
             date=story.published_at if destination.post_date == "original" else now,
             categories=categories, tags=tags, image=image, image_id=image_id,
             source_url=safe_url(story.url, schemes=WEB_SCHEMES) if story.url else None,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import html
+import json
+import uuid
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from sociaalwerk_publisher.adapters.base import Image, Post
 from sociaalwerk_publisher.adapters.wordpress_rest import WordPressRestAdapter
@@ -89,6 +94,74 @@ def test_find_existing_finds_an_earlier_attempt_but_not_a_trashed_one(site: Word
     assert found is not None and found.id == remote.id
     rest.retract(remote.id)
     assert rest.find_existing(draft) is None
+    rest.close()
+
+
+def test_find_existing_finds_a_marker_that_search_misses_among_the_latest_posts(httpserver: HTTPServer) -> None:
+    # a site whose search a plugin replaced (one that does not index HTML comments)
+    httpserver.expect_request("/", method="HEAD").respond_with_data(
+        "", headers={"Link": f'<{httpserver.url_for("/wp-json/")}>; rel="https://api.w.org/"'})
+    ours = {"id": 12, "link": "http://site/?p=12", "status": "draft",
+            "content": {"raw": "<p>Tekst.</p>\n<!-- swp-zoek -->"}}
+    theirs = {"id": 13, "link": "http://site/?p=13", "status": "publish", "content": {"raw": "<p>Anders.</p>"}}
+
+    def posts(request: Request) -> Response:
+        found = [] if "search" in request.args else [theirs, ours]
+        return Response(json.dumps(found), content_type="application/json")
+
+    httpserver.expect_request("/wp-json/wp/v2/posts", method="GET").respond_with_handler(posts)
+    config = DestinationConfig(name="zoek", adapter="wordpress-rest", url=httpserver.url_for("/"),
+                               username="u", password_env="X", timeout=5)
+    found = WordPressRestAdapter(config, "x").find_existing(post("swp-zoek"))
+    assert found is not None and (found.id, found.status) == ("12", "draft")
+    listed = [r.args for r, _ in httpserver.log if r.path == "/wp-json/wp/v2/posts"][-1]
+    assert (listed["orderby"], listed["order"]) == ("id", "desc")  # the latest created, whatever their date
+
+
+def foreign_post(site: WordPressSite, slug: str, status: str) -> dict[str, Any]:
+    """A post someone else made on the site, with ``slug``, as WordPress stored it."""
+    session = site.admin_session()
+    response = session.post(site.rest("wp/v2/posts"), timeout=30, json={
+        "title": "Van iemand anders", "content": "<p>Niet van ons.</p>", "slug": slug,
+        "status": "publish" if status == "trash" else status})
+    response.raise_for_status()
+    if status == "trash":
+        session.delete(site.rest(f"wp/v2/posts/{response.json()['id']}"), timeout=30).raise_for_status()
+    (stored,) = site.posts(include=response.json()["id"])
+    return stored
+
+
+@pytest.mark.parametrize("foreign_status, expected", [
+    (None, "plain"), ("publish", "fallback"), ("draft", "fallback"), ("pending", "fallback"),
+    ("trash", "plain"),  # WordPress sets a trashed post's slug aside (<slug>__trashed)
+])
+def test_a_new_post_takes_the_plain_slug_unless_another_post_has_it(
+        site: WordPressSite, foreign_status: str | None, expected: str) -> None:
+    token = uuid.uuid4().hex[:8]
+    plain, fallback = f"samen-sterk-{token}", f"samen-sterk-{token}-abcd1234"
+    foreign = foreign_post(site, plain, foreign_status) if foreign_status else None
+    rest = adapter(site)
+    ours = post(f"swp-{token}slug00000001", slug=plain, fallback_slug=fallback)
+    assert rest.find_existing(ours) is None  # an earlier attempt is found by its marker only
+    remote = rest.publish(ours)
+    (stored,) = site.posts(include=remote.id)
+    assert stored["slug"] == (plain if expected == "plain" else fallback)
+    if foreign is not None:  # neither adopted nor changed
+        assert site.posts(include=foreign["id"]) == [foreign]
+    updated = rest.update(remote.id, post(ours.marker, slug=f"ander-{token}", title="Nieuwe titel"))
+    (stored,) = site.posts(include=updated.id)
+    assert stored["slug"] == (plain if expected == "plain" else fallback)  # an update keeps the address
+    rest.close()
+
+
+def test_a_slug_wordpress_reserves_gets_the_fallback_too(wp_sites: dict[str, WordPressSite]) -> None:
+    rest = adapter(wp_sites["member"])
+    token = uuid.uuid4().hex[:8]
+    # no post has "feed", but WordPress will not give it to a post (it would shadow the feeds)
+    remote = rest.publish(post(f"swp-{token}feed00000001", slug="feed", fallback_slug=f"feed-{token}"))
+    (stored,) = wp_sites["member"].posts(include=remote.id)
+    assert stored["slug"] == f"feed-{token}"
+    assert remote.url == stored["link"] and remote.url.endswith(f"/feed-{token}/")
     rest.close()
 
 

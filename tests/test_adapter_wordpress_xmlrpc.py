@@ -26,12 +26,8 @@ from wordpress_xmlrpc import WordPressPost, WordPressTerm
 
 from sociaalwerk_publisher.adapters import Adapter, adapter_factory
 from sociaalwerk_publisher.adapters.base import Image, Post, RemotePost
-from sociaalwerk_publisher.adapters.wordpress_xmlrpc import (
-    WordPressXmlRpcAdapter,
-    _GetPosts,
-    _GetTerms,
-    _search_word,
-)
+from sociaalwerk_publisher.adapters.wordpress_xmlrpc import WordPressXmlRpcAdapter, _search_word
+from sociaalwerk_publisher.adapters.wordpress_xmlrpc_compat import GetPosts, GetTerms
 from sociaalwerk_publisher.config import DestinationConfig
 from sociaalwerk_publisher.exceptions import (
     AdapterError,
@@ -306,7 +302,42 @@ def test_a_draft_is_published_as_a_draft_with_its_slug(
     assert (stored["status"], stored["slug"]) == ("draft", make_post(cleanup.token).slug)  # type: ignore[index]
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("foreign_status", ["publish", "draft"])
+def test_a_new_post_gets_the_fallback_slug_when_another_post_has_the_plain_one(
+        site: WordPressSite, adapter: WordPressXmlRpcAdapter, cleanup: Cleanup, foreign_status: str) -> None:
+    t = cleanup.token
+    plain = f"buurtzorg-in-de-wijk-{t}"
+    response = site.admin_session().post(site.rest("wp/v2/posts"), timeout=30, json={
+        "title": "Van iemand anders", "content": "<p>Niet van ons.</p>", "slug": plain, "status": foreign_status})
+    response.raise_for_status()
+    foreign = response.json()
+    cleanup.posts.append(str(foreign["id"]))
+
+    post = make_post(t, fallback_slug=f"{plain}-abcd1234")
+    remote = cleanup.track(adapter.publish(post))
+
+    stored = rest_post(site, remote.id)
+    assert stored is not None and stored["slug"] == f"{plain}-abcd1234"
+    assert remote.url == f"{site.url}/{plain}-abcd1234/"
+    untouched = rest_post(site, str(foreign["id"]))
+    assert untouched is not None
+    assert (untouched["slug"], untouched["status"], untouched["content"]["raw"], untouched["modified_gmt"]) == (
+        plain, foreign_status, "<p>Niet van ons.</p>", foreign["modified_gmt"])
+
+
 # --------------------------------------------------------------------------- updating
+
+
+@pytest.mark.integration
+def test_update_keeps_the_slug_the_post_has(
+        site: WordPressSite, adapter: WordPressXmlRpcAdapter, cleanup: Cleanup) -> None:
+    t = cleanup.token
+    remote = cleanup.track(adapter.publish(make_post(t)))
+    adapter.update(remote.id, make_post(t, title=f"Nieuwe titel {t}", slug=f"nieuwe-titel-{t}"))
+    stored = rest_post(site, remote.id)
+    assert stored is not None and (stored["title"]["raw"], stored["slug"]) == (
+        f"Nieuwe titel {t}", f"buurtzorg-in-de-wijk-{t}")
 
 
 @pytest.mark.integration
@@ -391,13 +422,12 @@ def test_find_existing_finds_an_earlier_attempt_by_its_marker(
 
 
 @pytest.mark.integration
-def test_find_existing_falls_back_to_the_slug(
+def test_find_existing_never_adopts_a_post_by_its_slug_alone(
         site: WordPressSite, adapter: WordPressXmlRpcAdapter, cleanup: Cleanup) -> None:
     t = cleanup.token
-    remote = cleanup.track(adapter.publish(make_post(t)))
-    # same slug, but the marker changed (a new template, say)
-    found = adapter.find_existing(make_post(t, marker=f"swp-{t}-v2"))
-    assert found is not None and found.id == remote.id
+    cleanup.track(adapter.publish(make_post(t)))
+    # the same plain slug, another marker: another story's post, or someone else's
+    assert adapter.find_existing(make_post(t, marker=f"swp-{t}-v2")) is None
 
 
 @pytest.mark.integration
@@ -414,9 +444,9 @@ def test_find_existing_ignores_trashed_posts(
 
 def test_list_results_are_converted_without_collections_iterable() -> None:
     # python-wordpress-xmlrpc 2.3 checks `collections.Iterable`, gone since Python 3.10
-    result = _GetPosts().process_result([{"post_id": "1", "post_title": "Een"}, {"post_id": "2"}])
+    result = GetPosts().process_result([{"post_id": "1", "post_title": "Een"}, {"post_id": "2"}])
     assert [(type(p), p.id) for p in result] == [(WordPressPost, "1"), (WordPressPost, "2")]
-    assert _GetPosts().process_result([]) == []
+    assert GetPosts().process_result([]) == []
 
 
 def test_a_marker_in_an_html_comment_is_searched_for_by_its_word_not_the_comment_dashes() -> None:
@@ -434,8 +464,8 @@ def test_calls_returning_lists_work_against_wordpress_on_this_python(
         site: WordPressSite, adapter: WordPressXmlRpcAdapter, cleanup: Cleanup) -> None:
     remote = cleanup.track(adapter.publish(make_post(cleanup.token, categories=(f"Wonen {cleanup.token}",))))
     client = adapter._client
-    found = client.call(_GetPosts({"post_type": "post", "number": 100}))
-    terms = client.call(_GetTerms("category"))
+    found = client.call(GetPosts({"post_type": "post", "number": 100}))
+    terms = client.call(GetTerms("category"))
     assert remote.id in [p.id for p in found] and all(isinstance(p, WordPressPost) for p in found)
     assert f"Wonen {cleanup.token}" in [t.name for t in terms]
     assert all(isinstance(t, WordPressTerm) for t in terms)

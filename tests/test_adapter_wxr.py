@@ -341,7 +341,7 @@ def test_each_post_gets_the_next_id_after_the_highest(tmp_path: Path) -> None:
     assert [p["post_id"] for p in read_like_simplexml(adapter.path)["posts"]] == [2, 3, 4]
 
 
-def test_update_replaces_the_fields_and_keeps_the_id(tmp_path: Path) -> None:
+def test_update_replaces_the_fields_and_keeps_the_id_and_the_slug(tmp_path: Path) -> None:
     adapter = make_adapter(tmp_path)
     adapter.publish(make_post(1))
     adapter.publish(make_post(2))
@@ -356,7 +356,8 @@ def test_update_replaces_the_fields_and_keeps_the_id(tmp_path: Path) -> None:
     assert first["post_id"] == 1 and first["guid"] == "https://www.sociaalwerknederland.nl/?p=1"
     assert (first["post_title"], first["post_content"], first["post_excerpt"]) == (
         "Nieuwe titel", "<p>nieuw</p> swp:0001", "kort")
-    assert (first["post_name"], first["status"], first["post_date"]) == ("nieuwe-titel", "draft", "2024-01-15 11:30:00")
+    # the slug stays what it was: a copy's public address never changes
+    assert (first["post_name"], first["status"], first["post_date"]) == ("verhaal-1", "draft", "2024-01-15 11:30:00")
     assert first["terms"] == [{"name": "Welzijn", "slug": "welzijn", "domain": "category"}]
     assert meta(first) == {"swp_marker": "swp:0001"}
     assert second["post_title"] == "Verhaal 2"  # untouched
@@ -408,7 +409,7 @@ def test_retracting_what_is_not_there_is_fine(tmp_path: Path) -> None:
     assert adapter.path.read_bytes() == before
 
 
-def test_find_existing_by_marker_then_by_slug_ignoring_the_trash(tmp_path: Path) -> None:
+def test_find_existing_by_marker_only_ignoring_the_trash(tmp_path: Path) -> None:
     adapter = make_adapter(tmp_path)
     assert adapter.find_existing(make_post(1)) is None  # no file yet
     adapter.publish(make_post(1))
@@ -416,12 +417,46 @@ def test_find_existing_by_marker_then_by_slug_ignoring_the_trash(tmp_path: Path)
 
     found = adapter.find_existing(make_post(2))
     assert found is not None and (found.id, found.status) == ("2", "publish")
-    by_slug = adapter.find_existing(make_post(9, slug="verhaal-1"))
-    assert by_slug is not None and by_slug.id == "1"
+    assert adapter.find_existing(make_post(9, slug="verhaal-1")) is None  # its slug, not its marker: not ours
     assert adapter.find_existing(make_post(9)) is None
 
     adapter.retract("2")
     assert adapter.find_existing(make_post(2)) is None
+
+
+def test_a_new_post_takes_the_plain_slug_unless_another_item_in_the_file_has_it(tmp_path: Path) -> None:
+    adapter = make_adapter(tmp_path)
+    first = adapter.publish(make_post(1, slug="buurtloket", fallback_slug="buurtloket-0001"))
+    second = adapter.publish(make_post(2, slug="buurtloket", fallback_slug="buurtloket-0002"))
+    # an attachment's name counts too: WordPress would not give the post that name either
+    third = adapter.publish(make_post(3, slug="zomer", fallback_slug="zomer-0003", image=image()))  # foto.jpg
+    fourth = adapter.publish(make_post(4, slug="foto", fallback_slug="foto-0004"))
+    names = {p["post_id"]: p["post_name"] for p in read_like_simplexml(adapter.path)["posts"]}
+    assert "foto" in names.values()  # the attachment's
+    assert [names[int(r.id)] for r in (first, second, third, fourth)] == [
+        "buurtloket", "buurtloket-0002", "zomer", "foto-0004"]
+    adapter.update(second.id, make_post(2, slug="buurtloket", fallback_slug="buurtloket-0002"))
+    adapter.retract(first.id)  # the plain slug is free again, but a copy keeps its address
+    adapter.update(second.id, make_post(2, slug="buurtloket", fallback_slug="buurtloket-0002"))
+    assert by_id(read_like_simplexml(adapter.path))[int(second.id)]["post_name"] == "buurtloket-0002"
+
+
+def test_a_foreign_item_with_the_plain_slug_is_neither_adopted_nor_changed(tmp_path: Path) -> None:
+    from sociaalwerk_publisher.adapters.wxr_format import TAIL, Channel, Item, header, item_bytes
+
+    foreign = Item(post_id=1, title="Buurtloket", post_name="buurtloket", content="<p>Van iemand anders.</p>")
+    path = tmp_path / "export" / "demo.xml"
+    path.parent.mkdir()
+    path.write_bytes(header(Channel("Oud", "https://oud.example.nl", ""), [], datetime(2024, 1, 1, tzinfo=timezone.utc))
+                     + item_bytes(foreign) + TAIL)
+    adapter = make_adapter(tmp_path)
+    ours = make_post(5, title="Buurtloket", slug="buurtloket", fallback_slug="buurtloket-0005")
+    assert adapter.find_existing(ours) is None  # an earlier attempt is found by its marker only
+    remote = adapter.publish(ours)
+    posts = by_id(read_like_simplexml(path))
+    assert (posts[1]["post_name"], posts[1]["post_content"]) == ("buurtloket", "<p>Van iemand anders.</p>")
+    assert posts[int(remote.id)]["post_name"] == "buurtloket-0005"
+    assert adapter.find_existing(ours).id == remote.id  # type: ignore[union-attr]
 
 
 def test_a_featured_image_is_an_attachment_reused_for_the_same_url(tmp_path: Path) -> None:

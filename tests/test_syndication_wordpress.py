@@ -12,6 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from sociaalwerk_publisher import Publisher, make_publisher
+from sociaalwerk_publisher.syndication import marker_for
 from sociaalwerk_publisher.types import SyndicationAction
 
 from .images import png
@@ -137,6 +138,60 @@ def test_a_changed_original_is_updated_and_a_retraction_removes_it_everywhere(
     retracted = publisher.retract_story(story.id, note="op verzoek")
     assert all(r.ok for r in retracted) and len(retracted) == 2
     assert live(sites["hub"]) == [] and live(sites["member"]) == []
+
+
+def slugs(site: WordPressSite) -> list[str]:
+    return sorted(p["slug"] for p in live(site))
+
+
+def test_a_first_copy_has_a_plain_address_and_a_second_story_of_that_title_a_hashed_one(
+        publisher: Publisher, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+    (first,) = publisher.list_stories()
+    publisher.approve_story(first.id)
+    results = {r.destination: r for r in publisher.syndicate()}
+    assert all(r.ok for r in results.values()), results
+    assert slugs(sites["hub"]) == slugs(sites["member"]) == ["buurtloket-hulp"]
+    assert results["amsterdam"].remote_url == f"{sites['member'].url}/buurtloket-hulp/"  # no hash in it
+
+    seed(publisher, tmp_path, [{"guid": "b", "title": "Buurtloket & “hulp”", "html": "<p>Elders.</p>"}],
+         municipality="GM0363")
+    (second,) = [s for s in publisher.list_stories() if s.id != first.id]
+    publisher.approve_story(second.id)
+    assert all(r.ok for r in publisher.syndicate())
+    for site, destination in ((sites["hub"], "landelijk"), (sites["member"], "amsterdam")):
+        assert slugs(site) == ["buurtloket-hulp", f"buurtloket-hulp-{marker_for(second, destination)[4:12]}"]
+
+    refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+    assert {r.action for r in publisher.syndicate()} == {SyndicationAction.UPDATE}
+    for site in sites.values():  # a new title, the same address
+        assert "buurtloket-hulp" in slugs(site)
+
+
+def test_a_foreign_post_with_the_plain_slug_is_neither_adopted_nor_overwritten_by_a_retry(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    foreign = {}
+    for site, status in ((sites["hub"], "draft"), (sites["member"], "publish")):
+        answer = site.admin_session().post(site.rest("wp/v2/posts"), timeout=30, json={
+            "title": "Buurtloket & “hulp”", "content": "<p>Van iemand anders.</p>", "slug": "buurtloket-hulp",
+            "status": status})
+        answer.raise_for_status()
+        (foreign[site.name],) = site.posts(include=answer.json()["id"])
+    with make_publisher(config) as publisher:
+        seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+        publisher.approve_story(story.id)
+    # killed before publishing: the next run is a retry, which asks the sites for an earlier attempt
+    killed = subprocess.run([sys.executable, "-m", "tests.crash_syndicate", str(config), "before-publish"],
+                            cwd=REPO, timeout=120, capture_output=True, text=True)
+    assert killed.returncode == 137, killed.stderr
+    with make_publisher(config) as publisher:
+        results = list(publisher.syndicate())
+    assert len(results) == 2 and all(r.ok for r in results), results
+    for site, destination in ((sites["hub"], "landelijk"), (sites["member"], "amsterdam")):
+        assert site.posts(include=foreign[site.name]["id"]) == [foreign[site.name]]  # untouched
+        ours = [p for p in live(site) if p["id"] != foreign[site.name]["id"]]
+        assert [p["slug"] for p in ours] == [f"buurtloket-hulp-{marker_for(story, destination)[4:12]}"]
 
 
 @pytest.mark.parametrize("step", ["before-publish", "after-publish", "before-find", "after-find", "after-update"])

@@ -7,6 +7,7 @@ translation). Adding a CMS is adding one module that implements :class:`Adapter`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -34,7 +35,8 @@ class Post:
     title: str
     content_html: str  #: the rendered body, attribution and marker included
     excerpt: str  #: plain text
-    slug: str  #: deterministic, so an earlier attempt can be found again
+    #: the public slug wanted, plain from the title; a new post takes it unless another post has it
+    slug: str
     marker: str  #: a token in ``content_html`` that identifies this (story, destination)
     status: str  #: publish | draft | pending
     date: datetime  #: aware; the post date the destination shows
@@ -44,6 +46,13 @@ class Post:
     #: the destination's media id of this image from an earlier upload, to reuse instead
     image_id: str | None = None
     source_url: str | None = None  #: the original, for adapters that can store a link
+    #: a new post's slug when ``slug`` is taken: ``slug`` with a suffix only this (story,
+    #: destination) has; empty: none, the destination makes ``slug`` unique its own way
+    fallback_slug: str = ""
+
+    def new_slug(self, taken: Callable[[str], bool]) -> str:
+        """The slug a new post gets: :attr:`slug`, unless ``taken(slug)`` says another post has it."""
+        return self.fallback_slug if self.fallback_slug and taken(self.slug) else self.slug
 
 
 @dataclass(frozen=True)
@@ -132,11 +141,18 @@ class Adapter(Protocol):
     name: str
 
     def publish(self, post: Post) -> RemotePost:
-        """Create the post; never follows redirects."""
+        """Create the post; never follows redirects.
+
+        Its slug is ``post.slug`` unless another post on the destination has that slug
+        (in any state the destination counts), then ``post.fallback_slug``.
+        """
         ...
 
     def update(self, remote_id: str, post: Post) -> RemotePost:
-        """Replace title, content, terms, image and status of an existing post."""
+        """Replace title, content, terms, image and status of an existing post.
+
+        The slug the post has stays, so that its public address never changes.
+        """
         ...
 
     def retract(self, remote_id: str, *, delete: bool = False) -> None:
@@ -144,7 +160,10 @@ class Adapter(Protocol):
         ...
 
     def find_existing(self, post: Post) -> RemotePost | None:
-        """The post an earlier, interrupted attempt may have created (by marker or slug)."""
+        """The post an earlier, interrupted attempt may have created, found by ``post.marker``.
+
+        Never by slug: a plain slug may be another post's, which must not be adopted.
+        """
         ...
 
     def check(self) -> CheckResult:

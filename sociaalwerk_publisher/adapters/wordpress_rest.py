@@ -11,6 +11,7 @@ bounds each whole request, from connecting to the last byte of the answer.
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,16 @@ class WordPressRestAdapter:
         try:
             body = response.json()
             code, message = body.get("code", ""), html.unescape(str(body.get("message", "")))
-        except ValueError:
-            code, message = "", response.reason or ""
+        except (ValueError, AttributeError):
+            body, code, message = {}, "", response.reason or ""
         status = response.status_code
-        what = f"{method} {route}: HTTP {status} {code}".rstrip()
+        if code == "rest_invalid_param":
+            # a parameter refused for lack of rights (a post status only editors may list) is
+            # wrapped as invalid: the refusal inside is what happened
+            details = (body.get("data") or {}).get("details") or {}
+            inner = {d.get("data", {}).get("status") for d in details.values() if isinstance(d, dict)}
+            status = next((s for s in (401, 403) if s in inner), status)
+        what = f"{method} {route}: HTTP {response.status_code} {code}".rstrip()
         credentials = f"check username {self._config.username!r} and the application password in ${self._config.password_env}"
         if status == 401 and code == "rest_not_logged_in":
             return AuthenticationError(
@@ -183,19 +190,22 @@ class WordPressRestAdapter:
             "title": html.escape(post.title, quote=False),
             "content": post.content_html,
             "excerpt": html.escape(post.excerpt, quote=False),
-            "slug": post.slug,
             "status": post.status,
             "date_gmt": post.date.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
             "categories": self._term_ids("categories", post.categories),
             "tags": self._term_ids("tags", post.tags),
         }
 
-    def _send(self, route: str, post: Post) -> RemotePost:
+    def _send(self, route: str, post: Post, slug: str | None = None) -> tuple[RemotePost, dict[str, Any]]:
+        """Create or change the post (its slug only when given); the result and WordPress's answer."""
         fields = self._fields(post)
+        if slug is not None:
+            fields["slug"] = slug
         media_id = self._media_id(post)
         if media_id is not None:
             fields["featured_media"] = media_id
-        return self._remote(self._request("POST", route, json=fields), fields)
+        answer = self._request("POST", route, json=fields)
+        return self._remote(answer, fields), answer
 
     def _remote(self, answer: dict[str, Any], sent: dict[str, Any]) -> RemotePost:
         # REST silently ignores unknown term and media ids (201 all the same): verify
@@ -213,10 +223,25 @@ class WordPressRestAdapter:
         )
 
     def publish(self, post: Post) -> RemotePost:
-        return self._send("wp/v2/posts", post)
+        slug = post.new_slug(self._slug_taken)
+        remote, answer = self._send("wp/v2/posts", post, slug=slug)
+        if answer.get("slug") != slug and post.fallback_slug not in ("", slug):
+            # WordPress made the slug unique itself (taken meanwhile, or a word it reserves):
+            # the fallback is ours alone, and the post is seconds old
+            fixed = self._request("POST", f"wp/v2/posts/{remote.id}", json={"slug": post.fallback_slug})
+            remote = replace(remote, url=fixed.get("link") or remote.url)
+        return remote
 
     def update(self, remote_id: str, post: Post) -> RemotePost:
-        return self._send(f"wp/v2/posts/{int(remote_id)}", post)
+        # no slug: the post keeps the one it has, so its public address never changes
+        return self._send(f"wp/v2/posts/{int(remote_id)}", post)[0]
+
+    def _slug_taken(self, slug: str) -> bool:
+        """Whether a post in any state has ``slug`` (WordPress keeps drafts' slugs as given)."""
+        found = self._request("GET", "wp/v2/posts", params={
+            "slug": slug, "status": f"{LIVE_STATUSES},trash", "context": "edit", "per_page": 1,
+            "_fields": "id"})
+        return bool(found)
 
     def retract(self, remote_id: str, *, delete: bool = False) -> None:
         params = {"force": "true"} if delete else {}
@@ -230,11 +255,14 @@ class WordPressRestAdapter:
                 self._request("DELETE", f"wp/v2/posts/{int(remote_id)}", params={"force": "true"})
 
     def find_existing(self, post: Post) -> RemotePost | None:
-        base = {"status": LIVE_STATUSES, "context": "edit", "per_page": 20}
-        for params in ({**base, "search": post.marker}, {**base, "slug": post.slug}):
+        base = {"status": LIVE_STATUSES, "context": "edit", "_fields": "id,link,status,featured_media,content"}
+        # by the marker in the raw content only: a post with our slug may be someone else's.
+        # Search may be replaced by a plugin that does not index HTML comments, so the
+        # latest posts created (by id: the post date is the story's own) are looked at too
+        for params in ({**base, "search": post.marker, "per_page": 20},
+                       {**base, "orderby": "id", "order": "desc", "per_page": 50}):
             for found in self._request("GET", "wp/v2/posts", params=params):
-                raw = found.get("content", {}).get("raw", "")
-                if post.marker in raw or found.get("slug") == post.slug:
+                if post.marker in found.get("content", {}).get("raw", ""):
                     return self._remote(found, {})
         return None
 

@@ -12,21 +12,12 @@ WordPress's XML-RPC parser trims leading and trailing whitespace of every string
 The post date goes as ``post_date_gmt``. The marker and the source URL are also
 stored as custom fields ``swp_marker`` and ``swp_source_url``.
 
-Two things about python-wordpress-xmlrpc 2.3 are handled here rather than in the
-library (and without patching it):
-
-* ``XmlrpcMethod.process_result`` tests ``isinstance(result, collections.Iterable)``,
-  which no longer exists on Python >= 3.10, so every call returning a list fails
-  with ``AttributeError``. The method classes used here are subclasses with a
-  correct ``process_result`` (see :class:`_ListResults`).
-* ``Client.__init__`` calls ``mt.supportedMethods()`` over the network, outside
-  any error handling. :class:`_Client` builds the proxy without a call and asks
-  for the supported methods on first use, inside the adapter's error translation.
+What python-wordpress-xmlrpc 2.3 gets wrong on today's Python is worked around,
+without patching it, in :mod:`.wordpress_xmlrpc_compat`.
 """
 
 from __future__ import annotations
 
-import collections.abc
 import html
 import http.client
 import mimetypes
@@ -34,12 +25,13 @@ import re
 import unicodedata
 import xml.parsers.expat
 import xmlrpc.client
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
-from wordpress_xmlrpc import Client, WordPressPost, WordPressTerm
+from wordpress_xmlrpc import WordPressTerm
 from wordpress_xmlrpc.exceptions import (
     FieldConversionError,
     InvalidCredentialsError,
@@ -47,13 +39,23 @@ from wordpress_xmlrpc.exceptions import (
     UnsupportedXmlrpcMethodError,
     XmlrpcDisabledError,
 )
-from wordpress_xmlrpc.methods import media, posts, taxonomies, users
+from wordpress_xmlrpc.methods import media, posts, taxonomies
 
 from .._version import __version__
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, create_connection, describe, watch
 from .base import CheckResult, Image, Post, RemotePost, check_site_settings
+from .wordpress_xmlrpc_compat import (
+    GetMediaLibrary,
+    GetPost,
+    GetPosts,
+    GetProfile,
+    GetTerms,
+    GetUsersBlogs,
+    LazyClient,
+    OutgoingPost,
+)
 
 __all__ = ["WordPressXmlRpcAdapter"]
 
@@ -69,99 +71,6 @@ DEFAULT_TIMEOUT = 30.0
 # Characters XML 1.0 does not allow (C0 controls, lone surrogates, U+FFFE/FFFF): a
 # request containing one is rejected by the server's parser as a whole.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-# --------------------------------------------------------------------------- library fixes
-
-
-class _ListResults:
-    """``process_result`` as python-wordpress-xmlrpc 2.3 meant it, working on Python >= 3.10.
-
-    The library's version uses ``collections.Iterable`` (removed in 3.10); this
-    one uses :class:`collections.abc.Iterable`. Mixed in before the library class.
-    """
-
-    results_class: Any
-
-    def process_result(self, raw_result: Any) -> Any:
-        if self.results_class and raw_result:
-            if isinstance(raw_result, dict):
-                return self.results_class(raw_result)
-            if isinstance(raw_result, collections.abc.Iterable) and not isinstance(raw_result, (str, bytes)):
-                return [self.results_class(item) for item in raw_result]
-        return raw_result
-
-
-class _GetPosts(_ListResults, posts.GetPosts):
-    pass
-
-
-class _GetPost(_ListResults, posts.GetPost):
-    pass
-
-
-class _GetTerms(_ListResults, taxonomies.GetTerms):
-    pass
-
-
-class _GetProfile(_ListResults, users.GetProfile):
-    pass
-
-
-class _GetUsersBlogs(_ListResults, users.GetUsersBlogs):
-    pass
-
-
-class _GetMediaLibrary(_ListResults, media.GetMediaLibrary):
-    pass
-
-
-class _OutgoingPost(WordPressPost):
-    """A post to send: ``terms`` is ``{taxonomy: [term ids]}`` as WordPress takes it.
-
-    The library's own field wants term objects and drops a taxonomy without terms,
-    so an update could not clear the tags of a post.
-    """
-
-    definition = {**WordPressPost.definition, "terms": "terms"}
-
-
-class _AllMethods:
-    """Stands in for the supported-method list of a server that will not tell."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-class _Client(Client):
-    """A :class:`wordpress_xmlrpc.Client` that makes no network call when built.
-
-    ``Client.__init__`` asks the server for its methods at once, where no error
-    translation can catch a refused connection; here that list is fetched on the
-    first :meth:`call`, inside it.
-    """
-
-    def __init__(self, url: str, username: str, password: str,
-                 transport: xmlrpc.client.Transport) -> None:  # noqa: D107 - no super().__init__: see above
-        self.url = url
-        self.username = username
-        self.password = password
-        self.blog_id = 0
-        self.server = xmlrpc.client.ServerProxy(url, transport=transport, allow_none=True)
-        self._supported: Any = None
-
-    @property
-    def supported_methods(self) -> Any:
-        if self._supported is None:
-            try:
-                self._supported = frozenset(cast(list[str], self.server.mt.supportedMethods()))
-            except xmlrpc.client.Fault:
-                # Some security plugins remove mt.supportedMethods; the real call will tell.
-                self._supported = _AllMethods()
-        return self._supported
-
-    def close(self) -> None:
-        self.server("close")()
 
 
 class _TimeoutTransport(xmlrpc.client.Transport):
@@ -283,7 +192,7 @@ class WordPressXmlRpcAdapter:
         transport_class = _SafeTimeoutTransport if secure else _TimeoutTransport
         self._transport = transport_class(timeout, agent)
         try:
-            self._client = _Client(self.xmlrpc_url, config.username, self._secret, self._transport)
+            self._client = LazyClient(self.xmlrpc_url, config.username, self._secret, self._transport)
         except OSError as e:  # ServerProxy refuses anything but http(s)
             raise AdapterError(f"{config.url!r} is not an http(s) address", self.name) from e
         self._authenticated = False  #: a call succeeded, so a later fault 403 is not the login
@@ -298,16 +207,37 @@ class WordPressXmlRpcAdapter:
         terms = self._resolve_terms(post, warnings)
         image_id = self._image_id(post, warnings)
         outgoing = self._outgoing(post, terms, image_id, self._custom_fields(post, []))
+        outgoing.slug = _xml_text(post.slug)
         new_id = str(self._send(posts.NewPost, outgoing, post, "create the post", warnings))
         if getattr(outgoing, "thumbnail", None) is None:  # dropped: the reused media is gone
             image_id = None
-        return self._read_back(new_id, post, terms, image_id, warnings)
+        remote, stored = self._read_back(new_id, post, terms, image_id, warnings)
+        given = unquote(getattr(stored, "slug", None) or post.slug)
+        if given != post.slug and post.fallback_slug not in ("", post.slug):
+            remote = self._rename(remote, post.fallback_slug)
+        return remote
+
+    def _rename(self, remote: RemotePost, slug: str) -> RemotePost:
+        """Give a new post ``slug``: WordPress made the plain one unique, so another post has it.
+
+        XML-RPC cannot look posts up by slug, so WordPress is the judge: it makes the slug
+        of a post that is not a draft unique among the posts in any state but the trash
+        (whose slugs it sets aside). The fallback is ours alone, and the post seconds old.
+        """
+        # a bare struct: a WordPressPost would send its default title "Untitled" too
+        self._call(posts.EditPost(int(remote.id), {"post_name": _xml_text(slug)}),
+                   f"set the slug of post {remote.id}")
+        try:
+            link = getattr(self._call(GetPost(int(remote.id), ["link"]), f"read post {remote.id}"), "link", None)
+        except AdapterError:
+            link = None  # renamed all the same; only its address is not known
+        return replace(remote, url=link or None)
 
     def update(self, remote_id: str, post: Post) -> RemotePost:
-        """Replace title, content, excerpt, slug, status, date, terms, image and fields of a post."""
+        """Replace title, content, excerpt, status, date, terms, image and fields of a post (not its slug)."""
         post_id = self._post_id(remote_id)
         try:
-            current = self._call(_GetPost(post_id), f"read post {post_id}")
+            current = self._call(GetPost(post_id), f"read post {post_id}")
         except RemoteRejectedError as e:
             if e.status == 404:
                 self._reject(f"post {post_id} no longer exists on the site", 404, e)
@@ -327,7 +257,7 @@ class WordPressXmlRpcAdapter:
                    f"update post {post_id}", warnings)
         if not getattr(outgoing, "thumbnail", None):
             image_id = None
-        return self._read_back(str(post_id), post, terms, image_id, warnings)
+        return self._read_back(str(post_id), post, terms, image_id, warnings)[0]
 
     def retract(self, remote_id: str, *, delete: bool = False) -> None:
         """Move the post to the trash, or delete it for good; a post already gone is fine.
@@ -337,7 +267,7 @@ class WordPressXmlRpcAdapter:
         """
         post_id = self._post_id(remote_id)
         try:
-            current = self._call(_GetPost(post_id, ["post"]), f"read post {post_id}")
+            current = self._call(GetPost(post_id, ["post"]), f"read post {post_id}")
             if getattr(current, "post_status", "") != "trash":
                 self._call(posts.DeletePost(post_id), f"move post {post_id} to the trash")
             if delete:
@@ -347,22 +277,21 @@ class WordPressXmlRpcAdapter:
                 raise
 
     def find_existing(self, post: Post) -> RemotePost | None:
-        """The live post an earlier attempt created: by marker (content or field), else by slug."""
+        """The live post an earlier attempt created, by its marker (in the content or the field)."""
         statuses = list(LIVE_STATUSES)
         found = []
         word = _search_word(post.marker)
         if word:
             query = {"post_type": "post", "post_status": statuses, "number": 20, "s": word}
-            found = [p for p in self._call(_GetPosts(query), "search for an earlier attempt") or []
+            found = [p for p in self._call(GetPosts(query), "search for an earlier attempt") or []
                      if self._is_live(p) and self._has_marker(p, post.marker)]
         if not found:
             # Search may be replaced by a plugin, or the marker not indexed: look at
             # the latest posts created (by id, as the post date is the story's own).
             query = {"post_type": "post", "post_status": statuses, "number": 50,
                      "orderby": "ID", "order": "DESC"}
-            recent = [p for p in self._call(_GetPosts(query), "list recent posts") or [] if self._is_live(p)]
-            found = [p for p in recent if self._has_marker(p, post.marker)] or \
-                    [p for p in recent if unquote(getattr(p, "slug", "") or "").casefold() == post.slug.casefold()]
+            recent = [p for p in self._call(GetPosts(query), "list recent posts") or [] if self._is_live(p)]
+            found = [p for p in recent if self._has_marker(p, post.marker)]
         if not found:
             return None
         first = min(found, key=lambda p: int(p.id))  # the original, should there be duplicates
@@ -379,7 +308,7 @@ class WordPressXmlRpcAdapter:
                 urlsplit(self.xmlrpc_url).hostname not in ("127.0.0.1", "localhost", "::1"):
             details.append("the address is http://, so the application password travels unencrypted")
         try:
-            blogs = self._call(_GetUsersBlogs(), "log in") or []
+            blogs = self._call(GetUsersBlogs(), "log in") or []
         except AdapterError as e:
             return CheckResult(self.name, None, problems=(self._plain(e),), details=tuple(details))
         problems: list[str] = []
@@ -397,7 +326,7 @@ class WordPressXmlRpcAdapter:
         user = self.config.username
         roles: list[str] = []
         try:
-            profile = self._call(_GetProfile(), "read the user's profile")
+            profile = self._call(GetProfile(), "read the user's profile")
             user = getattr(profile, "username", None) or user
             roles = list(getattr(profile, "roles", None) or [])
         except AuthenticationError as e:
@@ -406,7 +335,7 @@ class WordPressXmlRpcAdapter:
                        f"{', site administrator' if is_admin else ''})")
 
         # posts: wp.getPosts needs edit_posts; publish_posts has no harmless probe, so the role tells
-        if self._refused(_GetPosts({"post_type": "post", "number": 1}, ["post_id"])):
+        if self._refused(GetPosts({"post_type": "post", "number": 1}, ["post_id"])):
             problems.append(f"user {user} may not write posts: give it the Author, Editor or Administrator role")
         elif is_admin or {"administrator", "editor", "author"} & set(roles):
             details.append("may publish posts")
@@ -421,7 +350,7 @@ class WordPressXmlRpcAdapter:
                            f"{user} may publish posts")
 
         # uploads: wp.getMediaLibrary is refused without upload_files
-        if self._refused(_GetMediaLibrary({"number": 1})):
+        if self._refused(GetMediaLibrary({"number": 1})):
             problems.append(f"user {user} may not upload files, so featured images would be left out: "
                             "give it the Author role or higher")
         else:
@@ -454,7 +383,7 @@ class WordPressXmlRpcAdapter:
 
     # ------------------------------------------------------------------ posts
 
-    def _send(self, method: Any, outgoing: _OutgoingPost, post: Post, action: str, warnings: list[str]) -> Any:
+    def _send(self, method: Any, outgoing: OutgoingPost, post: Post, action: str, warnings: list[str]) -> Any:
         """Create or edit the post; without the featured image if a reused media id is gone."""
         try:
             return self._call(method(outgoing), action)
@@ -480,15 +409,15 @@ class WordPressXmlRpcAdapter:
         return str(post.image_id).strip() if post.image_id else None
 
     def _outgoing(self, post: Post, terms: dict[str, list[tuple[str, str]]], thumbnail: str | int | None,
-                  fields: list[dict[str, Any]]) -> _OutgoingPost:
-        outgoing = _OutgoingPost()
+                  fields: list[dict[str, Any]]) -> OutgoingPost:
+        outgoing = OutgoingPost()
         outgoing.post_type = "post"
         # WordPress treats titles (and excerpts) as HTML: plain text must arrive escaped.
         # XML-RPC escapes it once more for XML, which the server undoes.
         outgoing.title = html.escape(_xml_text(post.title), quote=False)
         outgoing.content = _xml_text(post.content_html)  # WordPress trims it (IXR trims every string)
         outgoing.excerpt = html.escape(_xml_text(post.excerpt), quote=False)
-        outgoing.slug = _xml_text(post.slug)
+        # no slug: a new post gets one in publish; an updated one keeps its own (its address)
         outgoing.post_status = post.status
         outgoing.date = _gmt(post.date)  # sent as post_date_gmt
         # an empty list clears the tags; no categories at all is left to WordPress, which
@@ -521,14 +450,15 @@ class WordPressXmlRpcAdapter:
         return fields
 
     def _read_back(self, post_id: str, post: Post, terms: dict[str, list[tuple[str, str]]],
-                   image_id: str | None, warnings: list[str]) -> RemotePost:
-        """The post as WordPress stored it, with a warning for each term or image it did not take."""
+                   image_id: str | None, warnings: list[str]) -> tuple[RemotePost, Any]:
+        """The post as WordPress stored it, with a warning for each term or image it did not take;
+        and the stored post itself (``None`` when it could not be read)."""
         try:
-            stored = self._call(_GetPost(int(post_id)), f"read back post {post_id}")
+            stored = self._call(GetPost(int(post_id)), f"read back post {post_id}")
         except AdapterError as e:
             # the post exists; failing now would make the caller create it again
             warnings.append(f"the post was saved but could not be read back to verify it: {self._plain(e)}")
-            return RemotePost(post_id, None, post.status, image_id, tuple(warnings))
+            return RemotePost(post_id, None, post.status, image_id, tuple(warnings)), None
         applied = {(t.taxonomy, str(t.id)) for t in getattr(stored, "terms", None) or []}
         labels = dict(TAXONOMIES)
         for taxonomy, items in terms.items():
@@ -538,7 +468,7 @@ class WordPressXmlRpcAdapter:
         thumbnail = _thumbnail_id(stored)
         if image_id and thumbnail != image_id:
             warnings.append(f"the featured image (media {image_id}) was not applied to the post")
-        return self._remote(stored, thumbnail, warnings)
+        return self._remote(stored, thumbnail, warnings), stored
 
     def _remote(self, wp_post: Any, image_id: str | None, warnings: list[str]) -> RemotePost:
         return RemotePost(id=str(wp_post.id), url=getattr(wp_post, "link", None) or None,
@@ -585,7 +515,7 @@ class WordPressXmlRpcAdapter:
     def _known_terms(self, taxonomy: str, *, refresh: bool = False) -> dict[str, str]:
         if refresh or taxonomy not in self._terms:
             # without a filter wp.getTerms returns every term, unused ones included
-            found = self._call(_GetTerms(taxonomy), f"list the {taxonomy} terms") or []
+            found = self._call(GetTerms(taxonomy), f"list the {taxonomy} terms") or []
             self._terms[taxonomy] = {_term_key(str(t.name)): str(t.id) for t in found}
         return self._terms[taxonomy]
 

@@ -14,7 +14,10 @@ goes into the file and how it gets there.
 * :meth:`WxrAdapter.retract` removes the item, and the attachments no other post uses:
   a retracted story leaves the file (with or without ``delete``), so that an import
   never brings it back, not even into the receiving site's trash;
-* :meth:`WxrAdapter.find_existing` finds a live post by its marker, then by its slug.
+* :meth:`WxrAdapter.find_existing` finds a live post by its marker.
+
+A new post's ``wp:post_name`` is ``Post.slug`` unless another item in the file has that
+name, then ``Post.fallback_slug``; an update keeps the name the item has.
 
 Titles and excerpts are plain text and WordPress treats them as HTML, so they are
 written HTML-escaped (``&`` → ``&amp;``), as the REST adapter sends them; content is
@@ -185,7 +188,7 @@ class WxrAdapter:
 
         def change(index: Index, state: FileState | None) -> RemotePost:
             plan = _Plan(index, state or self._rewrite(index, Document()))  # the first post makes the file
-            item = Item(post_id=plan.new_id())
+            item = Item(post_id=plan.new_id(), post_name=post.new_slug(plan.named))
             item.link = item.guid = f"{self.site_url}/?p={item.post_id}"
             warnings, attachment = self._fill(plan, item, post)
             plan.add(item)
@@ -197,7 +200,7 @@ class WxrAdapter:
         return self._guard("publish to", lambda: self._locked(change))
 
     def update(self, remote_id: str, post: Post) -> RemotePost:
-        """Replace the item's title, content, excerpt, slug, dates, terms, image and status."""
+        """Replace the item's title, content, excerpt, dates, terms, image and status (not its slug)."""
         _check_post(post, self.name)
 
         def change(index: Index, state: FileState | None) -> RemotePost:
@@ -237,10 +240,10 @@ class WxrAdapter:
         self._guard("retract from", run)
 
     def find_existing(self, post: Post) -> RemotePost | None:
-        """A live post whose ``swp_marker`` is ``post.marker``, else one named ``post.slug``."""
+        """A live post whose ``swp_marker`` is ``post.marker`` (never one by its slug: not ours alone)."""
 
         def look(index: Index, state: FileState | None) -> RemotePost | None:
-            row = index.live_post(marker=post.marker, slug=post.slug) if state is not None else None
+            row = index.live_post(post.marker) if state is not None else None
             return self._remote(row) if row is not None else None
 
         def run() -> RemotePost | None:
@@ -326,7 +329,7 @@ class WxrAdapter:
     # ----------------------------------------------------------------- what goes into the file
 
     def _fill(self, plan: _Plan, item: Item, post: Post) -> tuple[tuple[str, ...], Item | None]:
-        """Write ``post`` into ``item`` (keeping its id, guid and foreign postmeta).
+        """Write ``post`` into ``item`` (keeping its id, guid, slug and foreign postmeta).
 
         Returns the warnings, and the attachment item to add for a featured image new to the file.
         """
@@ -336,7 +339,6 @@ class WxrAdapter:
         item.title = html.escape(post.title, quote=False)
         item.content = post.content_html
         item.excerpt = html.escape(post.excerpt, quote=False)
-        item.post_name = post.slug
         item.status = post.status
         item.creator = AUTHOR_LOGIN
         item.comment_status = item.ping_status = "closed"
@@ -639,6 +641,11 @@ class _Plan:
         if post_id in self.rows:
             return self.rows[post_id]
         return None if post_id in self.dropped else self.index.row(post_id)
+
+    def named(self, slug: str) -> bool:
+        """Whether an item will have ``post_name`` ``slug`` after the change."""
+        return any(i not in self.dropped and i not in self.rows for i in self.index.named(slug)) \
+            or any(r.slug == slug for r in self.rows.values())
 
     def attachment_for(self, url: str) -> Row | None:
         found = self.index.attachment_for(url)

@@ -154,15 +154,16 @@ class Index:
         """The item with this id."""
         return self._one(f"SELECT {_ROW_COLUMNS} FROM items WHERE post_id = ?", post_id)
 
-    def live_post(self, *, marker: str = "", slug: str = "") -> Row | None:
-        """The first post (not in the trash) with this marker, or else with this slug."""
-        for column, value in (("marker", marker), ("slug", slug)):
-            if value:
-                found = self._one(f"SELECT {_ROW_COLUMNS} FROM items WHERE {column} = ? AND post_type = 'post'"
-                                  " AND status != 'trash' ORDER BY offset LIMIT 1", value)
-                if found:
-                    return found
-        return None
+    def live_post(self, marker: str) -> Row | None:
+        """The first post (not in the trash) with this marker."""
+        if not marker:
+            return None
+        return self._one(f"SELECT {_ROW_COLUMNS} FROM items WHERE marker = ? AND post_type = 'post'"
+                         " AND status != 'trash' ORDER BY offset LIMIT 1", marker)
+
+    def named(self, slug: str) -> list[int]:
+        """The items (of any type and status) whose ``post_name`` is ``slug``."""
+        return [i for (i,) in self._db.execute("SELECT post_id FROM items WHERE slug = ?", (slug,))]
 
     def attachment_for(self, url: str) -> Row | None:
         """The attachment of the image at ``url``."""
