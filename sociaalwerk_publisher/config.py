@@ -474,14 +474,10 @@ def quiet_hours(value: str) -> tuple[int, int] | None:
 def _check_alerts(config: Config) -> None:
     alerts = config.alerts
     quiet_hours(alerts.quiet_hours)
-    seen: set[str] = set()
+    _check_names([r.name for r in alerts.rules], "alerts.rules[{}].name",
+                 "names the rule (it heads its part of the mail)")
     for i, rule in enumerate(alerts.rules):
         key = f"alerts.rules[{i}]"
-        if not rule.name.strip():
-            raise ConfigError("names the rule (it heads its part of the mail)", f"{key}.name")
-        if rule.name in seen:
-            raise ConfigError(f"{rule.name!r} is used twice", f"{key}.name")
-        seen.add(rule.name)
         _check_recipients(rule.recipients, f"{key}.recipients")
         if not (rule.organisations or rule.gouden or rule.gouden_gemeenten or rule.terms):
             raise ConfigError("says what it matches: organisations, gouden, gouden_gemeenten or terms", key)
@@ -498,15 +494,22 @@ def _check_alerts(config: Config) -> None:
         raise ConfigError("alerts are e-mailed: set [email] host (and sender)", "email.host")
 
 
-def _check_webhooks(webhooks: tuple[WebhookConfig, ...]) -> None:
+def _check_names(names: list[str], key: str, missing: str) -> None:
+    """Each entry of a list is named (``key`` with ``{}`` for its index), and no name twice:
+    the name is how logs, mails, the outbox and the CLI tell the entries apart."""
     seen: set[str] = set()
+    for i, name in enumerate(names):
+        if not name.strip():
+            raise ConfigError(missing, key.format(i))
+        if name in seen:
+            raise ConfigError(f"{name!r} is used twice", key.format(i))
+        seen.add(name)
+
+
+def _check_webhooks(webhooks: tuple[WebhookConfig, ...]) -> None:
+    _check_names([w.name for w in webhooks], "webhooks[{}].name", "names the webhook")
     for i, webhook in enumerate(webhooks):
         key = f"webhooks[{i}]"
-        if not webhook.name.strip():
-            raise ConfigError("names the webhook", f"{key}.name")
-        if webhook.name in seen:
-            raise ConfigError(f"webhook name {webhook.name!r} is used twice", f"{key}.name")
-        seen.add(webhook.name)
         parts = urlsplit(webhook.url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
             raise ConfigError(f"must be an http(s) address without credentials, not {webhook.url!r}", f"{key}.url")
@@ -601,14 +604,10 @@ def _check_address(value: str, key: str) -> None:
 def _check_members(members: tuple[MemberReportConfig, ...]) -> None:
     """The shape of ``[[report.members]]``; whether each organisation is known needs the
     store's sources, so :meth:`Publisher.member_reports` checks that."""
-    seen: set[str] = set()
+    _check_names([m.organisation for m in members], "report.members[{}].organisation",
+                 "names the member organisation")
     for i, member in enumerate(members):
         key = f"report.members[{i}]"
-        if not member.organisation.strip():
-            raise ConfigError("names the member organisation", f"{key}.organisation")
-        if member.organisation in seen:
-            raise ConfigError(f"{member.organisation!r} is listed twice", f"{key}.organisation")
-        seen.add(member.organisation)
         _check_recipients(member.recipients, f"{key}.recipients")
         if member.language not in ("", "nl", "en"):
             raise ConfigError("must be nl or en", f"{key}.language")
@@ -618,14 +617,9 @@ def _check_destinations(config: Config) -> None:
     from .adapters import adapter_names, settings_problems
     from .municipalities import lookup
 
-    seen: set[str] = set()
+    _check_names([d.name for d in config.destinations], "destinations[{}].name", "names the destination")
     for i, d in enumerate(config.destinations):
         key = f"destinations[{i}]"
-        if not d.name.strip():
-            raise ConfigError("may not be empty", f"{key}.name")
-        if d.name in seen:
-            raise ConfigError(f"destination name {d.name!r} is used twice", f"{key}.name")
-        seen.add(d.name)
         if d.adapter not in adapter_names():
             raise ConfigError(f"unknown adapter {d.adapter!r} (known: {', '.join(adapter_names())})",
                               f"{key}.adapter")

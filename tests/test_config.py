@@ -253,6 +253,24 @@ def test_each_adapter_states_what_its_destination_settings_need(
     load_config(write(tmp_path, '[[destinations]]\nname = "d"\nadapter = "drupal"\nusername = "u"\n'))
 
 
+_EMAIL = '[email]\nhost = "127.0.0.1"\nsender = "a@b.nl"\nrecipients = ["a@b.nl"]\n'
+
+
+@pytest.mark.parametrize("entry, key", [
+    ('[[destinations]]\nname = "{}"\nadapter = "wxr"\npath = "x.xml"\n', "destinations[1].name"),
+    ('[[webhooks]]\nname = "{}"\nurl = "https://hook.example/"\nsecret_env = "S"\n', "webhooks[1].name"),
+    ('[[alerts.rules]]\nname = "{}"\nrecipients = ["a@b.nl"]\nterms = ["x"]\n', "alerts.rules[1].name"),
+    ('[[report.members]]\norganisation = "{}"\nrecipients = ["a@b.nl"]\n', "report.members[1].organisation"),
+], ids=["destinations", "webhooks", "alerts.rules", "report.members"])
+def test_each_entry_of_a_named_list_has_a_name_of_its_own(tmp_path: Path, entry: str, key: str) -> None:
+    # the name is how logs, mails, the outbox and the CLI tell the entries apart
+    with pytest.raises(ConfigError, match=re.escape(f"{key}: 'Noord' is used twice")):
+        load_config(write(tmp_path, _EMAIL + entry.format("Noord") + entry.format("Noord")))
+    with pytest.raises(ConfigError, match=re.escape(key.replace("[1]", "[0]"))):
+        load_config(write(tmp_path, _EMAIL + entry.format(" ")))
+    load_config(write(tmp_path, _EMAIL + entry.format("Noord") + entry.format("Zuid")))
+
+
 class TestCampaign:
     def test_gouden_gemeenten_are_cbs_codes_or_names_of_the_bundled_list(self, tmp_path: Path) -> None:
         config = load_config(write(tmp_path, '[campaign]\ngouden_gemeenten = ["GM0479", "Súdwest-Fryslân", "den haag"]\n'

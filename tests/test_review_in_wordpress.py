@@ -35,14 +35,6 @@ def sites(wp_sites: dict[str, WordPressSite], monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def config(tmp_path: Path, sites: dict[str, WordPressSite], smtp: SmtpServer) -> Path:
     hub, member = sites["hub"], sites["member"]
     path = tmp_path / "sociaalwerk-publisher.toml"
