@@ -28,6 +28,7 @@ from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
 from .daemon import run_daemon
 from .core import Publisher, make_publisher, upgrade_database
+from .health import canonical_note
 from .health import doctor as doctor_checks
 from .coverage.model import OutletType
 from .coverage.periods import start_of_day
@@ -764,7 +765,8 @@ def destinations_check(ctx: _Context, names: tuple[str, ...], as_json: bool) -> 
         click.echo(f"{'ok' if r.ok else 'PROBLEM':<8} {r.destination}" + (f" (user {r.user})" if r.user else ""))
         for line in r.problems:
             click.echo(f"         - {line}")
-        for line in r.details:
+        note = canonical_note(r)
+        for line in r.details + ((note,) if note else ()):
             click.echo(f"           {line}")
     if any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)

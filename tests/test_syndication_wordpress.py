@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from lxml import html as lxml_html
 from pytest_httpserver import HTTPServer
 
 from sociaalwerk_publisher import Publisher, make_publisher
@@ -139,6 +141,32 @@ def test_a_changed_original_is_updated_and_a_retraction_removes_it_everywhere(
     assert live(sites["hub"]) == [] and live(sites["member"]) == []
 
 
+def canonical_links(url: str) -> list[str]:
+    """Every ``<link rel="canonical">`` address in the public page at ``url``."""
+    page = requests.get(url, timeout=30)
+    page.raise_for_status()
+    return [str(link.get("href")) for link in lxml_html.fromstring(page.content).iter("link")
+            if "canonical" in (link.get("rel") or "").lower().split()]
+
+
+def test_a_copy_on_a_site_with_the_companion_plugin_names_its_original_to_search_engines(
+        publisher: Publisher, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+    (story,) = publisher.list_stories()
+    publisher.approve_story(story.id)
+    copies = {r.destination: r for r in publisher.syndicate()}
+    assert all(r.ok and r.remote_url for r in copies.values()), copies
+    original = "https://welzijn.example.nl/verhaal/a"
+    assert story.url == original
+    assert canonical_links(str(copies["amsterdam"].remote_url)) == [original]
+    # the hub has no plugin: it publishes all the same, its page naming itself as WordPress does
+    assert canonical_links(str(copies["landelijk"].remote_url)) == [copies["landelijk"].remote_url]
+
+    refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+    assert all(r.ok for r in publisher.syndicate())
+    assert canonical_links(str(copies["amsterdam"].remote_url)) == [original]
+
+
 @pytest.mark.parametrize("step", ["before-publish", "after-publish", "before-find", "after-find", "after-update"])
 def test_a_kill_at_any_step_followed_by_a_new_run_leaves_exactly_one_post(
         config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer, step: str) -> None:
@@ -169,6 +197,9 @@ def test_cli_check_and_dry_run_against_the_real_sites(config: Path, tmp_path: Pa
     check = runner.invoke(cli, ["--config", str(config), "destinations", "check"])
     assert check.exit_code == 0, check.output
     assert "ok       landelijk" in check.output and "ok       amsterdam" in check.output
+    hub, member = check.output.split("ok       amsterdam")
+    assert "canonical links to the original: no (install the companion plugin" in hub
+    assert "canonical links to the original: yes" in member
     with make_publisher(config) as publisher:
         seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
         publisher.approve_story(*(s.id for s in publisher.list_stories()))

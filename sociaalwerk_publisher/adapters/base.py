@@ -84,6 +84,9 @@ class CheckResult:
     problems: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
     verified: str = "credentials and rights ok"  #: what an empty ``problems`` means here
+    #: whether copies name their original to search engines (``<link rel="canonical">``): on
+    #: WordPress, whether the companion plugin is installed; None where it could not be told
+    canonical_links: bool | None = None
 
     @property
     def ok(self) -> bool:
