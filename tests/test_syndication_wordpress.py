@@ -208,3 +208,66 @@ def test_cli_check_and_dry_run_against_the_real_sites(config: Path, tmp_path: Pa
     assert dry.output.splitlines()[-1] == "syndication: would publish 2"
     done = runner.invoke(cli, ["--config", str(config), "syndicate", "--destination", "amsterdam"])
     assert done.exit_code == 0 and "syndication: 1 done, 0 failed" in done.output
+
+
+def edit_as_member_editor(site: WordPressSite, post_id: int, title: str) -> None:
+    """What a member's editor does in the site's own editor: change the copy's title."""
+    session = requests.Session()
+    session.auth = (site.editor_user, site.editor_app_password)
+    session.post(site.rest(f"wp/v2/posts/{post_id}"), json={"title": title}, timeout=30).raise_for_status()
+
+
+def test_a_member_editors_edit_survives_an_update_of_the_original_until_the_office_overwrites_it(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    from click.testing import CliRunner
+
+    from sociaalwerk_publisher.cli import cli
+
+    with make_publisher(config) as publisher:
+        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+        publisher.approve_story(story.id)
+        assert all(r.ok for r in publisher.syndicate())
+        (copy,) = live(sites["member"])
+        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
+        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(cli, ["--config", str(config), *args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    output = run("syndicate")
+    assert f"kept    amsterdam: story {story.id} Buurtloket & “hulp” (bijgewerkt): bewerkt door lid" in output
+    assert f"ok      landelijk: update story {story.id}" in output
+    (kept,) = live(sites["member"])
+    assert html.unescape(kept["title"]["raw"]) == "Buurtloket & “hulp”: onze eigen kop"
+    (hub,) = live(sites["hub"])
+    assert hub["title"]["raw"].endswith("(bijgewerkt)")  # a copy nobody edited is updated
+    assert "amsterdam: bewerkt door lid" in run("stories", "history", str(story.id))
+    assert "1 bewerkt door lid" in run("status")
+    assert run("syndicate").splitlines()[-1] == "syndication: nothing to do"  # left alone until the office chooses
+
+    output = run("syndicate", "--overwrite-edited", str(story.id))
+    assert f"ok      amsterdam: update story {story.id}" in output
+    (overwritten,) = live(sites["member"])
+    assert overwritten["title"]["raw"].endswith("(bijgewerkt)")
+    assert "amsterdam: published" in run("stories", "history", str(story.id))
+
+
+def test_a_retraction_still_removes_a_copy_a_member_edited(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+        publisher.approve_story(story.id)
+        assert all(r.ok for r in publisher.syndicate())
+        (copy,) = live(sites["member"])
+        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
+        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+        kept = {r.destination: r.kept_local_edit for r in publisher.syndicate()}
+        assert kept == {"amsterdam": True, "landelijk": False}
+
+        retracted = publisher.retract_story(story.id, note="toestemming ingetrokken")
+        assert all(r.ok for r in retracted) and len(retracted) == 2
+    assert live(sites["hub"]) == [] and live(sites["member"]) == []

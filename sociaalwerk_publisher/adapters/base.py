@@ -7,6 +7,7 @@ translation). Adding a CMS is adding one module that implements :class:`Adapter`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -73,6 +74,13 @@ class RemoteState:
     modified: datetime | None  #: last change, by anyone
     modified_by: str | None  #: who made the last change, where the site says
     url: str | None = None
+
+
+def state_hash(state: RemoteState) -> str:
+    """A digest of what an editor can change in a post (title, content, terms, image)."""
+    parts = (state.title, state.content_html, "\t".join(state.categories), "\t".join(state.tags),
+             state.image_url or "")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
