@@ -271,3 +271,24 @@ def test_a_retraction_still_removes_a_copy_a_member_edited(
         retracted = publisher.retract_story(story.id, note="toestemming ingetrokken")
         assert all(r.ok for r in retracted) and len(retracted) == 2
     assert live(sites["hub"]) == [] and live(sites["member"]) == []
+
+
+def test_a_destination_set_to_overwrite_local_edits_is_always_updated(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('status = "publish"\n[destinations.filter]',
+                                   'status = "publish"\non_local_edit = "overwrite"\n[destinations.filter]'),
+                      encoding="utf-8")
+    with make_publisher(config) as publisher:
+        assert publisher.config.destinations[1].on_local_edit == "overwrite"
+        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+        publisher.approve_story(story.id)
+        assert all(r.ok for r in publisher.syndicate())
+        (copy,) = live(sites["member"])
+        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
+        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+        results = {r.destination: r for r in publisher.syndicate()}
+    assert results["amsterdam"].ok and not results["amsterdam"].kept_local_edit
+    (overwritten,) = live(sites["member"])
+    assert overwritten["title"]["raw"].endswith("(bijgewerkt)")
