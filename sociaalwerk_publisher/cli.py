@@ -28,6 +28,7 @@ from .bounds import MAX_INTEGER, is_whole_number, parse_date
 from .config import DEFAULT_FILENAME, STARTER_CONFIG, Config, find_config_path, load_config
 from .daemon import run_daemon
 from .core import Publisher, make_publisher, upgrade_database
+from .health import canonical_note
 from .health import doctor as doctor_checks
 from .coverage.model import OutletType
 from .coverage.periods import start_of_day
@@ -44,6 +45,7 @@ from .types import (
     StoryStatus,
     SyndicationAction,
     SyndicationResult,
+    SyndicationState,
 )
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
@@ -618,7 +620,7 @@ def stories_history(ctx: _Context, story_id: int, as_json: bool) -> None:
     for r in records:
         where = r.remote_url or r.remote_id or "-"
         error = f" (last error: {r.last_error})" if r.last_error else ""
-        click.echo(f"{_when(r.updated_at)}  {r.destination}: {r.state.value} {where}{error}")
+        click.echo(f"{_when(r.updated_at)}  {r.destination}: {_state_label(r.state.value)} {where}{error}")
 
 
 REVIEW_KEYS = "[a]pprove  [r]eject  [s]kip  [o]pen  [q]uit"
@@ -689,8 +691,19 @@ def _municipality_name(code: str | None) -> str:
 
 # -- syndication -------------------------------------------------------------------------
 
+#: how a copy a member's editor changed is called wherever it is shown (the member's words)
+EDITED_LABEL = "bewerkt door lid"
+
+
+def _state_label(state: str) -> str:
+    return EDITED_LABEL if state == SyndicationState.EDITED.value else state
+
+
 def _syndication_line(r: SyndicationResult) -> str:
     verb = ("would " if r.dry_run else "") + r.action.value
+    if r.ok and r.kept_local_edit:
+        return (f"kept    {r.destination}: story {r.story_id} {r.title}: {EDITED_LABEL}, not updated"
+                f" (--overwrite-edited {r.story_id} updates it)")
     if r.ok:
         where = f" -> {r.remote_url or r.remote_id}" if (r.remote_url or r.remote_id) else ""
         extra = "".join(f" (note: {w})" for w in r.warnings)
@@ -709,11 +722,19 @@ def _report_syndication(results: Iterable[SyndicationResult]) -> list[Syndicatio
 @cli.command()
 @click.option("--destination", "destinations", multiple=True, help="Only this destination (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent where; send nothing.")
+@click.option("--overwrite-edited", "overwrite_edited", multiple=True, type=ID, metavar="STORY",
+              help="Update this story's copies even where a member's editor changed them (repeatable).")
 @json_option
 @pass_ctx
-def syndicate(ctx: _Context, destinations: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
-    """Publish approved stories, update changed ones, retract retracted ones. Exit 1 on any failure."""
-    results = ctx.publisher.syndicate(list(destinations) or None, dry_run=dry_run)
+def syndicate(ctx: _Context, destinations: tuple[str, ...], dry_run: bool, overwrite_edited: tuple[int, ...],
+              as_json: bool) -> None:
+    """Publish approved stories, update changed ones, retract retracted ones. Exit 1 on any failure.
+
+    A copy a member's editor changed is left alone ("bewerkt door lid") unless the destination
+    has on_local_edit = "overwrite" or the story is named with --overwrite-edited.
+    """
+    results = ctx.publisher.syndicate(list(destinations) or None, dry_run=dry_run,
+                                      overwrite_edited=overwrite_edited)
     if as_json:
         done = list(results)
         _echo_json(done)
@@ -764,7 +785,8 @@ def destinations_check(ctx: _Context, names: tuple[str, ...], as_json: bool) -> 
         click.echo(f"{'ok' if r.ok else 'PROBLEM':<8} {r.destination}" + (f" (user {r.user})" if r.user else ""))
         for line in r.problems:
             click.echo(f"         - {line}")
-        for line in r.details:
+        note = canonical_note(r)
+        for line in r.details + ((note,) if note else ()):
             click.echo(f"           {line}")
     if any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
@@ -1046,7 +1068,8 @@ def status(ctx: _Context, as_json: bool) -> None:
         state = "switched off" if not f.active else f"failing x{f.consecutive_failures}"
         click.echo(f"  {f.id:>4} {f.title}: {state} since {_when(f.last_success_at)}: {f.error}")
     for d in st.destinations:
-        counts = ", ".join(f"{n} {state}" for state, n in sorted(d.states.items())) or "nothing sent yet"
+        counts = ", ".join(f"{n} {_state_label(state)}" for state, n in sorted(d.states.items())) \
+            or "nothing sent yet"
         error = f"; last error: {d.last_error}" if d.last_error else ""
         click.echo(f"destination:  {d.name} ({d.adapter}): last success {_when(d.last_success)}; {counts}{error}")
     outbox = ", ".join(f"{n} {state}" for state, n in sorted(st.outbox.items())) or "empty"

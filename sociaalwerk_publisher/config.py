@@ -143,6 +143,8 @@ class DestinationConfig:
     template: str = "post.html.j2"
     update_on_change: bool = True
     delete_on_retract: bool = False  #: delete for good instead of moving to the trash
+    #: a copy a member's editor changed: "keep" leaves it alone, "overwrite" updates it anyway
+    on_local_edit: str = "keep"
     timeout: float = 30.0  #: seconds for each whole request to the site, connect to last byte
     filter: DestinationFilter = field(default_factory=DestinationFilter)
     terms: TermMapping = field(default_factory=TermMapping)
@@ -630,6 +632,8 @@ def _check_destinations(config: Config) -> None:
             raise ConfigError(f"must be one of {', '.join(POST_STATUSES)}", f"{key}.status")
         if d.post_date not in ("original", "now"):
             raise ConfigError("must be original or now", f"{key}.post_date")
+        if d.on_local_edit not in ("keep", "overwrite"):
+            raise ConfigError("must be keep or overwrite", f"{key}.on_local_edit")
         for kind in d.filter.kinds:
             if kind not in ("blog", "media", "alert"):
                 raise ConfigError("must be blog, media or alert", f"{key}.filter.kinds")
@@ -837,6 +841,7 @@ STARTER_CONFIG = """\
 # template = "post.html.j2"     # the post body with the Dutch attribution
 # update_on_change = true       # update the copy when the original changes
 # delete_on_retract = false     # true: delete for good instead of moving to the trash
+# on_local_edit = "keep"        # a copy the site's editors changed is not updated; or "overwrite"
 # timeout = 30                  # seconds per request
 # [destinations.terms]
 # categories = ["Lokale verhalen"]   # on every post

@@ -473,8 +473,8 @@ class Publisher:
     def _syndicator(self) -> Syndicator:
         return Syndicator(self._storage, self.config, self._retrievers, self._adapter_for)
 
-    def syndicate(self, destinations: Iterable[str] | None = None, *, dry_run: bool = False
-                  ) -> Generator[SyndicationResult, None, None]:
+    def syndicate(self, destinations: Iterable[str] | None = None, *, dry_run: bool = False,
+                  overwrite_edited: Iterable[int] = ()) -> Generator[SyndicationResult, None, None]:
         """Publish approved stories, update changed ones, retract retracted ones.
 
         Destinations run in parallel; one failing never stops the others. Yields
@@ -483,11 +483,14 @@ class Publisher:
         Args:
             destinations: names of destinations; default all.
             dry_run: only say what would be sent where.
+            overwrite_edited: stories whose copies are updated even where a member's editor
+                changed them (state "bewerkt door lid"); by default such a copy is kept.
 
         Raises:
             ConfigError: a destination name is unknown.
         """
-        yield from self._syndicator().run(list(destinations) if destinations else None, dry_run=dry_run)
+        yield from self._syndicator().run(list(destinations) if destinations else None, dry_run=dry_run,
+                                          overwrite_edited=set(overwrite_edited))
 
     def check_destinations(self, destinations: Iterable[str] | None = None) -> list[CheckResult]:
         """Verify each destination's credentials and rights, posting nothing.

@@ -119,6 +119,8 @@ def doctor(config: Config, adapter_for: Callable[[DestinationConfig], Adapter] |
             storage.close()
     for check in check_destinations(config, adapter_for=adapter_for):
         fix = "; ".join(check.problems) or check.verified + (f" (user {check.user})" if check.user else "")
+        note = canonical_note(check)
+        fix += f"; {note}" if note else ""
         findings.append(Finding(f"destination {check.destination}", check.ok, fix))
     if not config.destinations:
         findings.append(Finding("destinations", True, "none configured: approved stories are published nowhere"))
@@ -140,6 +142,16 @@ def doctor(config: Config, adapter_for: Callable[[DestinationConfig], Adapter] |
             findings.append(Finding(f"webhook {webhook.name}", False, str(e)))
     findings.append(_writable("lock file", config.lock_path))
     return findings
+
+
+def canonical_note(check: CheckResult) -> str | None:
+    """What a check found about canonical links to the original, where it found anything."""
+    if check.canonical_links is None:
+        return None
+    if check.canonical_links:
+        return "canonical links to the original: yes (the companion plugin swp-canonical is installed)"
+    return ("canonical links to the original: no (install the companion plugin"
+            " integrations/wordpress/swp-canonical.php on the site)")
 
 
 def _writable(what: str, path: Path) -> Finding:

@@ -10,13 +10,12 @@ editor's version wins and the conflict is shown by `status`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .adapters.base import Adapter, RemoteState
+from .adapters.base import Adapter, RemoteState, state_hash
 from .exceptions import AdapterError, ConfigError
 from .clock import utcnow
 from .mail import Outbox, build_message
@@ -48,12 +47,6 @@ class HubSummary:
     edited: int = 0  #: published posts whose later edits were picked up
     conflicts: int = 0
     errors: tuple[str, ...] = ()
-
-
-def state_hash(state: RemoteState) -> str:
-    parts = (state.title, state.content_html, "\t".join(state.categories), "\t".join(state.tags),
-             state.image_url or "")
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 class HubReview:

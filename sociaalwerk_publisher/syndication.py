@@ -27,7 +27,7 @@ from ._logging import IN_RESULT
 from ._storage import Storage
 from ._storage.claims import worker_id
 from .adapters import adapter_factory
-from .adapters.base import Adapter, Image, Post, RemotePost
+from .adapters.base import Adapter, Image, Post, RemotePost, state_hash
 from .backoff import backoff
 from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
@@ -54,15 +54,17 @@ TRANSITIONS: dict[SyndicationState, frozenset[SyndicationState]] = {
     SyndicationState.PENDING: frozenset({SyndicationState.PUBLISHED, SyndicationState.FAILED,
                                          SyndicationState.RETRACTED}),
     SyndicationState.FAILED: frozenset({SyndicationState.PENDING, SyndicationState.RETRACTED}),
-    SyndicationState.PUBLISHED: frozenset({SyndicationState.RETRACTED}),
+    SyndicationState.PUBLISHED: frozenset({SyndicationState.RETRACTED, SyndicationState.EDITED}),
+    # overwritten on request; a retraction (or an erasure) reaches an edited copy all the same
+    SyndicationState.EDITED: frozenset({SyndicationState.PUBLISHED, SyndicationState.RETRACTED}),
     SyndicationState.RETRACTED: frozenset(),
 }
 #: The record states each action starts from (a claim turns failed into pending).
 STARTS_FROM: dict[SyndicationAction, tuple[SyndicationState, ...]] = {
     SyndicationAction.PUBLISH: (SyndicationState.PENDING, SyndicationState.FAILED),
-    SyndicationAction.UPDATE: (SyndicationState.PUBLISHED,),
+    SyndicationAction.UPDATE: (SyndicationState.PUBLISHED, SyndicationState.EDITED),
     SyndicationAction.RETRACT: (SyndicationState.PUBLISHED, SyndicationState.PENDING,
-                                SyndicationState.FAILED),
+                                SyndicationState.FAILED, SyndicationState.EDITED),
 }
 #: How long a claim protects a record from other workers; a killed worker's claim expires.
 CLAIM_SECONDS = 600
@@ -148,6 +150,7 @@ class Syndicator:
         self._worker = worker_id()
         self._images: dict[str, Image | str] = {}
         self._erase = False
+        self._overwrite_edited: set[int] = set()
         # review in WordPress: the hub, the stories it reviewed, and editors' versions
         self._hub = config.review.hub if config.review.mode == "wordpress" else ""
         self._reviewed: set[int] = set()
@@ -201,6 +204,9 @@ class Syndicator:
             elif state is SyndicationState.PUBLISHED and row is not None and destination.update_on_change \
                     and row.content_hash != self._content_hash(story, destination):
                 work.append(_Work(story, SyndicationAction.UPDATE, row.remote_id))
+            elif state is SyndicationState.EDITED and row is not None and self._overwrites(destination, story):
+                # the member's edit is overwritten with our version, changed original or not
+                work.append(_Work(story, SyndicationAction.UPDATE, row.remote_id))
         # when erasing, posts already in a site's trash are deleted for good too
         retracted = [r for sid, r in records.items()
                      if (self._erase or SyndicationState(r.state) is not SyndicationState.RETRACTED)
@@ -213,16 +219,25 @@ class Syndicator:
                     work.append(_Work(gone[row.story_id], SyndicationAction.RETRACT, row.remote_id))
         return work
 
+    def _overwrites(self, destination: DestinationConfig, story: Story) -> bool:
+        """Whether an update may replace what a member's editor changed in ``story``'s copy."""
+        return destination.on_local_edit == "overwrite" or story.id in self._overwrite_edited \
+            or destination.name == self._hub  # the hub's edits are followed by review (hub.py)
+
     # -- running -----------------------------------------------------------------------
 
     def run(self, destination_names: list[str] | None = None, *, dry_run: bool = False,
-            story_ids: set[int] | None = None, erase: bool = False) -> Iterator[SyndicationResult]:
+            story_ids: set[int] | None = None, erase: bool = False,
+            overwrite_edited: set[int] | None = None) -> Iterator[SyndicationResult]:
         """Publish, update and retract on every destination, destinations in parallel.
 
         Yields one result per (story, destination) as each finishes. With ``erase``,
-        retractions delete the remote posts for good instead of trashing them.
+        retractions delete the remote posts for good instead of trashing them. A copy a
+        member's editor changed is not updated (its record says so) unless the destination's
+        ``on_local_edit`` is "overwrite" or its story is in ``overwrite_edited``.
         """
         self._erase = erase
+        self._overwrite_edited = set(overwrite_edited or ())
         if self._hub:
             self._reviewed = set(self._storage.hub.all())
             self._versions = self._storage.hub.versions()
@@ -306,6 +321,11 @@ class Syndicator:
         try:
             if item.action is SyndicationAction.RETRACT:
                 return self._retract(adapter, destination, item, row, post)
+            if row.remote_id and not self._overwrites(destination, item.story) and self._edited(adapter, row):
+                self._finish(item, destination, SyndicationState(row.state), SyndicationState.EDITED,
+                             last_error=None, next_attempt_at=None)
+                return SyndicationResult(item.story.id, item.story.title, destination.name, item.action,
+                                         True, row.remote_id, row.remote_url, kept_local_edit=True)
             remote = self._send(adapter, row.remote_id, post, first_attempt=row.attempts == 1)
         except AdapterError as e:
             before = SyndicationState(row.state)
@@ -317,6 +337,7 @@ class Syndicator:
                 raise
             return self._failed(item, destination, str(e))
         self._remember_image(destination, item.story, post, remote)
+        sent = self._sent_state(adapter, destination, remote.id)
         event = "story.updated" if item.action is SyndicationAction.UPDATE else "story.published"
         self._finish(item, destination, SyndicationState(row.state), SyndicationState.PUBLISHED,
                      event=(event, {"story_id": item.story.id, "title": post.title, "url": item.story.url,
@@ -324,12 +345,42 @@ class Syndicator:
                                     "remote_url": remote.url}),
                      remote_id=remote.id, remote_url=remote.url,
                      content_hash=self._content_hash(item.story, destination),
-                     last_error=None, next_attempt_at=None)
+                     last_error=None, next_attempt_at=None, **sent)
         warnings = ((image_problem,) if image_problem else ()) + remote.warnings
         for warning in warnings:
             log.warning("%s, story %d: %s", destination.name, item.story.id, warning, extra=IN_RESULT)
         return SyndicationResult(item.story.id, item.story.title, destination.name, item.action, True,
                                  remote.id, remote.url, warnings=warnings)
+
+    @staticmethod
+    def _edited(adapter: Adapter, row: Any) -> bool:
+        """Whether the copy on the destination differs from what we last left there.
+
+        Only adapters that can read a post back (``read``) can tell; a copy deleted on the
+        site, or sent before this was recorded, counts as not edited.
+        """
+        read = getattr(adapter, "read", None)
+        if read is None or not row.sent_state_hash:
+            return False
+        now = read(row.remote_id)
+        return now is not None and state_hash(now) != row.sent_state_hash
+
+    @staticmethod
+    def _sent_state(adapter: Adapter, destination: DestinationConfig, remote_id: str) -> dict[str, Any]:
+        """The copy as the destination holds it right after sending, to see later edits by.
+
+        Unreadable, the next update overwrites whatever is there, as before this was kept.
+        """
+        read = getattr(adapter, "read", None)
+        try:
+            state = read(remote_id) if read is not None else None
+        except AdapterError as e:  # the post was sent: failing now would send it again
+            log.warning("%s: could not read back post %s to see later edits by: %s",
+                        destination.name, remote_id, e)
+            state = None
+        if state is None:
+            return {"sent_state_hash": None, "sent_modified_at": None}
+        return {"sent_state_hash": state_hash(state), "sent_modified_at": state.modified}
 
     def _finish(self, item: _Work, destination: DestinationConfig, before: SyndicationState,
                 after: SyndicationState, **values: Any) -> None:

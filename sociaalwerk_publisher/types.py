@@ -149,6 +149,8 @@ class SyndicationState(str, enum.Enum):
     PUBLISHED = "published"
     FAILED = "failed"  #: retried on a later run
     RETRACTED = "retracted"
+    #: a member's editor changed the copy: updates leave it alone ("bewerkt door lid")
+    EDITED = "edited"
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ class SyndicationResult:
     error: str | None = None
     dry_run: bool = False
     warnings: tuple[str, ...] = ()
+    #: not updated: a member's editor changed the copy, and that edit is kept
+    kept_local_edit: bool = False
 
 
 @dataclass(frozen=True)

@@ -204,3 +204,20 @@ def test_the_rest_root_is_discovered_even_with_plain_permalinks(wp_sites: dict[s
     rest = adapter(wp_sites["hub"])
     rest.check()
     assert "rest_route=" in (rest._root or "")
+
+
+def test_the_original_url_is_sent_as_meta_only_to_a_site_with_the_companion_plugin(
+        wp_sites: dict[str, WordPressSite]) -> None:
+    original = "https://welzijn.example.nl/verhaal/origineel"
+    for name, plugin in (("member", True), ("hub", False)):
+        site = wp_sites[name]
+        rest = adapter(site)
+        assert rest.canonical_links() is plugin and rest.check().canonical_links is plugin
+        marker = f"swp-r9rest{name:0>12}"
+        remote = rest.publish(post(marker, source_url=original))
+        # sending the unchanged value again (an update, a retry after a kill) is fine too
+        rest.update(remote.id, post(marker, source_url=original, title="Bijgewerkt"))
+        (stored,) = [p for p in site.posts() if str(p["id"]) == remote.id]
+        assert stored["title"]["raw"] == "Bijgewerkt"
+        assert stored["meta"] == ({"swp_original_url": original} if plugin else [])
+        rest.close()

@@ -197,7 +197,7 @@ def test_publish_creates_the_post_with_terms_featured_image_date_and_marker_fiel
     assert remote.image_id and stored["featured_media"] == int(remote.image_id)
     fields = {f["key"]: f["value"] for f in xmlrpc_post(site, remote.id)["custom_fields"]}
     assert fields["swp_marker"] == post.marker
-    assert fields["swp_source_url"] == post.source_url
+    assert fields["swp_original_url"] == post.source_url
 
 
 @pytest.mark.integration
@@ -639,3 +639,27 @@ def test_other_faults_reject_the_post_with_the_fault_code(httpserver: HTTPServer
         with pytest.raises(RemoteRejectedError) as raised:
             adapter.publish(make_post("x"))
     assert raised.value.status == 500 and "Database error" in str(raised.value)
+
+
+@pytest.mark.integration
+def test_check_says_whether_the_companion_plugin_is_installed(wp_sites: dict[str, WordPressSite]) -> None:
+    found = {}
+    for name, site in wp_sites.items():
+        with WordPressXmlRpcAdapter(destination(site.url, site.user), site.app_password, Path(".")) as checker:
+            found[name] = checker.check().canonical_links
+    assert found == {"hub": False, "member": True}  # the harness installs it on the member site only
+
+
+@pytest.mark.integration
+def test_a_retry_after_a_kill_rewrites_the_same_original_url_without_duplicating_the_field(
+        site: WordPressSite, adapter: WordPressXmlRpcAdapter, cleanup: Cleanup) -> None:
+    t = cleanup.token
+    post = make_post(t, source_url=f"https://welzijn.example.nl/{t}")
+    remote = cleanup.track(adapter.publish(post))
+    with fresh(site) as later:  # a later run knows no field ids: it reads them from the post
+        later.update(remote.id, post)
+        later.update(remote.id, post)
+    fields = [(f["key"], f["value"]) for f in xmlrpc_post(site, remote.id)["custom_fields"]]
+    assert [f for f in fields if f[0] == "swp_original_url"] == [("swp_original_url", post.source_url)]
+    stored = rest_post(site, remote.id)
+    assert stored is not None and stored["meta"] == {"swp_original_url": post.source_url}

@@ -239,7 +239,7 @@ def test_a_published_post_is_a_wxr_1_2_file_wordpress_can_import(tmp_path: Path)
     assert (post["comment_status"], post["ping_status"]) == ("closed", "closed")
     assert (post["post_parent"], post["menu_order"], post["is_sticky"], post["post_password"]) == (0, 0, 0, "")
     assert post["post_name"] == "verhaal-1"
-    assert meta(post) == {"swp_marker": "swp:0001", "swp_source_url": "https://www.example.nl/verhaal-1"}
+    assert meta(post) == {"swp_marker": "swp:0001", "swp_original_url": "https://www.example.nl/verhaal-1"}
     assert remote.url == f"{path.as_uri()}#post-1"
     assert remote.image_id is None
 

@@ -255,3 +255,24 @@ def test_an_upgrade_adds_the_webhook_outbox(own_database_url: str) -> None:
             assert {i["name"] for i in inspect(conn).get_indexes("webhook_events")} >= {"ix_webhook_events_undelivered"}
     finally:
         storage.close()
+
+
+def test_an_upgrade_to_version_9_adds_what_each_copy_looked_like_when_sent(own_database_url: str) -> None:
+    from sociaalwerk_publisher._storage._schema import MIGRATIONS, _to_version_9
+
+    storage = open_storage(own_database_url, auto_upgrade=True)
+    try:
+        with storage.begin() as conn:
+            conn.execute(text("ALTER TABLE syndications DROP COLUMN sent_state_hash"))  # as before that step
+            conn.execute(text("ALTER TABLE syndications DROP COLUMN sent_modified_at"))
+            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_9)})
+    finally:
+        storage.close()
+    storage = open_storage(own_database_url, auto_upgrade=True)
+    try:
+        assert storage.schema_version() == LATEST_VERSION
+        with storage.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("syndications")}
+        assert {"sent_state_hash", "sent_modified_at"} <= columns
+    finally:
+        storage.close()

@@ -239,8 +239,8 @@ def unsafe_in_wxr(path: Path, title: str | None = None) -> list[str]:
                 problems.append(f"<{name}>{text!r}")
             elif name == "postmeta":
                 meta = {_local(child): child.text or "" for child in element}
-                if meta.get("meta_key") == "swp_source_url" and unsafe_url(meta.get("meta_value", "")):
-                    problems.append(f"swp_source_url {meta!r}")
+                if meta.get("meta_key") == "swp_original_url" and unsafe_url(meta.get("meta_value", "")):
+                    problems.append(f"swp_original_url {meta!r}")
     return problems
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from lxml import html as lxml_html
 from pytest_httpserver import HTTPServer
 
 from sociaalwerk_publisher import Publisher, make_publisher
@@ -194,6 +196,32 @@ def test_a_foreign_post_with_the_plain_slug_is_neither_adopted_nor_overwritten_b
         assert [p["slug"] for p in ours] == [f"buurtloket-hulp-{marker_for(story, destination)[4:12]}"]
 
 
+def canonical_links(url: str) -> list[str]:
+    """Every ``<link rel="canonical">`` address in the public page at ``url``."""
+    page = requests.get(url, timeout=30)
+    page.raise_for_status()
+    return [str(link.get("href")) for link in lxml_html.fromstring(page.content).iter("link")
+            if "canonical" in (link.get("rel") or "").lower().split()]
+
+
+def test_a_copy_on_a_site_with_the_companion_plugin_names_its_original_to_search_engines(
+        publisher: Publisher, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+    (story,) = publisher.list_stories()
+    publisher.approve_story(story.id)
+    copies = {r.destination: r for r in publisher.syndicate()}
+    assert all(r.ok and r.remote_url for r in copies.values()), copies
+    original = "https://welzijn.example.nl/verhaal/a"
+    assert story.url == original
+    assert canonical_links(str(copies["amsterdam"].remote_url)) == [original]
+    # the hub has no plugin: it publishes all the same, its page naming itself as WordPress does
+    assert canonical_links(str(copies["landelijk"].remote_url)) == [copies["landelijk"].remote_url]
+
+    refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+    assert all(r.ok for r in publisher.syndicate())
+    assert canonical_links(str(copies["amsterdam"].remote_url)) == [original]
+
+
 @pytest.mark.parametrize("step", ["before-publish", "after-publish", "before-find", "after-find", "after-update"])
 def test_a_kill_at_any_step_followed_by_a_new_run_leaves_exactly_one_post(
         config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer, step: str) -> None:
@@ -224,6 +252,9 @@ def test_cli_check_and_dry_run_against_the_real_sites(config: Path, tmp_path: Pa
     check = runner.invoke(cli, ["--config", str(config), "destinations", "check"])
     assert check.exit_code == 0, check.output
     assert "ok       landelijk" in check.output and "ok       amsterdam" in check.output
+    hub, member = check.output.split("ok       amsterdam")
+    assert "canonical links to the original: no (install the companion plugin" in hub
+    assert "canonical links to the original: yes" in member
     with make_publisher(config) as publisher:
         seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
         publisher.approve_story(*(s.id for s in publisher.list_stories()))
@@ -232,3 +263,87 @@ def test_cli_check_and_dry_run_against_the_real_sites(config: Path, tmp_path: Pa
     assert dry.output.splitlines()[-1] == "syndication: would publish 2"
     done = runner.invoke(cli, ["--config", str(config), "syndicate", "--destination", "amsterdam"])
     assert done.exit_code == 0 and "syndication: 1 done, 0 failed" in done.output
+
+
+def edit_as_member_editor(site: WordPressSite, post_id: int, title: str) -> None:
+    """What a member's editor does in the site's own editor: change the copy's title."""
+    session = requests.Session()
+    session.auth = (site.editor_user, site.editor_app_password)
+    session.post(site.rest(f"wp/v2/posts/{post_id}"), json={"title": title}, timeout=30).raise_for_status()
+
+
+def test_a_member_editors_edit_survives_an_update_of_the_original_until_the_office_overwrites_it(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    from click.testing import CliRunner
+
+    from sociaalwerk_publisher.cli import cli
+
+    with make_publisher(config) as publisher:
+        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+        publisher.approve_story(story.id)
+        assert all(r.ok for r in publisher.syndicate())
+        (copy,) = live(sites["member"])
+        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
+        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(cli, ["--config", str(config), *args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    output = run("syndicate")
+    assert f"kept    amsterdam: story {story.id} Buurtloket & “hulp” (bijgewerkt): bewerkt door lid" in output
+    assert f"ok      landelijk: update story {story.id}" in output
+    (kept,) = live(sites["member"])
+    assert html.unescape(kept["title"]["raw"]) == "Buurtloket & “hulp”: onze eigen kop"
+    (hub,) = live(sites["hub"])
+    assert hub["title"]["raw"].endswith("(bijgewerkt)")  # a copy nobody edited is updated
+    assert "amsterdam: bewerkt door lid" in run("stories", "history", str(story.id))
+    assert "1 bewerkt door lid" in run("status")
+    assert run("syndicate").splitlines()[-1] == "syndication: nothing to do"  # left alone until the office chooses
+
+    output = run("syndicate", "--overwrite-edited", str(story.id))
+    assert f"ok      amsterdam: update story {story.id}" in output
+    (overwritten,) = live(sites["member"])
+    assert overwritten["title"]["raw"].endswith("(bijgewerkt)")
+    assert "amsterdam: published" in run("stories", "history", str(story.id))
+
+
+def test_a_retraction_still_removes_a_copy_a_member_edited(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+        publisher.approve_story(story.id)
+        assert all(r.ok for r in publisher.syndicate())
+        (copy,) = live(sites["member"])
+        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
+        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+        kept = {r.destination: r.kept_local_edit for r in publisher.syndicate()}
+        assert kept == {"amsterdam": True, "landelijk": False}
+
+        retracted = publisher.retract_story(story.id, note="toestemming ingetrokken")
+        assert all(r.ok for r in retracted) and len(retracted) == 2
+    assert live(sites["hub"]) == [] and live(sites["member"]) == []
+
+
+def test_a_destination_set_to_overwrite_local_edits_is_always_updated(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('status = "publish"\n[destinations.filter]',
+                                   'status = "publish"\non_local_edit = "overwrite"\n[destinations.filter]'),
+                      encoding="utf-8")
+    with make_publisher(config) as publisher:
+        assert publisher.config.destinations[1].on_local_edit == "overwrite"
+        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+        publisher.approve_story(story.id)
+        assert all(r.ok for r in publisher.syndicate())
+        (copy,) = live(sites["member"])
+        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
+        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+        results = {r.destination: r for r in publisher.syndicate()}
+    assert results["amsterdam"].ok and not results["amsterdam"].kept_local_edit
+    (overwritten,) = live(sites["member"])
+    assert overwritten["title"]["raw"].endswith("(bijgewerkt)")

@@ -3,7 +3,7 @@
  * Plugin Name:       Sociaalwerk Publisher: canonieke link naar het origineel
  * Plugin URI:        https://www.sociaalwerknederland.nl
  * Description:       Een doorgeplaatst verhaal wijst zoekmachines naar het origineel (rel="canonical"), zodat het origineel zijn vindbaarheid houdt. Werkt samen met Yoast SEO en Rank Math.
- * Version:           1.0.0
+ * Version:           1.1.0
  * Requires at least: 6.1
  * Requires PHP:      8.0
  * Author:            Sociaal Werk Nederland
@@ -55,6 +55,41 @@ add_action(
 			)
 		);
 	}
+);
+
+/*
+ * One row per post, whoever writes it. The meta is single, but add_post_meta() (XML-RPC custom
+ * fields without an id, the Custom Fields box) adds a second row all the same, and with two rows
+ * holding the value a REST write sends again, core's update_metadata() changes no row and the
+ * REST API answers 500 rest_meta_database_error. So an add to a post that has the meta updates
+ * it, and an update of a post with several rows leaves exactly one.
+ */
+add_filter(
+	'add_post_metadata',
+	static function ( $check, $post_id, $meta_key, $meta_value ) {
+		if ( SWP_ORIGINAL_URL_META !== $meta_key || null !== $check
+			|| ! get_metadata_raw( 'post', (int) $post_id, SWP_ORIGINAL_URL_META ) ) {
+			return $check;
+		}
+		update_post_meta( (int) $post_id, SWP_ORIGINAL_URL_META, wp_slash( $meta_value ) );
+		return true;
+	},
+	10,
+	4
+);
+add_filter(
+	'update_post_metadata',
+	static function ( $check, $post_id, $meta_key, $meta_value, $prev_value ) {
+		if ( SWP_ORIGINAL_URL_META !== $meta_key || null !== $check || '' !== $prev_value
+			|| count( (array) get_metadata_raw( 'post', (int) $post_id, SWP_ORIGINAL_URL_META ) ) < 2 ) {
+			return $check;
+		}
+		// $meta_value arrives unslashed and sanitised; add_post_meta() wants it slashed
+		delete_post_meta( (int) $post_id, SWP_ORIGINAL_URL_META );
+		return false !== add_post_meta( (int) $post_id, SWP_ORIGINAL_URL_META, wp_slash( $meta_value ), true );
+	},
+	10,
+	5
 );
 
 /**

@@ -177,6 +177,10 @@ syndications = Table(
     Column("remote_id", Text),
     Column("remote_url", Text),
     Column("content_hash", String(64)),  # of what was last sent successfully
+    # the copy as the destination held it right after we sent it (adapters/base.state_hash) and
+    # its modified time there: a later difference is a member's edit
+    Column("sent_state_hash", String(64)),
+    Column("sent_modified_at", UTCDateTime),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("next_attempt_at", UTCDateTime),
@@ -474,6 +478,11 @@ def _to_version_8(conn: Connection) -> None:
     metadata.create_all(conn)  # only the tables that do not exist yet
 
 
+def _to_version_9(conn: Connection) -> None:
+    """Local edits are kept: what each copy looked like on its destination when we last sent it."""
+    _add_columns(conn, syndications, "sent_state_hash", "sent_modified_at")
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -485,6 +494,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _to_version_6,
     _to_version_7,
     _to_version_8,
+    _to_version_9,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

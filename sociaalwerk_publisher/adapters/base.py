@@ -7,6 +7,7 @@ translation). Adding a CMS is adding one module that implements :class:`Adapter`
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,6 +85,13 @@ class RemoteState:
     url: str | None = None
 
 
+def state_hash(state: RemoteState) -> str:
+    """A digest of what an editor can change in a post (title, content, terms, image)."""
+    parts = (state.title, state.content_html, "\t".join(state.categories), "\t".join(state.tags),
+             state.image_url or "")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What a credentials-and-rights check found; ``problems`` empty means fine."""
@@ -93,6 +101,9 @@ class CheckResult:
     problems: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
     verified: str = "credentials and rights ok"  #: what an empty ``problems`` means here
+    #: whether copies name their original to search engines (``<link rel="canonical">``): on
+    #: WordPress, whether the companion plugin is installed; None where it could not be told
+    canonical_links: bool | None = None
 
     @property
     def ok(self) -> bool:

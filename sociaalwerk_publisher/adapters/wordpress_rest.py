@@ -25,6 +25,8 @@ from ..network import Deadline, DeadlineAdapter, describe
 from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_settings
 
 API_REL = "https://api.w.org/"
+#: The post meta the companion plugin (integrations/wordpress/) registers for the canonical link.
+ORIGINAL_URL_META = "swp_original_url"
 #: Every state in which an earlier attempt's post still counts as existing.
 LIVE_STATUSES = "publish,future,draft,pending,private"
 REQUIRED_CAPABILITIES = {
@@ -52,6 +54,7 @@ class WordPressRestAdapter:
         self._session.headers["User-Agent"] = "sociaalwerk-publisher (WordPress REST adapter)"
         self._root: str | None = None
         self._terms: dict[tuple[str, str], int] = {}
+        self._canonical: bool | None = None  #: whether the site has the companion plugin, once asked
 
     # -- the wire ------------------------------------------------------------------
 
@@ -182,10 +185,26 @@ class WordPressRestAdapter:
         )
         return int(media["id"])
 
+    # -- the companion plugin ---------------------------------------------------------
+
+    def canonical_links(self) -> bool:
+        """Whether the site has the companion plugin, so a copy can name its original.
+
+        Asked once per adapter: the plugin registers the post meta ``swp_original_url``
+        for REST, which the posts route's schema then lists. Core WordPress silently drops
+        an unregistered meta key from a write; without the plugin none is sent.
+        """
+        if self._canonical is None:
+            schema = self._request("OPTIONS", "wp/v2/posts").get("schema", {})
+            meta = schema.get("properties", {}).get("meta", {}).get("properties")
+            # PHP's empty array arrives as a JSON list
+            self._canonical = isinstance(meta, dict) and ORIGINAL_URL_META in meta
+        return self._canonical
+
     # -- the Adapter protocol --------------------------------------------------------
 
     def _fields(self, post: Post) -> dict[str, Any]:
-        return {
+        fields: dict[str, Any] = {
             # WordPress treats titles as HTML: plain text must arrive escaped
             "title": html.escape(post.title, quote=False),
             "content": post.content_html,
@@ -195,6 +214,9 @@ class WordPressRestAdapter:
             "categories": self._term_ids("categories", post.categories),
             "tags": self._term_ids("tags", post.tags),
         }
+        if post.source_url and self.canonical_links():
+            fields["meta"] = {ORIGINAL_URL_META: post.source_url}
+        return fields
 
     def _send(self, route: str, post: Post, slug: str | None = None) -> tuple[RemotePost, dict[str, Any]]:
         """Create or change the post (its slug only when given); the result and WordPress's answer."""
@@ -319,8 +341,14 @@ class WordPressRestAdapter:
             f"user {me.get('username') or self._config.username!r} cannot {what} ({capability})"
             for capability, what in REQUIRED_CAPABILITIES.items() if not capabilities.get(capability)
         )
-        details = (f"REST root {self._root}", f"roles: {', '.join(me.get('roles', [])) or '-'}")
-        return CheckResult(self.name, me.get("username") or self._config.username, problems, details)
+        details: tuple[str, ...] = (f"REST root {self._root}", f"roles: {', '.join(me.get('roles', [])) or '-'}")
+        try:
+            canonical: bool | None = self.canonical_links()
+        except AdapterError as e:
+            canonical = None
+            details += (f"could not tell whether the companion plugin is installed: {e}",)
+        return CheckResult(self.name, me.get("username") or self._config.username, problems, details,
+                           canonical_links=canonical)
 
     def close(self) -> None:
         self._session.close()

@@ -9,8 +9,10 @@ What WordPress does with the fields: titles and excerpts are HTML to WordPress,
 so the plain text of :class:`~.base.Post` is HTML-escaped (as the REST adapter
 does) and shows exactly as given; content goes as given, except that
 WordPress's XML-RPC parser trims leading and trailing whitespace of every string.
-The post date goes as ``post_date_gmt``. The marker and the source URL are also
-stored as custom fields ``swp_marker`` and ``swp_source_url``.
+The post date goes as ``post_date_gmt``. The marker and the original's address are also
+stored as custom fields ``swp_marker`` and ``swp_original_url``; the companion plugin
+(``integrations/wordpress/``) makes the latter the copy's canonical link, and without
+the plugin it is an inert custom field, so it is always set.
 
 What python-wordpress-xmlrpc 2.3 gets wrong on today's Python is worked around,
 without patching it, in :mod:`.wordpress_xmlrpc_compat`.
@@ -45,7 +47,8 @@ from .._version import __version__
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, create_connection, describe, watch
-from .base import CheckResult, Image, Post, RemotePost, check_site_settings
+from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_settings
+from .wordpress_rest import WordPressRestAdapter
 from .wordpress_xmlrpc_compat import (
     GetMediaLibrary,
     GetPost,
@@ -64,7 +67,9 @@ LIVE_STATUSES = ("publish", "future", "draft", "pending", "private")
 #: WordPress renames the slug of a trashed post to ``<slug>__trashed``.
 TRASHED_SUFFIX = "__trashed"
 MARKER_FIELD = "swp_marker"
-SOURCE_FIELD = "swp_source_url"
+ORIGINAL_FIELD = "swp_original_url"
+#: what ``ORIGINAL_FIELD`` was called before the companion plugin; removed on update
+OLD_ORIGINAL_FIELD = "swp_source_url"
 TAXONOMIES = (("category", "category"), ("post_tag", "tag"))
 DEFAULT_TIMEOUT = 30.0
 
@@ -297,6 +302,31 @@ class WordPressXmlRpcAdapter:
         first = min(found, key=lambda p: int(p.id))  # the original, should there be duplicates
         return self._remote(first, _thumbnail_id(first), [])
 
+    def read(self, remote_id: str) -> RemoteState | None:
+        """The post as it is now (to see a member's edits by), or ``None`` when it was deleted."""
+        post_id = self._post_id(remote_id)
+        try:
+            wp_post = self._call(GetPost(post_id), f"read post {post_id}")
+        except RemoteRejectedError as e:
+            if e.status == 404:
+                return None
+            raise
+        names: dict[str, list[str]] = {"category": [], "post_tag": []}
+        for term in getattr(wp_post, "terms", None) or []:
+            names.get(term.taxonomy, []).append(html.unescape(str(term.name)))
+        thumbnail = getattr(wp_post, "thumbnail", None)
+        modified = getattr(wp_post, "date_modified", None)
+        return RemoteState(
+            id=str(wp_post.id), status=getattr(wp_post, "post_status", "") or "",
+            title=html.unescape(getattr(wp_post, "title", "") or ""),
+            content_html=getattr(wp_post, "content", "") or "",
+            categories=tuple(sorted(names["category"])), tags=tuple(sorted(names["post_tag"])),
+            image_url=thumbnail.get("link") if isinstance(thumbnail, dict) else None,
+            modified=modified.replace(tzinfo=timezone.utc) if isinstance(modified, datetime) else None,
+            modified_by=None,  # XML-RPC does not say who changed a post
+            url=getattr(wp_post, "link", None) or None,
+        )
+
     def check(self) -> CheckResult:
         """Log in and find out what the user may do, without writing anything.
 
@@ -317,7 +347,25 @@ class WordPressXmlRpcAdapter:
         except AdapterError as e:
             user = self.config.username
             problems.append(self._plain(e))
-        return CheckResult(self.name, user, problems=tuple(problems), details=tuple(details))
+        return CheckResult(self.name, user, problems=tuple(problems), details=tuple(details),
+                           canonical_links=self._canonical_links(details))
+
+    def _canonical_links(self, details: list[str]) -> bool | None:
+        """Whether the companion plugin is installed, as the site's REST schema says.
+
+        XML-RPC cannot tell (custom fields are listed whether a plugin registered them
+        or not), so the same site is asked over REST; where REST is blocked it stays unknown.
+        """
+        site = replace(self.config, url=self.xmlrpc_url.removesuffix("xmlrpc.php"))
+        rest = WordPressRestAdapter(site, self._secret)
+        try:
+            return rest.canonical_links()
+        except AdapterError as e:
+            details.append("could not tell whether the companion plugin is installed "
+                           f"(the REST API did not answer: {self._plain(e)})")
+            return None
+        finally:
+            rest.close()
 
     def _check_rights(self, blogs: list[Any], problems: list[str], details: list[str]) -> str:
         is_admin = any(getattr(b, "is_admin", False) for b in blogs)
@@ -434,12 +482,12 @@ class WordPressXmlRpcAdapter:
         """Our fields, updating (by id) the ones the post has and removing duplicates and leftovers."""
         wanted = {MARKER_FIELD: _xml_text(post.marker)}
         if post.source_url:
-            wanted[SOURCE_FIELD] = _xml_text(post.source_url)
+            wanted[ORIGINAL_FIELD] = _xml_text(post.source_url)
         fields: list[dict[str, Any]] = []
         done = set()
         for field in existing:
             key = field.get("key")
-            if key not in (MARKER_FIELD, SOURCE_FIELD) or "id" not in field:
+            if key not in (MARKER_FIELD, ORIGINAL_FIELD, OLD_ORIGINAL_FIELD) or "id" not in field:
                 continue
             if key in wanted and key not in done:
                 fields.append({"id": field["id"], "key": key, "value": wanted[key]})

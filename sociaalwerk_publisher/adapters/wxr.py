@@ -137,7 +137,10 @@ __all__ = ["WxrAdapter"]
 log = logging.getLogger(__name__)
 
 META_MARKER = "swp_marker"
-META_SOURCE_URL = "swp_source_url"
+#: the original's address; the companion plugin (integrations/wordpress/) makes it the
+#: canonical link of the imported post
+META_ORIGINAL_URL = "swp_original_url"
+META_OLD_ORIGINAL_URL = "swp_source_url"  #: its name in files written before the plugin
 META_THUMBNAIL = "_thumbnail_id"
 #: Statuses a post may be sent with.
 POST_STATUSES = ("publish", "draft", "pending", "private", "future")
@@ -352,7 +355,8 @@ class WxrAdapter:
                     seen.add(slug)
                     item.terms.append((domain, slug, name))
         item.set_meta(META_MARKER, post.marker)
-        item.set_meta(META_SOURCE_URL, post.source_url or None)
+        item.set_meta(META_OLD_ORIGINAL_URL, None)
+        item.set_meta(META_ORIGINAL_URL, post.source_url or None)
         attachment = None
         if post.image_id:  # reuse an earlier upload, when it is still in the file
             attachment = plan.row(_post_id(post.image_id) or -1)
