@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .adapters.base import Adapter, RemoteState, state_hash
+from .adapters.base import Adapter, HubAdapter, RemoteState, state_hash
 from .exceptions import AdapterError, ConfigError
 from .clock import utcnow
 from .mail import Outbox, build_message
@@ -53,13 +53,13 @@ class HubReview:
     """Keeps the hub's review queue and the store in step; see the module docstring."""
 
     def __init__(self, storage: Storage, config: Config, syndicator: Syndicator, adapter: Adapter) -> None:
-        if not (hasattr(adapter, "read") and hasattr(adapter, "set_status")):
+        if not isinstance(adapter, HubAdapter):
             raise ConfigError(f"the {config.review.hub} destination's adapter cannot serve as review hub",
                               "review.hub")
         self._storage = storage
         self._config = config
         self._syndicator = syndicator
-        self._adapter: Any = adapter
+        self._adapter: HubAdapter = adapter
         self._hub = config.destination(config.review.hub)
 
     def sync(self) -> HubSummary:
