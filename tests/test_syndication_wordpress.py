@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from sociaalwerk_publisher import Publisher, make_publisher
 from sociaalwerk_publisher.syndication import marker_for
-from sociaalwerk_publisher.types import SyndicationAction
+from sociaalwerk_publisher.types import Story, SyndicationAction
 
 from .images import png
 from .stories import refetch, seed
@@ -265,11 +265,22 @@ def test_cli_check_and_dry_run_against_the_real_sites(config: Path, tmp_path: Pa
     assert done.exit_code == 0 and "syndication: 1 done, 0 failed" in done.output
 
 
-def edit_as_member_editor(site: WordPressSite, post_id: int, title: str) -> None:
-    """What a member's editor does in the site's own editor: change the copy's title."""
+MEMBER_TITLE = "Buurtloket & “hulp”: onze eigen kop"
+
+
+def edited_by_member(publisher: Publisher, site: WordPressSite, tmp_path: Path, httpserver: HTTPServer) -> Story:
+    """A story syndicated everywhere, whose copy on ``site`` the member's editor retitled in
+    the site's own editor (as the ``redacteur`` user), and whose original then changed."""
+    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+    (story,) = publisher.list_stories()
+    publisher.approve_story(story.id)
+    assert all(r.ok for r in publisher.syndicate())
+    (copy,) = live(site)
     session = requests.Session()
     session.auth = (site.editor_user, site.editor_app_password)
-    session.post(site.rest(f"wp/v2/posts/{post_id}"), json={"title": title}, timeout=30).raise_for_status()
+    session.post(site.rest(f"wp/v2/posts/{copy['id']}"), json={"title": MEMBER_TITLE}, timeout=30).raise_for_status()
+    refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+    return story
 
 
 def test_a_member_editors_edit_survives_an_update_of_the_original_until_the_office_overwrites_it(
@@ -279,13 +290,7 @@ def test_a_member_editors_edit_survives_an_update_of_the_original_until_the_offi
     from sociaalwerk_publisher.cli import cli
 
     with make_publisher(config) as publisher:
-        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
-        (story,) = publisher.list_stories()
-        publisher.approve_story(story.id)
-        assert all(r.ok for r in publisher.syndicate())
-        (copy,) = live(sites["member"])
-        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
-        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+        story = edited_by_member(publisher, sites["member"], tmp_path, httpserver)
 
     def run(*args: str) -> str:
         done = CliRunner().invoke(cli, ["--config", str(config), *args])
@@ -296,7 +301,7 @@ def test_a_member_editors_edit_survives_an_update_of_the_original_until_the_offi
     assert f"kept    amsterdam: story {story.id} Buurtloket & “hulp” (bijgewerkt): bewerkt door lid" in output
     assert f"ok      landelijk: update story {story.id}" in output
     (kept,) = live(sites["member"])
-    assert html.unescape(kept["title"]["raw"]) == "Buurtloket & “hulp”: onze eigen kop"
+    assert html.unescape(kept["title"]["raw"]) == MEMBER_TITLE
     (hub,) = live(sites["hub"])
     assert hub["title"]["raw"].endswith("(bijgewerkt)")  # a copy nobody edited is updated
     assert "amsterdam: bewerkt door lid" in run("stories", "history", str(story.id))
@@ -313,13 +318,7 @@ def test_a_member_editors_edit_survives_an_update_of_the_original_until_the_offi
 def test_a_retraction_still_removes_a_copy_a_member_edited(
         config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
     with make_publisher(config) as publisher:
-        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
-        (story,) = publisher.list_stories()
-        publisher.approve_story(story.id)
-        assert all(r.ok for r in publisher.syndicate())
-        (copy,) = live(sites["member"])
-        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
-        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+        story = edited_by_member(publisher, sites["member"], tmp_path, httpserver)
         kept = {r.destination: r.kept_local_edit for r in publisher.syndicate()}
         assert kept == {"amsterdam": True, "landelijk": False}
 
@@ -336,13 +335,7 @@ def test_a_destination_set_to_overwrite_local_edits_is_always_updated(
                       encoding="utf-8")
     with make_publisher(config) as publisher:
         assert publisher.config.destinations[1].on_local_edit == "overwrite"
-        source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
-        (story,) = publisher.list_stories()
-        publisher.approve_story(story.id)
-        assert all(r.ok for r in publisher.syndicate())
-        (copy,) = live(sites["member"])
-        edit_as_member_editor(sites["member"], copy["id"], "Buurtloket & “hulp”: onze eigen kop")
-        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+        edited_by_member(publisher, sites["member"], tmp_path, httpserver)
         results = {r.destination: r for r in publisher.syndicate()}
     assert results["amsterdam"].ok and not results["amsterdam"].kept_local_edit
     (overwritten,) = live(sites["member"])
