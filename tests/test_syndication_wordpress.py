@@ -327,6 +327,16 @@ def test_a_retraction_still_removes_a_copy_a_member_edited(
     assert live(sites["hub"]) == [] and live(sites["member"]) == []
 
 
+def test_forget_erases_a_copy_a_member_edited_for_good(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        story = edited_by_member(publisher, sites["member"], tmp_path, httpserver)
+        assert [r.kept_local_edit for r in publisher.syndicate() if r.destination == "amsterdam"] == [True]
+        erased = publisher.forget(story.url, by="privacy")
+        assert erased.ok and {r.destination for r in erased.results} == {"amsterdam", "landelijk"}
+    for site in sites.values():  # deleted, not in the trash: an erasure leaves nothing to restore
+        assert [p for p in site.posts() if html.unescape(p["title"]["raw"]).startswith(OURS)] == []
+
 def test_a_destination_set_to_overwrite_local_edits_is_always_updated(
         config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
     text = config.read_text(encoding="utf-8")
