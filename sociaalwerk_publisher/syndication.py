@@ -27,7 +27,7 @@ from ._logging import IN_RESULT
 from ._storage import Storage
 from ._storage.claims import worker_id
 from .adapters import adapter_factory
-from .adapters.base import Adapter, Image, Post, RemotePost, state_hash
+from .adapters.base import Adapter, EditAware, Image, Post, RemotePost
 from .backoff import backoff
 from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
@@ -337,7 +337,6 @@ class Syndicator:
                 raise
             return self._failed(item, destination, str(e))
         self._remember_image(destination, item.story, post, remote)
-        sent = self._sent_state(adapter, destination, remote.id)
         event = "story.updated" if item.action is SyndicationAction.UPDATE else "story.published"
         self._finish(item, destination, SyndicationState(row.state), SyndicationState.PUBLISHED,
                      event=(event, {"story_id": item.story.id, "title": post.title, "url": item.story.url,
@@ -345,7 +344,8 @@ class Syndicator:
                                     "remote_url": remote.url}),
                      remote_id=remote.id, remote_url=remote.url,
                      content_hash=self._content_hash(item.story, destination),
-                     last_error=None, next_attempt_at=None, **sent)
+                     last_error=None, next_attempt_at=None,
+                     sent_state_hash=self._sent_state(adapter, destination, remote.id))
         warnings = ((image_problem,) if image_problem else ()) + remote.warnings
         for warning in warnings:
             log.warning("%s, story %d: %s", destination.name, item.story.id, warning, extra=IN_RESULT)
@@ -356,31 +356,26 @@ class Syndicator:
     def _edited(adapter: Adapter, row: Any) -> bool:
         """Whether the copy on the destination differs from what we last left there.
 
-        Only adapters that can read a post back (``read``) can tell; a copy deleted on the
-        site, or sent before this was recorded, counts as not edited.
+        Only adapters that can tell (:class:`~.adapters.base.EditAware`) can; a copy deleted
+        on the site, or sent before this was recorded, counts as not edited.
         """
-        read = getattr(adapter, "read", None)
-        if read is None or not row.sent_state_hash:
+        if not isinstance(adapter, EditAware) or not row.sent_state_hash:
             return False
-        now = read(row.remote_id)
-        return now is not None and state_hash(now) != row.sent_state_hash
+        now = adapter.digest(row.remote_id)
+        return now is not None and now != row.sent_state_hash
 
     @staticmethod
-    def _sent_state(adapter: Adapter, destination: DestinationConfig, remote_id: str) -> dict[str, Any]:
-        """The copy as the destination holds it right after sending, to see later edits by.
-
-        Unreadable, the next update overwrites whatever is there, as before this was kept.
-        """
-        read = getattr(adapter, "read", None)
+    def _sent_state(adapter: Adapter, destination: DestinationConfig, remote_id: str) -> str | None:
+        """The digest of the copy as the destination holds it right after sending, to see
+        later edits by. Unreadable, the next update overwrites whatever is there."""
+        if not isinstance(adapter, EditAware):
+            return None
         try:
-            state = read(remote_id) if read is not None else None
+            return adapter.digest(remote_id)
         except AdapterError as e:  # the post was sent: failing now would send it again
             log.warning("%s: could not read back post %s to see later edits by: %s",
                         destination.name, remote_id, e)
-            state = None
-        if state is None:
-            return {"sent_state_hash": None, "sent_modified_at": None}
-        return {"sent_state_hash": state_hash(state), "sent_modified_at": state.modified}
+            return None
 
     def _finish(self, item: _Work, destination: DestinationConfig, before: SyndicationState,
                 after: SyndicationState, **values: Any) -> None:

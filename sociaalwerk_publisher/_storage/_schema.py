@@ -177,10 +177,9 @@ syndications = Table(
     Column("remote_id", Text),
     Column("remote_url", Text),
     Column("content_hash", String(64)),  # of what was last sent successfully
-    # the copy as the destination held it right after we sent it (adapters/base.state_hash) and
-    # its modified time there: a later difference is a member's edit
+    # the copy as the destination held it right after we sent it (adapters/base.EditAware):
+    # a later difference is a member's edit
     Column("sent_state_hash", String(64)),
-    Column("sent_modified_at", UTCDateTime),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("next_attempt_at", UTCDateTime),
@@ -480,7 +479,7 @@ def _to_version_8(conn: Connection) -> None:
 
 def _to_version_9(conn: Connection) -> None:
     """Local edits are kept: what each copy looked like on its destination when we last sent it."""
-    _add_columns(conn, syndications, "sent_state_hash", "sent_modified_at")
+    _add_columns(conn, syndications, "sent_state_hash")
 
 
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).

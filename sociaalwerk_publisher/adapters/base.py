@@ -8,7 +8,7 @@ translation). Adding a CMS is adding one module that implements :class:`Adapter`
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -89,6 +89,15 @@ def state_hash(state: RemoteState) -> str:
     """A digest of what an editor can change in a post (title, content, terms, image)."""
     parts = (state.title, state.content_html, "\t".join(state.categories), "\t".join(state.tags),
              state.image_url or "")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def edit_digest(title: str, content_html: str, category_ids: Iterable[object], tag_ids: Iterable[object],
+                image_id: object) -> str:
+    """A digest of what an editor can change in a post, from the post alone (terms and image
+    by id): one request to the site, however many terms it has."""
+    parts = (title, content_html, ",".join(sorted(map(str, category_ids))), ",".join(sorted(map(str, tag_ids))),
+             str(image_id or ""))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -183,6 +192,15 @@ class Adapter(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class EditAware(Protocol):
+    """A destination that can tell whether someone changed a copy since we sent it."""
+
+    def digest(self, remote_id: str) -> str | None:
+        """:func:`edit_digest` of the post as the site holds it now, ``None`` when it is gone."""
         ...
 
 

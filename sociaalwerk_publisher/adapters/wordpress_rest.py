@@ -22,7 +22,7 @@ import requests
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, DeadlineAdapter, describe
-from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_settings
+from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_settings, edit_digest
 
 API_REL = "https://api.w.org/"
 #: The post meta the companion plugin (integrations/wordpress/) registers for the canonical link.
@@ -287,6 +287,17 @@ class WordPressRestAdapter:
                 if post.marker in found.get("content", {}).get("raw", ""):
                     return self._remote(found, {})
         return None
+
+    def digest(self, remote_id: str) -> str | None:
+        try:
+            post = self._request("GET", f"wp/v2/posts/{int(remote_id)}", params={
+                "context": "edit", "_fields": "title,content,categories,tags,featured_media"})
+        except RemoteRejectedError as e:
+            if e.status in (404, 410):
+                return None
+            raise
+        return edit_digest(post["title"]["raw"], post["content"]["raw"], post.get("categories") or (),
+                           post.get("tags") or (), post.get("featured_media"))
 
     def read(self, remote_id: str) -> RemoteState | None:
         try:

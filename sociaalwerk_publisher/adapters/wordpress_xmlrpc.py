@@ -47,7 +47,7 @@ from .._version import __version__
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, create_connection, describe, watch
-from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_settings
+from .base import CheckResult, Image, Post, RemotePost, check_site_settings, edit_digest
 from .wordpress_rest import WordPressRestAdapter
 from .wordpress_xmlrpc_compat import (
     GetMediaLibrary,
@@ -302,30 +302,19 @@ class WordPressXmlRpcAdapter:
         first = min(found, key=lambda p: int(p.id))  # the original, should there be duplicates
         return self._remote(first, _thumbnail_id(first), [])
 
-    def read(self, remote_id: str) -> RemoteState | None:
-        """The post as it is now (to see a member's edits by), or ``None`` when it was deleted."""
+    def digest(self, remote_id: str) -> str | None:
         post_id = self._post_id(remote_id)
         try:
-            wp_post = self._call(GetPost(post_id), f"read post {post_id}")
+            wp_post = self._call(GetPost(post_id, ["post_title", "post_content", "terms", "post_thumbnail"]),
+                                 f"read post {post_id}")
         except RemoteRejectedError as e:
             if e.status == 404:
                 return None
             raise
-        names: dict[str, list[str]] = {"category": [], "post_tag": []}
-        for term in getattr(wp_post, "terms", None) or []:
-            names.get(term.taxonomy, []).append(html.unescape(str(term.name)))
-        thumbnail = getattr(wp_post, "thumbnail", None)
-        modified = getattr(wp_post, "date_modified", None)
-        return RemoteState(
-            id=str(wp_post.id), status=getattr(wp_post, "post_status", "") or "",
-            title=html.unescape(getattr(wp_post, "title", "") or ""),
-            content_html=getattr(wp_post, "content", "") or "",
-            categories=tuple(sorted(names["category"])), tags=tuple(sorted(names["post_tag"])),
-            image_url=thumbnail.get("link") if isinstance(thumbnail, dict) else None,
-            modified=modified.replace(tzinfo=timezone.utc) if isinstance(modified, datetime) else None,
-            modified_by=None,  # XML-RPC does not say who changed a post
-            url=getattr(wp_post, "link", None) or None,
-        )
+        terms = getattr(wp_post, "terms", None) or []
+        return edit_digest(getattr(wp_post, "title", "") or "", getattr(wp_post, "content", "") or "",
+                           [t.id for t in terms if t.taxonomy == "category"],
+                           [t.id for t in terms if t.taxonomy == "post_tag"], _thumbnail_id(wp_post))
 
     def check(self) -> CheckResult:
         """Log in and find out what the user may do, without writing anything.
