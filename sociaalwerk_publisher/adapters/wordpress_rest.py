@@ -27,6 +27,8 @@ from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_
 API_REL = "https://api.w.org/"
 #: The post meta the companion plugin (integrations/wordpress/) registers for the canonical link.
 ORIGINAL_URL_META = "swp_original_url"
+#: The states in which WordPress stores a post's slug as given, even when another post has it.
+UNCHECKED_SLUG_STATUSES = ("draft", "pending")
 #: Every state in which an earlier attempt's post still counts as existing.
 LIVE_STATUSES = "publish,future,draft,pending,private"
 REQUIRED_CAPABILITIES = {
@@ -245,7 +247,9 @@ class WordPressRestAdapter:
         )
 
     def publish(self, post: Post) -> RemotePost:
-        slug = post.new_slug(self._slug_taken)
+        # WordPress makes a slug unique itself, except for drafts and pending posts
+        # (wp_unique_post_slug): only those are asked about first, one request saved per post
+        slug = post.new_slug(self._slug_taken) if post.status in UNCHECKED_SLUG_STATUSES else post.slug
         remote, answer = self._send("wp/v2/posts", post, slug=slug)
         if answer.get("slug") != slug and post.fallback_slug not in ("", slug):
             # WordPress made the slug unique itself (taken meanwhile, or a word it reserves):
