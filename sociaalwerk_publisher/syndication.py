@@ -345,7 +345,7 @@ class Syndicator:
                      remote_id=remote.id, remote_url=remote.url,
                      content_hash=self._content_hash(item.story, destination),
                      last_error=None, next_attempt_at=None,
-                     sent_state_hash=self._sent_state(adapter, destination, remote.id))
+                     sent_state_hash=remote.digest or self._sent_state(adapter, destination, remote.id))
         warnings = ((image_problem,) if image_problem else ()) + remote.warnings
         for warning in warnings:
             log.warning("%s, story %d: %s", destination.name, item.story.id, warning, extra=IN_RESULT)

@@ -67,6 +67,8 @@ class RemotePost:
     image_id: str | None = None
     #: anything the adapter found amiss but could work around (e.g. image refused)
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: :func:`edit_digest` of the post, when the site's answer held it (no read-back needed)
+    digest: str | None = None
 
 
 @dataclass(frozen=True)

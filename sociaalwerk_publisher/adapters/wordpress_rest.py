@@ -229,7 +229,8 @@ class WordPressRestAdapter:
         if media_id is not None:
             fields["featured_media"] = media_id
         answer = self._request("POST", route, json=fields)
-        return self._remote(answer, fields), answer
+        # a write's answer shows the post in the edit context: its digest needs no read-back
+        return replace(self._remote(answer, fields), digest=_digest(answer)), answer
 
     def _remote(self, answer: dict[str, Any], sent: dict[str, Any]) -> RemotePost:
         # REST silently ignores unknown term and media ids (201 all the same): verify
@@ -300,8 +301,7 @@ class WordPressRestAdapter:
             if e.status in (404, 410):
                 return None
             raise
-        return edit_digest(post["title"]["raw"], post["content"]["raw"], post.get("categories") or (),
-                           post.get("tags") or (), post.get("featured_media"))
+        return _digest(post)
 
     def read(self, remote_id: str) -> RemoteState | None:
         try:
@@ -373,3 +373,9 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or ""), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _digest(post: dict[str, Any]) -> str:
+    """:func:`~.base.edit_digest` of a post as REST shows it in the edit context."""
+    return edit_digest(post["title"]["raw"], post["content"]["raw"], post.get("categories") or (),
+                       post.get("tags") or (), post.get("featured_media"))
