@@ -43,6 +43,7 @@ from .types import (
     Story,
     StoryFilter,
     StoryStatus,
+    Syndication,
     SyndicationAction,
     SyndicationResult,
     SyndicationState,
@@ -593,13 +594,37 @@ def stories_reject(ctx: _Context, story_ids: tuple[int, ...], reason: str, by: s
 @stories.command("retract")
 @click.argument("story_id", type=ID)
 @click.option("--note")
+@click.option("--include-unlinked", is_flag=True,
+              help="Remove copies members unlinked too (also for a story retracted before).")
 @by_option
 @pass_ctx
-def stories_retract(ctx: _Context, story_id: int, note: str | None, by: str | None) -> None:
-    """Retract an approved story and remove it from every destination."""
-    results = ctx.publisher.retract_story(story_id, by=by, note=note)
+def stories_retract(ctx: _Context, story_id: int, note: str | None, include_unlinked: bool, by: str | None) -> None:
+    """Retract an approved story and remove it from every destination.
+
+    A copy a member unlinked ("ontkoppeld") stays, and is listed, unless --include-unlinked.
+    """
+    results = ctx.publisher.retract_story(story_id, by=by, note=note, include_unlinked=include_unlinked)
     click.echo(f"story {story_id} retracted")
     _report_syndication(results)
+
+
+@stories.command("unlink")
+@click.argument("story_id", type=ID)
+@click.option("--destination", "destinations", multiple=True, required=True,
+              help="The destination whose copy is left alone from now on (repeatable).")
+@by_option
+@pass_ctx
+def stories_unlink(ctx: _Context, story_id: int, destinations: tuple[str, ...], by: str | None) -> None:
+    """Leave a story's copy on a destination as it is: no further updates, no retraction
+    without --include-unlinked; `forget` still removes it. Recorded with who and when."""
+    for name in destinations:
+        record = ctx.publisher.unlink_copy(story_id, name, by=by)
+        click.echo(f"story {story_id} on {name}: {_unlinked_line(record)}")
+
+
+def _unlinked_line(record: Syndication) -> str:
+    return (f"{_state_label('unlinked')} {_when(record.unlinked_at)} by {record.unlinked_by}"
+            f" ({record.unlinked_how})")
 
 
 @stories.command("history")
@@ -621,6 +646,8 @@ def stories_history(ctx: _Context, story_id: int, as_json: bool) -> None:
         where = r.remote_url or r.remote_id or "-"
         error = f" (last error: {r.last_error})" if r.last_error else ""
         click.echo(f"{_when(r.updated_at)}  {r.destination}: {_state_label(r.state.value)} {where}{error}")
+        if r.unlinked_at is not None:
+            click.echo(f"{_when(r.unlinked_at)}  {r.destination}: {_unlinked_line(r)}")
 
 
 REVIEW_KEYS = "[a]pprove  [r]eject  [s]kip  [o]pen  [q]uit"
@@ -691,22 +718,27 @@ def _municipality_name(code: str | None) -> str:
 
 # -- syndication -------------------------------------------------------------------------
 
-#: how a copy a member's editor changed is called wherever it is shown (the member's words)
-EDITED_LABEL = "bewerkt door lid"
+#: how copies a member changed or unlinked are called wherever they are shown (the member's words)
+STATE_LABELS = {SyndicationState.EDITED.value: "bewerkt door lid", SyndicationState.UNLINKED.value: "ontkoppeld"}
 
 
 def _state_label(state: str) -> str:
-    return EDITED_LABEL if state == SyndicationState.EDITED.value else state
+    return STATE_LABELS.get(state, state)
 
 
 def _syndication_line(r: SyndicationResult) -> str:
     verb = ("would " if r.dry_run else "") + r.action.value
     if r.ok and r.kept_local_edit:
-        return (f"kept    {r.destination}: story {r.story_id} {r.title}: {EDITED_LABEL}, not updated"
+        return (f"kept    {r.destination}: story {r.story_id} {r.title}: {_state_label('edited')}, not updated"
                 f" (--overwrite-edited {r.story_id} updates it)")
+    if r.ok and r.kept_unlinked:
+        what = (f"not retracted (stories retract {r.story_id} --include-unlinked removes it)"
+                if r.action is SyndicationAction.RETRACT else "not updated")
+        return f"kept    {r.destination}: story {r.story_id} {r.title}: {_state_label('unlinked')}, {what}"
     if r.ok:
         where = f" -> {r.remote_url or r.remote_id}" if (r.remote_url or r.remote_id) else ""
         extra = "".join(f" (note: {w})" for w in r.warnings)
+        extra += f" (the copy was {_state_label('unlinked')}: removed all the same)" if r.removed_unlinked else ""
         return f"ok      {r.destination}: {verb} story {r.story_id} {r.title}{where}{extra}"
     return f"FAILED  {r.destination}: {verb} story {r.story_id} {r.title}: {r.error}"
 

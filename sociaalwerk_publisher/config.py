@@ -145,6 +145,9 @@ class DestinationConfig:
     delete_on_retract: bool = False  #: delete for good instead of moving to the trash
     #: a copy a member's editor changed: "keep" leaves it alone, "overwrite" updates it anyway
     on_local_edit: str = "keep"
+    #: a copy the member put in a category or tag of this name (or slug) is unlinked: it gets
+    #: no further updates; "" switches unlinking by term off
+    unlink_term: str = "niet-bijwerken"
     timeout: float = 30.0  #: seconds for each whole request to the site, connect to last byte
     filter: DestinationFilter = field(default_factory=DestinationFilter)
     terms: TermMapping = field(default_factory=TermMapping)
@@ -634,6 +637,9 @@ def _check_destinations(config: Config) -> None:
             raise ConfigError("must be original or now", f"{key}.post_date")
         if d.on_local_edit not in ("keep", "overwrite"):
             raise ConfigError("must be keep or overwrite", f"{key}.on_local_edit")
+        if d.unlink_term != d.unlink_term.strip() or any(c in d.unlink_term for c in ",\r\n"):
+            raise ConfigError("must be one category or tag name (no commas or surrounding spaces)",
+                              f"{key}.unlink_term")
         for kind in d.filter.kinds:
             if kind not in ("blog", "media", "alert"):
                 raise ConfigError("must be blog, media or alert", f"{key}.filter.kinds")
@@ -842,6 +848,7 @@ STARTER_CONFIG = """\
 # update_on_change = true       # update the copy when the original changes
 # delete_on_retract = false     # true: delete for good instead of moving to the trash
 # on_local_edit = "keep"        # a copy the site's editors changed is not updated; or "overwrite"
+# unlink_term = "niet-bijwerken"  # a copy the site puts in this category or tag gets no updates
 # timeout = 30                  # seconds per request
 # [destinations.terms]
 # categories = ["Lokale verhalen"]   # on every post

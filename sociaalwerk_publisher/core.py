@@ -48,7 +48,7 @@ from .municipalities import lookup
 from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
 from .hub import HubReview, HubSummary, queue_digest
 from .locking import RunLock
-from .syndication import Syndicator, make_adapter, slugify
+from .syndication import UNLINKABLE, UNLINKED_BY_COMMAND, Syndicator, hub_name, make_adapter, slugify
 from .types import (
     FetchOutcome,
     FetchResult,
@@ -61,6 +61,7 @@ from .types import (
     StoryStatus,
     Syndication,
     SyndicationResult,
+    SyndicationState,
     WebhookCounts,
     WebhookDelivery,
 )
@@ -388,17 +389,47 @@ class Publisher:
         """
         return self._decide_and_sync(story_ids, StoryStatus.REJECTED, by, reason)
 
-    def retract_story(self, story_id: int, *, by: str | None = None, note: str | None = None
-                      ) -> list[SyndicationResult]:
+    def retract_story(self, story_id: int, *, by: str | None = None, note: str | None = None,
+                      include_unlinked: bool = False) -> list[SyndicationResult]:
         """Retract an approved story and remove it from every destination now.
 
-        Destinations that fail are retried by later :meth:`syndicate` runs.
+        Destinations that fail are retried by later :meth:`syndicate` runs. A copy its member
+        unlinked stays where it is (its result says ``unlinked``) unless ``include_unlinked``;
+        with ``include_unlinked`` an already retracted story's unlinked copies are removed.
 
         Raises:
             StoryNotFoundError, InvalidTransitionError: as for :meth:`approve_story`.
         """
-        self._decide([story_id], StoryStatus.RETRACTED, by, note)
-        return list(self._syndicator().run(story_ids={story_id}))
+        story = self._storage.stories.get(check_id(story_id, "story id"))
+        if not (include_unlinked and story.status is StoryStatus.RETRACTED):
+            self._decide([story_id], StoryStatus.RETRACTED, by, note)
+        return list(self._syndicator().run(story_ids={story_id}, include_unlinked=include_unlinked))
+
+    def unlink_copy(self, story_id: int, destination: str, *, by: str | None = None) -> Syndication:
+        """Leave a story's copy on ``destination`` as it is from now on: no update reaches it,
+        and a retraction only with ``include_unlinked``; :meth:`forget` removes it all the
+        same. Recorded with who and when; a copy unlinked before keeps that record.
+
+        Raises:
+            StoryNotFoundError: no such story.
+            ConfigError: no destination has that name.
+            InvalidTransitionError: the destination has no published copy of the story (or it
+                is the review hub, whose post is the review itself).
+        """
+        self._storage.stories.get(check_id(story_id, "story id"))
+        if self.config.destination(destination).name == hub_name(self.config):
+            raise InvalidTransitionError(f"{destination} is the review hub: its post is the review, not a copy",
+                                         story_id)
+        record = self._storage.syndications.unlink(story_id, destination, utcnow(), by or current_user(),
+                                                   UNLINKED_BY_COMMAND, UNLINKABLE)
+        if record is None or record.state is SyndicationState.RETRACTED:
+            raise InvalidTransitionError(f"story {story_id} has no copy on {destination}", story_id)
+        if record.state is not SyndicationState.UNLINKED:
+            raise InvalidTransitionError(
+                f"story {story_id}'s copy on {destination} is {record.state.value}: only a published copy"
+                " can be unlinked (or it is being sent right now: try again in a moment)", story_id)
+        log.info("story %d on %s unlinked by %s", story_id, destination, record.unlinked_by)
+        return record
 
     def reviewable_kinds(self) -> frozenset[SourceKind]:
         """The kinds of item editors decide on: blog stories, and press items of a kind some

@@ -24,7 +24,7 @@ from .rendering import render
 from .review import Decision, check_transition
 from .syndication import Syndicator, passes_filter
 from .themes import story_themes
-from .types import SourceKind, Story, StoryFilter, StoryStatus
+from .types import SourceKind, Story, StoryFilter, StoryStatus, SyndicationState
 
 if TYPE_CHECKING:
     from ._storage import Storage
@@ -185,14 +185,16 @@ class HubReview:
 
 
 def queue_digest(storage: Storage, config: Config, day: date) -> str | None:
-    """Queue the e-mail that lists the stories waiting on the hub for its editors: at most one
-    a day, and only when something new was queued since the last digest. The key queued, if any."""
+    """Queue the e-mail that lists the stories waiting on the hub for its editors, and the
+    copies members changed or unlinked since the last one: at most one a day, and only when
+    there is something new. The key queued, if any."""
     review, email = config.review, config.email
     recipients = review.digest_recipients or email.recipients
     key = f"digest:{day.isoformat()}"
     outbox = Outbox(storage)
-    digests = [i for i in outbox.items() if i.kind == "digest"]
-    if outbox.has(key) or not storage.hub.queued_since(max((i.created_at for i in digests), default=None)):
+    last = max((i.created_at for i in outbox.items() if i.kind == "digest"), default=None)
+    kept = storage.syndications.kept_by_members(last)
+    if outbox.has(key) or not (storage.hub.queued_since(last) or kept):
         return None
     hub = config.destination(review.hub)
     waiting = []
@@ -206,11 +208,19 @@ def queue_digest(storage: Storage, config: Config, day: date) -> str | None:
             "municipality": municipality.name if municipality else None, "excerpt": story.excerpt,
             "url": story.url, "edit_url": f"{hub.url.rstrip('/')}/wp-admin/post.php?post={row.remote_id}&action=edit",
         })
-    if not waiting:
+    copies = [{
+        "id": record.story_id, "title": storage.stories.get(record.story_id).title,
+        "destination": record.destination, "url": record.remote_url,
+        "unlinked": record.state is SyndicationState.UNLINKED, "how": record.unlinked_how,
+    } for record in kept]
+    if not waiting and not copies:
         return None
     folder = str(config.resolve(config.templates.folder)) if config.templates.folder else None
-    context = {"stories": waiting, "hub_name": hub.name}
-    subject = f"{len(waiting)} {'verhaal wacht' if len(waiting) == 1 else 'verhalen wachten'} op beoordeling"
+    context = {"stories": waiting, "copies": copies, "hub_name": hub.name}
+    if waiting:
+        subject = f"{len(waiting)} {'verhaal wacht' if len(waiting) == 1 else 'verhalen wachten'} op beoordeling"
+    else:
+        subject = f"{len(copies)} {'kopie' if len(copies) == 1 else 'kopieën'} bewerkt of ontkoppeld door leden"
     message = build_message(key=key, sender=email.sender, recipients=recipients, subject=subject,
                             text=render("digest.txt.j2", folder, **context),
                             html=render("digest.html.j2", folder, **context))

@@ -27,7 +27,7 @@ from ._logging import IN_RESULT
 from ._storage import Storage
 from ._storage.claims import worker_id
 from .adapters import adapter_factory
-from .adapters.base import Adapter, EditAware, Image, Post, RemotePost
+from .adapters.base import Adapter, CopyState, EditAware, Image, Post, RemotePost
 from .backoff import backoff
 from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
@@ -54,9 +54,13 @@ TRANSITIONS: dict[SyndicationState, frozenset[SyndicationState]] = {
     SyndicationState.PENDING: frozenset({SyndicationState.PUBLISHED, SyndicationState.FAILED,
                                          SyndicationState.RETRACTED}),
     SyndicationState.FAILED: frozenset({SyndicationState.PENDING, SyndicationState.RETRACTED}),
-    SyndicationState.PUBLISHED: frozenset({SyndicationState.RETRACTED, SyndicationState.EDITED}),
+    SyndicationState.PUBLISHED: frozenset({SyndicationState.RETRACTED, SyndicationState.EDITED,
+                                           SyndicationState.UNLINKED}),
     # overwritten on request; a retraction (or an erasure) reaches an edited copy all the same
-    SyndicationState.EDITED: frozenset({SyndicationState.PUBLISHED, SyndicationState.RETRACTED}),
+    SyndicationState.EDITED: frozenset({SyndicationState.PUBLISHED, SyndicationState.RETRACTED,
+                                        SyndicationState.UNLINKED}),
+    # no update ever; retracted only when asked to include unlinked copies, or erasing
+    SyndicationState.UNLINKED: frozenset({SyndicationState.RETRACTED}),
     SyndicationState.RETRACTED: frozenset(),
 }
 #: The record states each action starts from (a claim turns failed into pending).
@@ -66,6 +70,12 @@ STARTS_FROM: dict[SyndicationAction, tuple[SyndicationState, ...]] = {
     SyndicationAction.RETRACT: (SyndicationState.PUBLISHED, SyndicationState.PENDING,
                                 SyndicationState.FAILED, SyndicationState.EDITED),
 }
+#: The states a copy can be unlinked from: it is on the destination.
+UNLINKABLE = (SyndicationState.PUBLISHED, SyndicationState.EDITED)
+#: Who unlinked a copy by putting it in the unlink term on its site (the site does not say who).
+SITE_EDITORS = "wordpress:{destination}"
+#: How a copy unlinked by the national office was (the other way is a term on the member's site).
+UNLINKED_BY_COMMAND = "stories unlink"
 #: How long a claim protects a record from other workers; a killed worker's claim expires.
 CLAIM_SECONDS = 600
 RETRY_MIN = timedelta(minutes=15)
@@ -106,6 +116,7 @@ class _Work:
     story: Story
     action: SyndicationAction
     remote_id: str | None
+    unlinked: bool = False  #: the record says the copy is unlinked
 
 
 def make_adapter(config: Config, destination: DestinationConfig) -> Adapter:
@@ -120,6 +131,11 @@ def make_adapter(config: Config, destination: DestinationConfig) -> Adapter:
         secret = secret_from_env(destination.password_env, f"destinations[{index}].password_env")
     adapter: Adapter = adapter_factory(destination.adapter)(destination, secret, config.base_dir)
     return adapter
+
+
+def hub_name(config: Config) -> str:
+    """The destination editors review on, or "" in cli review mode."""
+    return config.review.hub if config.review.mode == "wordpress" else ""
 
 
 def _alive(pid: int) -> bool:
@@ -150,9 +166,10 @@ class Syndicator:
         self._worker = worker_id()
         self._images: dict[str, Image | str] = {}
         self._erase = False
+        self._include_unlinked = False
         self._overwrite_edited: set[int] = set()
         # review in WordPress: the hub, the stories it reviewed, and editors' versions
-        self._hub = config.review.hub if config.review.mode == "wordpress" else ""
+        self._hub = hub_name(config)
         self._reviewed: set[int] = set()
         self._versions: dict[int, Any] = {}
         self._images_lock = threading.Lock()
@@ -215,9 +232,16 @@ class Syndicator:
             gone = {s.id: s for s in self._storage.stories.list(
                 StoryFilter(status=StoryStatus.RETRACTED, limit=0))}
             for row in retracted:
-                if row.story_id in gone:
-                    work.append(_Work(gone[row.story_id], SyndicationAction.RETRACT, row.remote_id))
+                unlinked = SyndicationState(row.state) is SyndicationState.UNLINKED
+                # an unlinked copy left alone is said when its story is named, not on every run
+                if row.story_id in gone and (not unlinked or self._removes_unlinked or story_ids is not None):
+                    work.append(_Work(gone[row.story_id], SyndicationAction.RETRACT, row.remote_id, unlinked))
         return work
+
+    @property
+    def _removes_unlinked(self) -> bool:
+        """Whether retractions reach unlinked copies: asked to, or erasing (AVG)."""
+        return self._erase or self._include_unlinked
 
     def _overwrites(self, destination: DestinationConfig, story: Story) -> bool:
         """Whether an update may replace what a member's editor changed in ``story``'s copy."""
@@ -228,15 +252,18 @@ class Syndicator:
 
     def run(self, destination_names: list[str] | None = None, *, dry_run: bool = False,
             story_ids: set[int] | None = None, erase: bool = False,
-            overwrite_edited: set[int] | None = None) -> Iterator[SyndicationResult]:
+            overwrite_edited: set[int] | None = None, include_unlinked: bool = False,
+            ) -> Iterator[SyndicationResult]:
         """Publish, update and retract on every destination, destinations in parallel.
 
         Yields one result per (story, destination) as each finishes. With ``erase``,
         retractions delete the remote posts for good instead of trashing them. A copy a
         member's editor changed is not updated (its record says so) unless the destination's
-        ``on_local_edit`` is "overwrite" or its story is in ``overwrite_edited``.
+        ``on_local_edit`` is "overwrite" or its story is in ``overwrite_edited``. An unlinked
+        copy is never updated, and retracted only with ``include_unlinked`` or ``erase``.
         """
         self._erase = erase
+        self._include_unlinked = include_unlinked
         self._overwrite_edited = set(overwrite_edited or ())
         if self._hub:
             self._reviewed = set(self._storage.hub.all())
@@ -305,7 +332,12 @@ class Syndicator:
     def _do(self, adapter: Adapter, destination: DestinationConfig, item: _Work) -> SyndicationResult:
         now = utcnow()
         story_status = StoryStatus.RETRACTED if item.action is SyndicationAction.RETRACT else StoryStatus.APPROVED
+        if item.unlinked and not self._removes_unlinked:
+            return SyndicationResult(item.story.id, item.story.title, destination.name, item.action, True,
+                                     item.remote_id, kept_unlinked=True)
         states = STARTS_FROM[item.action]
+        if item.action is SyndicationAction.RETRACT and self._removes_unlinked:
+            states += (SyndicationState.UNLINKED,)
         if self._erase and item.action is SyndicationAction.RETRACT:
             states += (SyndicationState.RETRACTED,)
         row = self._storage.syndications.claim(
@@ -318,17 +350,30 @@ class Syndicator:
         post, image_problem = self._post(item.story, destination, now,
                                          with_image=item.action is not SyndicationAction.RETRACT,
                                          download=getattr(adapter, "needs_image_data", True))
+        before = SyndicationState(row.state)
         try:
+            copy = self._look(adapter, destination, row) if before in UNLINKABLE else None
+            if copy is not None and copy.unlinked_by_term:
+                self._finish(item, destination, before, SyndicationState.UNLINKED,
+                             last_error=None, next_attempt_at=None, unlinked_at=copy.modified or now,
+                             unlinked_by=SITE_EDITORS.format(destination=destination.name),
+                             unlinked_how=copy.unlinked_by_term)
+                log.info("%s: story %d's copy is unlinked (%s)", destination.name, item.story.id,
+                         copy.unlinked_by_term)
+                if item.action is not SyndicationAction.RETRACT or not self._removes_unlinked:
+                    return SyndicationResult(item.story.id, item.story.title, destination.name, item.action,
+                                             True, row.remote_id, row.remote_url, kept_unlinked=True)
+                before = SyndicationState.UNLINKED
             if item.action is SyndicationAction.RETRACT:
-                return self._retract(adapter, destination, item, row, post)
-            if row.remote_id and not self._overwrites(destination, item.story) and self._edited(adapter, row):
-                self._finish(item, destination, SyndicationState(row.state), SyndicationState.EDITED,
+                return self._retract(adapter, destination, item, row.remote_id, before, post)
+            if copy is not None and row.sent_state_hash and copy.digest != row.sent_state_hash \
+                    and not self._overwrites(destination, item.story):
+                self._finish(item, destination, before, SyndicationState.EDITED,
                              last_error=None, next_attempt_at=None)
                 return SyndicationResult(item.story.id, item.story.title, destination.name, item.action,
                                          True, row.remote_id, row.remote_url, kept_local_edit=True)
             remote = self._send(adapter, row.remote_id, post, first_attempt=row.attempts == 1)
         except AdapterError as e:
-            before = SyndicationState(row.state)
             # a failed update or retraction leaves the post as it was
             after = SyndicationState.FAILED if before is SyndicationState.PENDING else before
             self._finish(item, destination, before, after, last_error=str(e),
@@ -352,17 +397,13 @@ class Syndicator:
         return SyndicationResult(item.story.id, item.story.title, destination.name, item.action, True,
                                  remote.id, remote.url, warnings=warnings)
 
-    @staticmethod
-    def _edited(adapter: Adapter, row: Any) -> bool:
-        """Whether the copy on the destination differs from what we last left there.
-
-        Only adapters that can tell (:class:`~.adapters.base.EditAware`) can; a copy deleted
-        on the site, or sent before this was recorded, counts as not edited.
-        """
-        if not isinstance(adapter, EditAware) or not row.sent_state_hash:
-            return False
-        now = adapter.digest(row.remote_id)
-        return now is not None and now != row.sent_state_hash
+    def _look(self, adapter: Adapter, destination: DestinationConfig, row: Any) -> CopyState | None:
+        """The copy as its destination holds it now, to see a member's edit or unlinking by;
+        ``None`` where there is none to see (not sent yet, deleted on the site, our own hub,
+        or an adapter that cannot tell: :class:`~.adapters.base.EditAware`)."""
+        if not row.remote_id or destination.name == self._hub or not isinstance(adapter, EditAware):
+            return None
+        return adapter.copy_state(row.remote_id)
 
     @staticmethod
     def _sent_state(adapter: Adapter, destination: DestinationConfig, remote_id: str) -> str | None:
@@ -371,7 +412,8 @@ class Syndicator:
         if not isinstance(adapter, EditAware):
             return None
         try:
-            return adapter.digest(remote_id)
+            state = adapter.copy_state(remote_id)
+            return state.digest if state is not None else None
         except AdapterError as e:  # the post was sent: failing now would send it again
             log.warning("%s: could not read back post %s to see later edits by: %s",
                         destination.name, remote_id, e)
@@ -397,17 +439,15 @@ class Syndicator:
         return adapter.publish(post)
 
     def _retract(self, adapter: Adapter, destination: DestinationConfig, item: _Work,
-                 row: Any, post: Post) -> SyndicationResult:
-        remote_id = row.remote_id
+                 remote_id: str | None, before: SyndicationState, post: Post) -> SyndicationResult:
         if not remote_id:
             earlier = adapter.find_existing(post)
             remote_id = earlier.id if earlier else None
         if remote_id:
             adapter.retract(remote_id, delete=destination.delete_on_retract or self._erase)
-        self._finish(item, destination, SyndicationState(row.state), SyndicationState.RETRACTED,
-                     last_error=None, next_attempt_at=None)
-        return SyndicationResult(item.story.id, item.story.title, destination.name,
-                                 SyndicationAction.RETRACT, True, remote_id)
+        self._finish(item, destination, before, SyndicationState.RETRACTED, last_error=None, next_attempt_at=None)
+        return SyndicationResult(item.story.id, item.story.title, destination.name, SyndicationAction.RETRACT,
+                                 True, remote_id, removed_unlinked=before is SyndicationState.UNLINKED)
 
     # -- what to send ------------------------------------------------------------------
 

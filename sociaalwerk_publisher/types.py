@@ -151,6 +151,9 @@ class SyndicationState(str, enum.Enum):
     RETRACTED = "retracted"
     #: a member's editor changed the copy: updates leave it alone ("bewerkt door lid")
     EDITED = "edited"
+    #: the member unlinked its copy (or the national office did): no update reaches it, and a
+    #: retraction only with ``include_unlinked``; an erasure removes it all the same
+    UNLINKED = "unlinked"
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,10 @@ class Syndication:
     attempts: int
     last_error: str | None
     updated_at: datetime
+    #: when the copy was unlinked, by whom, and how (a term on the member's site, or the CLI)
+    unlinked_at: datetime | None = None
+    unlinked_by: str | None = None
+    unlinked_how: str | None = None
 
 
 class SyndicationAction(str, enum.Enum):
@@ -189,6 +196,10 @@ class SyndicationResult:
     warnings: tuple[str, ...] = ()
     #: not updated: a member's editor changed the copy, and that edit is kept
     kept_local_edit: bool = False
+    #: not updated or retracted: the copy is unlinked (a retraction needs ``include_unlinked``)
+    kept_unlinked: bool = False
+    #: retracted or erased although the copy is unlinked (asked to, or an erasure)
+    removed_unlinked: bool = False
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ def test_the_config_is_found_through_the_environment(tmp_path: Path, monkeypatch
         ("[fetch\n", "is not valid TOML"),
         ("[[destinations]]\nname = 'f'\nadapter = 'wxr'\npath = 'f.xml'\non_local_edit = 'ja'\n",
          "destinations\\[0\\].on_local_edit: must be keep or overwrite"),
+        ("[[destinations]]\nname = 'f'\nadapter = 'wxr'\npath = 'f.xml'\nunlink_term = 'niet, nooit'\n",
+         "destinations\\[0\\].unlink_term: must be one category or tag name"),
     ],
 )
 def test_an_invalid_config_names_the_key_and_the_problem(tmp_path: Path, text: str, message: str) -> None:

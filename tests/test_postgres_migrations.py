@@ -257,14 +257,23 @@ def test_an_upgrade_adds_the_webhook_outbox(own_database_url: str) -> None:
         storage.close()
 
 
-def test_an_upgrade_to_version_9_adds_what_each_copy_looked_like_when_sent(own_database_url: str) -> None:
-    from sociaalwerk_publisher._storage._schema import MIGRATIONS, _to_version_9
+@pytest.mark.parametrize(("step", "added"), [
+    ("_to_version_9", ("sent_state_hash",)),  # local edits are kept
+    ("_to_version_10", ("unlinked_at", "unlinked_by", "unlinked_how")),  # unlinking
+])
+def test_an_upgrade_adds_the_columns_of_copies_kept_by_members(own_database_url: str, step: str,
+                                                                added: tuple[str, ...]) -> None:
+    from sociaalwerk_publisher._storage import _schema
 
     storage = open_storage(own_database_url, auto_upgrade=True)
     try:
         with storage.begin() as conn:
-            conn.execute(text("ALTER TABLE syndications DROP COLUMN sent_state_hash"))  # as before that step
-            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_9)})
+            conn.execute(text("INSERT INTO sources (url, kind, trusted, active, created_at, consecutive_failures)"
+                              " VALUES ('https://oud.example.nl/feed', 'blog', false, true, :t, 0)"), {"t": WHEN})
+            for column in added:  # as before that step
+                conn.execute(text(f"ALTER TABLE syndications DROP COLUMN {column}"))
+            conn.execute(text("UPDATE schema_version SET version = :v"),
+                         {"v": _schema.MIGRATIONS.index(getattr(_schema, step))})
     finally:
         storage.close()
     storage = open_storage(own_database_url, auto_upgrade=True)
@@ -272,6 +281,7 @@ def test_an_upgrade_to_version_9_adds_what_each_copy_looked_like_when_sent(own_d
         assert storage.schema_version() == LATEST_VERSION
         with storage.connect() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("syndications")}
-        assert "sent_state_hash" in columns
+        assert set(added) <= columns
+        assert [s.url for s in storage.sources.list()] == ["https://oud.example.nl/feed"]  # data kept
     finally:
         storage.close()

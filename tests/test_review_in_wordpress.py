@@ -221,6 +221,41 @@ def test_the_digest_arrives_once_with_edit_links(config: Path, queued, sites, sm
         assert title in text
 
 
+def test_the_next_digest_lists_the_copies_members_changed_or_unlinked(
+        config: Path, queued, sites, smtp: SmtpServer) -> None:
+    from datetime import timedelta
+
+    from sociaalwerk_publisher.coverage.periods import today_in_amsterdam
+
+    publisher, _ = queued
+    cycle(config)  # both wait on the hub: today's digest
+    for title in ("Buurtloket Noord", "Jongerenwerk Zuid"):
+        editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{hub_post(sites['hub'], title)['id']}"),
+                                  json={"status": "publish"}, timeout=30).raise_for_status()
+    cycle(config)  # approved on the hub, so sent to the member
+    copies = {html.unescape(p["title"]["raw"]): p["id"] for p in ours(sites["member"])}
+    editor(sites["member"]).post(sites["member"].rest(f"wp/v2/posts/{copies['Buurtloket Noord']}"),
+                                 json={"title": "Buurtloket Noord, bij ons"}, timeout=30).raise_for_status()
+    ids = {s.title: s.id for s in publisher.list_stories()}
+    publisher.unlink_copy(ids["Jongerenwerk Zuid"], "lid", by="marieke")
+    hub = hub_post(sites["hub"], "Buurtloket Noord")  # the hub's editor changes the published story
+    editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{hub['id']}"), timeout=30,
+                              json={"title": "Buurtloket Noord: nieuwe kop"}).raise_for_status()
+    cycle(config)
+    assert live(sites["member"]) == ["Buurtloket Noord, bij ons", "Jongerenwerk Zuid"]  # both kept
+
+    tomorrow = today_in_amsterdam() + timedelta(days=1)
+    assert [d.ok for d in publisher.send_digest(today=tomorrow)] == [True]
+    digest = smtp.received[-1].message
+    assert digest["Subject"] == "2 kopieën bewerkt of ontkoppeld door leden"
+    text = digest.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert f"- Buurtloket Noord (verhaal {ids['Buurtloket Noord']}) op lid: bewerkt door lid" in text
+    assert f"- Jongerenwerk Zuid (verhaal {ids['Jongerenwerk Zuid']}) op lid: ontkoppeld (stories unlink)" in text
+    assert "op beoordeling" not in text  # nothing waits
+    assert unsafe_parts(digest.get_body(preferencelist=("html",)).get_content(), document=True) == []
+    assert publisher.send_digest(today=tomorrow + timedelta(days=1)) == []  # nothing new since
+
+
 def test_nothing_unapproved_reaches_a_member_whatever_the_order(config: Path, queued, sites) -> None:
     publisher, source = queued
     steps = [

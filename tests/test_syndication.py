@@ -136,6 +136,30 @@ def test_retracting_removes_the_story_everywhere(publisher: Publisher, sites: Si
     assert list(publisher.syndicate()) == []
 
 
+def test_a_copy_the_office_unlinked_gets_no_update_and_a_retraction_only_when_included(
+        publisher: Publisher, sites: Sites, tmp_path: Path) -> None:
+    source = seed(publisher, tmp_path, ITEMS[:1], municipality="GM0363")
+    (story_id,) = story_ids(publisher).values()
+    publisher.approve_story(story_id)
+    list(publisher.syndicate())
+    record = publisher.unlink_copy(story_id, "amsterdam", by="anne")
+    assert (record.state, record.unlinked_by, record.unlinked_how) == (
+        SyndicationState.UNLINKED, "anne", "stories unlink")
+    refetch(publisher, source, [{**ITEMS[0], "html": "<p>Bijgewerkt verhaal.</p>"}])
+    assert [(r.destination, r.action) for r in publisher.syndicate()] == [("landelijk", SyndicationAction.UPDATE)]
+    assert sites["amsterdam"].calls == ["publish"]  # never touched again
+
+    results = {r.destination: r for r in publisher.retract_story(story_id)}
+    assert results["amsterdam"].kept_unlinked and not results["landelijk"].kept_unlinked
+    assert sites["amsterdam"].calls == ["publish"] and sites["landelijk"].live() == []
+    assert list(publisher.syndicate()) == []  # said when retracting, not on every run
+    (again,) = publisher.retract_story(story_id, include_unlinked=True)
+    assert (again.destination, again.ok, again.removed_unlinked) == ("amsterdam", True, True)
+    assert sites["amsterdam"].live() == []
+    with pytest.raises(InvalidTransitionError, match=f"story {story_id} has no copy on amsterdam"):
+        publisher.unlink_copy(story_id, "amsterdam")
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the simulated crash
 def test_a_crash_after_the_remote_post_was_made_does_not_make_a_second(publisher: Publisher, sites: Sites,
                                                                         tmp_path: Path) -> None:

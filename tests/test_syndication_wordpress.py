@@ -350,3 +350,127 @@ def test_a_destination_set_to_overwrite_local_edits_is_always_updated(
     assert results["amsterdam"].ok and not results["amsterdam"].kept_local_edit
     (overwritten,) = live(sites["member"])
     assert overwritten["title"]["raw"].endswith("(bijgewerkt)")
+
+
+# -- unlinking: a copy the member (or the office) unlinked is left alone ----------------------
+
+def member_editor(site: WordPressSite) -> requests.Session:
+    session = requests.Session()
+    session.auth = (site.editor_user, site.editor_app_password)
+    return session
+
+
+def put_in_term(site: WordPressSite, post_id: int, taxonomy: str, name: str) -> None:
+    """What a member's editor does in the site's own editor: put the copy in a category or tag
+    of that name (made if the site has none yet)."""
+    session = member_editor(site)
+    found = [t for t in session.get(site.rest(f"wp/v2/{taxonomy}"), params={"search": name}, timeout=30).json()
+             if html.unescape(t["name"]) == name]
+    term = found[0] if found else session.post(site.rest(f"wp/v2/{taxonomy}"), json={"name": name}, timeout=30).json()
+    post = session.get(site.rest(f"wp/v2/posts/{post_id}"), params={"context": "edit"}, timeout=30).json()
+    session.post(site.rest(f"wp/v2/posts/{post_id}"), json={taxonomy: [*post[taxonomy], term["id"]]},
+                 timeout=30).raise_for_status()
+
+
+def syndicated(publisher: Publisher, tmp_path: Path, httpserver: HTTPServer) -> tuple[Story, object]:
+    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+    (story,) = publisher.list_stories()
+    publisher.approve_story(story.id)
+    assert all(r.ok for r in publisher.syndicate())
+    return story, source
+
+
+def cli_run(config: Path, *args: str, exit_code: int = 0) -> str:
+    from click.testing import CliRunner
+
+    from sociaalwerk_publisher.cli import cli
+
+    done = CliRunner().invoke(cli, ["--config", str(config), *args])
+    assert done.exit_code == exit_code, done.output
+    return done.output
+
+
+def test_a_copy_the_member_tags_niet_bijwerken_gets_no_further_updates(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        story, source = syndicated(publisher, tmp_path, httpserver)
+        (copy,) = live(sites["member"])
+        put_in_term(sites["member"], copy["id"], "tags", "niet-bijwerken")
+        refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
+
+    output = cli_run(config, "syndicate")
+    assert f"kept    amsterdam: story {story.id} Buurtloket & “hulp” (bijgewerkt): ontkoppeld, not updated" in output
+    assert f"ok      landelijk: update story {story.id}" in output
+    (kept,) = live(sites["member"])
+    assert html.unescape(kept["title"]["raw"]) == "Buurtloket & “hulp”"
+    history = cli_run(config, "stories", "history", str(story.id))
+    assert "amsterdam: ontkoppeld" in history
+    assert "by wordpress:amsterdam (tag niet-bijwerken)" in history
+    assert "1 ontkoppeld" in cli_run(config, "status")
+    assert cli_run(config, "syndicate").splitlines()[-1] == "syndication: nothing to do"
+    # overwriting a member's edits does not undo an unlinking
+    assert cli_run(config, "syndicate", "--overwrite-edited", str(story.id)).splitlines()[-1] \
+        == "syndication: nothing to do"
+    assert live(sites["member"])[0]["title"]["raw"] == kept["title"]["raw"]
+
+
+def test_a_retraction_leaves_an_unlinked_copy_until_the_office_includes_it(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        story, _ = syndicated(publisher, tmp_path, httpserver)
+    output = cli_run(config, "stories", "unlink", str(story.id), "--destination", "amsterdam", "--by", "anne")
+    assert f"story {story.id} on amsterdam: ontkoppeld " in output and "by anne (stories unlink)" in output
+    again = cli_run(config, "stories", "unlink", str(story.id), "--destination", "amsterdam", "--by", "bert")
+    assert "by anne" in again  # the first unlinking stays on record
+
+    output = cli_run(config, "stories", "retract", str(story.id), "--note", "toestemming ingetrokken")
+    assert f"ok      landelijk: retract story {story.id}" in output
+    assert (f"kept    amsterdam: story {story.id} Buurtloket & “hulp”: ontkoppeld, not retracted"
+            f" (stories retract {story.id} --include-unlinked removes it)") in output
+    assert live(sites["hub"]) == [] and len(live(sites["member"])) == 1
+    assert cli_run(config, "syndicate").splitlines()[-1] == "syndication: nothing to do"  # said once, not every run
+
+    output = cli_run(config, "stories", "retract", str(story.id), "--include-unlinked")
+    assert f"ok      amsterdam: retract story {story.id}" in output and "removed all the same" in output
+    assert "landelijk" not in output  # already gone there
+    assert live(sites["member"]) == []
+    history = cli_run(config, "stories", "history", str(story.id))
+    assert "amsterdam: retracted" in history and "by anne (stories unlink)" in history
+
+
+def test_a_retraction_sees_an_unlinking_the_member_made_since_the_last_update(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        story, _ = syndicated(publisher, tmp_path, httpserver)
+        (copy,) = live(sites["member"])
+        put_in_term(sites["member"], copy["id"], "categories", "Niet bijwerken")  # its slug is niet-bijwerken
+        results = {r.destination: r for r in publisher.retract_story(story.id)}
+        assert results["amsterdam"].ok and results["amsterdam"].kept_unlinked
+        assert results["landelijk"].ok and not results["landelijk"].kept_unlinked
+        (record,) = [r for r in publisher.syndications(story.id) if r.destination == "amsterdam"]
+        assert (record.state.value, record.unlinked_how) == ("unlinked", "categorie Niet bijwerken")
+    assert len(live(sites["member"])) == 1
+
+
+def test_forget_removes_an_unlinked_copy_all_the_same_and_says_so(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        story, _ = syndicated(publisher, tmp_path, httpserver)
+    cli_run(config, "stories", "unlink", str(story.id), "--destination", "amsterdam")
+    output = cli_run(config, "forget", str(story.id), "--by", "privacy")
+    assert f"ok      amsterdam: retract story {story.id}" in output
+    assert "(the copy was ontkoppeld: removed all the same)" in output
+    assert f"erased story {story.id} here and on every destination" in output
+    for site in sites.values():
+        assert [p for p in site.posts() if html.unescape(p["title"]["raw"]).startswith(OURS)] == []
+
+
+def test_only_a_published_copy_on_a_known_destination_can_be_unlinked(
+        config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
+    with make_publisher(config) as publisher:
+        seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+        (story,) = publisher.list_stories()
+    output = cli_run(config, "stories", "unlink", str(story.id), "--destination", "amsterdam", exit_code=2)
+    assert output.strip().splitlines()[-1] == f"error: story {story.id} has no copy on amsterdam"
+    output = cli_run(config, "stories", "unlink", str(story.id), "--destination", "elders", exit_code=2)
+    assert "no destination named 'elders'" in output

@@ -180,6 +180,10 @@ syndications = Table(
     # the copy as the destination held it right after we sent it (adapters/base.EditAware):
     # a later difference is a member's edit
     Column("sent_state_hash", String(64)),
+    # an unlinked copy (state "unlinked"): when, by whom and how (a term on the site, the CLI)
+    Column("unlinked_at", UTCDateTime),
+    Column("unlinked_by", Text),
+    Column("unlinked_how", Text),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("next_attempt_at", UTCDateTime),
@@ -482,6 +486,11 @@ def _to_version_9(conn: Connection) -> None:
     _add_columns(conn, syndications, "sent_state_hash")
 
 
+def _to_version_10(conn: Connection) -> None:
+    """Unlinking: who unlinked a copy, when and how."""
+    _add_columns(conn, syndications, "unlinked_at", "unlinked_by", "unlinked_how")
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -494,6 +503,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _to_version_7,
     _to_version_8,
     _to_version_9,
+    _to_version_10,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def _to_syndication(row: Row[Any]) -> Syndication:
     return Syndication(row.story_id, row.destination, SyndicationState(row.state), row.remote_id,
-                       row.remote_url, row.attempts, row.last_error, row.updated_at)
+                       row.remote_url, row.attempts, row.last_error, row.updated_at,
+                       row.unlinked_at, row.unlinked_by, row.unlinked_how)
 
 
 class SyndicationStore:
@@ -92,6 +93,32 @@ class SyndicationStore:
             )
             if event is not None:
                 self._storage.webhooks.record(conn, event[0], event[1], now, story_id=story_id)
+
+    def unlink(self, story_id: int, destination: str, now: datetime, by: str, how: str,
+               states: tuple[SyndicationState, ...]) -> Syndication | None:
+        """Mark a copy unlinked, if its record is in one of ``states`` and no worker holds it;
+        the record as it is now (``None``: there is none)."""
+        where = and_(syndications.c.story_id == story_id, syndications.c.destination == destination)
+        with self._storage.begin() as conn:
+            conn.execute(
+                update(syndications).where(where)
+                .where(syndications.c.state.in_([s.value for s in states]))
+                .where(free(syndications, now))
+                .values(state=SyndicationState.UNLINKED.value, unlinked_at=now, unlinked_by=by,
+                        unlinked_how=how, next_attempt_at=None, updated_at=now)
+            )
+            row = conn.execute(select(syndications).where(where)).first()
+        return _to_syndication(row) if row is not None else None
+
+    def kept_by_members(self, since: datetime | None) -> list[Syndication]:
+        """Copies a member's editor changed or unlinked (states edited and unlinked), by the
+        time they were recorded, those recorded after ``since`` only when it is given."""
+        query = select(syndications).where(syndications.c.state.in_(
+            [SyndicationState.EDITED.value, SyndicationState.UNLINKED.value]))
+        if since is not None:
+            query = query.where(syndications.c.updated_at > since)
+        with self._storage.connect() as conn:
+            return [_to_syndication(row) for row in conn.execute(query.order_by(syndications.c.updated_at))]
 
     def claimants(self) -> list[str]:
         """Workers that hold claims now."""

@@ -197,12 +197,26 @@ class Adapter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CopyState:
+    """A copy as its destination holds it now, as far as edits and unlinking go."""
+
+    digest: str  #: :func:`edit_digest` of the post
+    #: how the member unlinked the copy ("tag niet-bijwerken", "categorie ..."), if it did
+    unlinked_by_term: str | None = None
+    modified: datetime | None = None  #: its last change, by anyone, where the site says
+
+
 @runtime_checkable
 class EditAware(Protocol):
-    """A destination that can tell whether someone changed a copy since we sent it."""
+    """A destination that can tell whether someone changed or unlinked a copy since we sent it.
 
-    def digest(self, remote_id: str) -> str | None:
-        """:func:`edit_digest` of the post as the site holds it now, ``None`` when it is gone."""
+    A copy is unlinked when it is in a category or tag named (or slugged) as the destination's
+    ``unlink_term``.
+    """
+
+    def copy_state(self, remote_id: str) -> CopyState | None:
+        """The post as the site holds it now, ``None`` when it is gone."""
         ...
 
 

@@ -22,7 +22,17 @@ import requests
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, DeadlineAdapter, describe
-from .base import CheckResult, Image, Post, RemotePost, RemoteState, check_site_settings, edit_digest
+from .base import (
+    CheckResult,
+    CopyState,
+    Image,
+    Post,
+    RemotePost,
+    RemoteState,
+    check_site_settings,
+    edit_digest,
+)
+from .wxr_format import term_slug
 
 API_REL = "https://api.w.org/"
 #: The post meta the companion plugin (integrations/wordpress/) registers for the canonical link.
@@ -57,6 +67,7 @@ class WordPressRestAdapter:
         self._root: str | None = None
         self._terms: dict[tuple[str, str], int] = {}
         self._canonical: bool | None = None  #: whether the site has the companion plugin, once asked
+        self._unlinking: dict[tuple[str, int], str] | None = None  #: see _unlink_terms
 
     # -- the wire ------------------------------------------------------------------
 
@@ -293,15 +304,33 @@ class WordPressRestAdapter:
                     return self._remote(found, {})
         return None
 
-    def digest(self, remote_id: str) -> str | None:
+    def copy_state(self, remote_id: str) -> CopyState | None:
         try:
             post = self._request("GET", f"wp/v2/posts/{int(remote_id)}", params={
-                "context": "edit", "_fields": "title,content,categories,tags,featured_media"})
+                "context": "edit", "_fields": "title,content,categories,tags,featured_media,modified_gmt"})
         except RemoteRejectedError as e:
             if e.status in (404, 410):
                 return None
             raise
-        return _digest(post)
+        held = [(taxonomy, int(i)) for taxonomy in ("categories", "tags") for i in post.get(taxonomy) or ()]
+        unlinking = self._unlink_terms() if held else {}
+        return CopyState(_digest(post), next((unlinking[t] for t in held if t in unlinking), None),
+                         _gmt(post.get("modified_gmt")))
+
+    def _unlink_terms(self) -> dict[tuple[str, int], str]:
+        """The site's categories and tags that unlink a copy, each with how that reads ("tag
+        niet-bijwerken"); asked once per adapter, and only when a copy is looked at."""
+        if self._unlinking is None:
+            self._unlinking = {}
+            wanted = self._config.unlink_term
+            for taxonomy, word in (("categories", "categorie"), ("tags", "tag")) if wanted else ():
+                # search covers names and slugs; the match itself is exact
+                for term in self._request("GET", f"wp/v2/{taxonomy}", params={
+                        "search": wanted, "per_page": 100, "_fields": "id,name,slug"}):
+                    name = html.unescape(term["name"])
+                    if term["slug"] == term_slug(wanted) or name.casefold() == wanted.casefold():
+                        self._unlinking[(taxonomy, int(term["id"]))] = f"{word} {name}"
+        return self._unlinking
 
     def read(self, remote_id: str) -> RemoteState | None:
         try:
@@ -322,12 +351,11 @@ class WordPressRestAdapter:
                 image_url = self._request("GET", f"wp/v2/media/{post['featured_media']}").get("source_url")
             except RemoteRejectedError:
                 image_url = None  # the image was deleted from the media library
-        modified = post.get("modified_gmt")
         return RemoteState(
             id=str(post["id"]), status=post["status"], title=html.unescape(post["title"]["raw"]),
             content_html=post["content"]["raw"], categories=names["categories"], tags=names["tags"],
             image_url=image_url,
-            modified=datetime.fromisoformat(modified).replace(tzinfo=timezone.utc) if modified else None,
+            modified=_gmt(post.get("modified_gmt")),
             modified_by=self._last_editor(post["id"]), url=post.get("link"),
         )
 
@@ -373,6 +401,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or ""), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _gmt(value: str | None) -> datetime | None:
+    """A REST ``*_gmt`` field (UTC without an offset) as an aware time."""
+    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc) if value else None
 
 
 def _digest(post: dict[str, Any]) -> str:

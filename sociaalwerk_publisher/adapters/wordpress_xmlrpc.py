@@ -47,8 +47,9 @@ from .._version import __version__
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, create_connection, describe, watch
-from .base import CheckResult, Image, Post, RemotePost, check_site_settings, edit_digest
+from .base import CheckResult, CopyState, Image, Post, RemotePost, check_site_settings, edit_digest
 from .wordpress_rest import WordPressRestAdapter
+from .wxr_format import term_slug
 from .wordpress_xmlrpc_compat import (
     GetMediaLibrary,
     GetPost,
@@ -302,19 +303,27 @@ class WordPressXmlRpcAdapter:
         first = min(found, key=lambda p: int(p.id))  # the original, should there be duplicates
         return self._remote(first, _thumbnail_id(first), [])
 
-    def digest(self, remote_id: str) -> str | None:
+    def copy_state(self, remote_id: str) -> CopyState | None:
         post_id = self._post_id(remote_id)
         try:
-            wp_post = self._call(GetPost(post_id, ["post_title", "post_content", "terms", "post_thumbnail"]),
-                                 f"read post {post_id}")
+            wp_post = self._call(GetPost(post_id, ["post_title", "post_content", "terms", "post_thumbnail",
+                                                   "post_modified_gmt"]), f"read post {post_id}")
         except RemoteRejectedError as e:
             if e.status == 404:
                 return None
             raise
         terms = getattr(wp_post, "terms", None) or []
-        return edit_digest(getattr(wp_post, "title", "") or "", getattr(wp_post, "content", "") or "",
-                           [t.id for t in terms if t.taxonomy == "category"],
-                           [t.id for t in terms if t.taxonomy == "post_tag"], _thumbnail_id(wp_post))
+        wanted = self.config.unlink_term
+        unlinking = next((f"{'categorie' if t.taxonomy == 'category' else 'tag'} {t.name}" for t in terms
+                          if wanted and t.taxonomy in ("category", "post_tag")
+                          and (t.slug == term_slug(wanted) or str(t.name).casefold() == wanted.casefold())),
+                         None)
+        modified = getattr(wp_post, "date_modified", None)
+        return CopyState(
+            edit_digest(getattr(wp_post, "title", "") or "", getattr(wp_post, "content", "") or "",
+                        [t.id for t in terms if t.taxonomy == "category"],
+                        [t.id for t in terms if t.taxonomy == "post_tag"], _thumbnail_id(wp_post)),
+            unlinking, modified.replace(tzinfo=timezone.utc) if isinstance(modified, datetime) else None)
 
     def check(self) -> CheckResult:
         """Log in and find out what the user may do, without writing anything.
