@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._storage import Storage
+from .._version import __version__
 from .._storage.coverage import CoverageStore
 from ..config import Config
 from ..clock import utcnow
@@ -99,8 +100,6 @@ def generation(config: Config, watchlist: Watchlist, own: Iterable[str], outlets
     """What decides how an item is matched, besides the item itself, as 16 hex digits: the
     watchlist, the themes, every coverage setting, our own channels, the places of outlets and
     sources, and this package's version (for its rules and reference data)."""
-    from .. import __version__  # the package imports this module while it is initialised
-
     decisive = {
         "version": __version__,
         "coverage": dataclasses.asdict(config.coverage),
