@@ -763,15 +763,16 @@ def worker_paired(spec: dict) -> dict:
     # the "fields" floor: bare POSTs of exactly the JSON our adapter sends (rendered content with
     # attribution, excerpt, slug, date, category and tag ids), made up front, untimed: what
     # WordPress does with terms and slugs is then in the floor too, and the ratio is our overhead
+    from sociaalwerk_publisher.composition import PostComposer
     from sociaalwerk_publisher.syndication import make_adapter
     fields_payloads: dict[str, list[dict[str, Any]]] = {}
     fields_publisher = publishers.pop("fields")
-    syndicator = fields_publisher._syndicator()
+    composer = PostComposer(fields_publisher._storage, fields_publisher.config, fields_publisher._retrievers)
     stories = {s.id: s for s in fields_publisher.list_stories(StoryFilter(limit=0))}
     for destination in fields_publisher.config.destinations:
         adapter = make_adapter(fields_publisher.config, destination)
         fields_payloads[DESTINATIONS[destination.name]] = [
-            adapter._fields(syndicator.post_for(stories[i], destination, datetime.now(timezone.utc))[0])
+            adapter._fields(composer.compose(stories[i], destination, datetime.now(timezone.utc))[0])
             for i in story_ids["fields"]]
         adapter.close()
     fields_publisher.close()
@@ -861,7 +862,7 @@ def worker_paired(spec: dict) -> dict:
 FOCUS = [  # (label, file fragment, function): the parts of one post, cumulative thread-seconds
     ("Syndicator._do (all work per post)", "syndication.py", "_do"),
     ("  storage claim (SQLite, commit)", "syndications.py", "claim"),
-    ("  Syndicator._post (render, terms)", "syndication.py", "_post"),
+    ("  PostComposer.compose (render, terms)", "composition.py", "compose"),
     ("  adapter.find_existing (2 GETs)", "wordpress_rest.py", "find_existing"),
     ("  adapter.publish (POST)", "wordpress_rest.py", "publish"),
     ("    term lookups (_term_ids)", "wordpress_rest.py", "_term_ids"),

@@ -46,9 +46,10 @@ from .clock import utcnow
 from .fetching import Fetcher, backing_off
 from .municipalities import lookup
 from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
-from .hub import HubReview, HubSummary, queue_digest
+from .hub import HubReview, HubSummary, hub_name, queue_digest
 from .locking import RunLock
-from .syndication import UNLINKABLE, UNLINKED_BY_COMMAND, Syndicator, hub_name, make_adapter, slugify
+from .composition import PostComposer, slugify
+from .syndication import UNLINKABLE, UNLINKED_BY_COMMAND, Syndicator, make_adapter
 from .types import (
     FetchOutcome,
     FetchResult,
@@ -478,10 +479,10 @@ class Publisher:
     # -- review in WordPress -------------------------------------------------------------
 
     def _hub_review(self) -> HubReview:
-        syndicator = self._syndicator()
         hub = self.config.destination(self.config.review.hub)
         adapter = (self._adapter_for or partial(make_adapter, self.config))(hub)
-        return HubReview(self._storage, self.config, syndicator, adapter)
+        return HubReview(self._storage, self.config, PostComposer(self._storage, self.config, self._retrievers),
+                         adapter)
 
     def sync_hub(self) -> HubSummary:
         """With ``[review] mode = "wordpress"``: read the editors' decisions on the hub and

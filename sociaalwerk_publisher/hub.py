@@ -11,24 +11,25 @@ editor's version wins and the conflict is shown by `status`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .adapters.base import Adapter, HubAdapter, RemoteState, state_hash
+from .composition import PostComposer, passes_filter
 from .exceptions import AdapterError, ConfigError
 from .clock import utcnow
 from .mail import Outbox, build_message
 from .municipalities import municipalities
 from .rendering import render
 from .review import Decision, check_transition
-from .syndication import Syndicator, passes_filter
 from .themes import story_themes
 from .types import SourceKind, Story, StoryFilter, StoryStatus, SyndicationState
 
 if TYPE_CHECKING:
     from ._storage import Storage
-    from .config import Config
+    from .config import Config, DestinationConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,54 @@ class HubSummary:
     errors: tuple[str, ...] = ()
 
 
+def hub_name(config: Config) -> str:
+    """The destination editors review on, or "" in cli review mode."""
+    return config.review.hub if config.review.mode == "wordpress" else ""
+
+
+@dataclass(frozen=True)
+class HubOutcome:
+    """What review in WordPress means for syndication: the hub, the stories placed there for
+    review, and the editors' versions of approved ones (what member sites receive)."""
+
+    hub: str = ""  #: empty when review is not in WordPress
+    placed: frozenset[int] = frozenset()
+    versions: Mapping[int, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, storage: Storage, config: Config) -> HubOutcome:
+        hub = hub_name(config)
+        return cls(hub, frozenset(storage.hub.all()), storage.hub.versions()) if hub else cls()
+
+    def is_hub(self, destination: DestinationConfig) -> bool:
+        return destination.name == self.hub
+
+    def placed_on(self, destination: DestinationConfig, story: Story) -> bool:
+        """Whether ``story`` is on ``destination`` as the hub post an editor reviews: on the
+        hub that post is the publication."""
+        return self.is_hub(destination) and story.id in self.placed
+
+    def version(self, story: Story, destination: DestinationConfig) -> Any:
+        """The editor's version ``destination`` receives instead of ``story``, if there is one
+        (the hub itself has it already)."""
+        return None if self.is_hub(destination) else self.versions.get(story.id)
+
+    def content_hash(self, story: Story, destination: DestinationConfig) -> str:
+        """What a destination's copy must match: the editor's version where there is one."""
+        version = self.version(story, destination)
+        return str(version.version_hash) if version is not None else story.content_hash
+
+
 class HubReview:
     """Keeps the hub's review queue and the store in step; see the module docstring."""
 
-    def __init__(self, storage: Storage, config: Config, syndicator: Syndicator, adapter: Adapter) -> None:
+    def __init__(self, storage: Storage, config: Config, composer: PostComposer, adapter: Adapter) -> None:
         if not isinstance(adapter, HubAdapter):
             raise ConfigError(f"the {config.review.hub} destination's adapter cannot serve as review hub",
                               "review.hub")
         self._storage = storage
         self._config = config
-        self._syndicator = syndicator
+        self._composer = composer
         self._adapter: HubAdapter = adapter
         self._hub = config.destination(config.review.hub)
 
@@ -89,7 +128,7 @@ class HubReview:
     # -- placing stories on the hub ----------------------------------------------------
 
     def _push(self, story: Story, remote_id: str | None, now: datetime) -> tuple[str, str]:
-        post, _ = self._syndicator.post_for(story, self._hub, now, status="pending")
+        post, _ = self._composer.compose(story, self._hub, now, status="pending")
         if remote_id is None:
             earlier = self._adapter.find_existing(post)  # an interrupted earlier run
             remote = self._adapter.update(earlier.id, post) if earlier else self._adapter.publish(post)

@@ -9,16 +9,13 @@ point, followed by another run, leaves exactly one remote post.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
-import re
 import socket
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,16 +24,14 @@ from ._logging import IN_RESULT
 from ._storage import Storage
 from ._storage.claims import worker_id
 from .adapters import adapter_factory
-from .adapters.base import Adapter, CopyState, EditAware, Image, Post, RemotePost
+from .adapters.base import Adapter, CopyState, EditAware, Post, RemotePost
 from .backoff import backoff
+from .composition import PostComposer, passes_filter
 from .config import Config, DestinationConfig, secret_from_env
-from .exceptions import AdapterError, AuthenticationError, FetchError, PublisherError
+from .exceptions import AdapterError, AuthenticationError, PublisherError
 from .feeds.retrieve import Retrievers
-from .feeds.sanitise import WEB_SCHEMES, safe_url, sanitise_html
 from .clock import utcnow
-from .images import download_image, image_filename
-from .municipalities import municipalities
-from .rendering import render
+from .hub import HubOutcome
 from .themes import story_themes
 from .types import (
     Story,
@@ -84,33 +79,6 @@ RETRY_MAX = timedelta(hours=12)
 AdapterFactory = Callable[[DestinationConfig], Adapter]
 
 
-def marker_for(story: Story, destination: str) -> str:
-    """The token in a post's content that identifies (story, destination) on the remote.
-
-    Built from the original's URL, so it survives moving the store to another database.
-    """
-    identity = story.url or f"story:{story.id}"
-    return "swp-" + hashlib.sha256(f"{identity}\x1f{destination}".encode()).hexdigest()[:20]
-
-
-def slugify(text: str, limit: int = 60) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
-    return slug[:limit].rstrip("-") or "verhaal"
-
-
-def passes_filter(story: Story, destination: DestinationConfig, themes: tuple[str, ...]) -> bool:
-    """Whether ``destination`` wants ``story`` (every non-empty filter list must match)."""
-    f = destination.filter
-    if f.kinds and story.kind.value not in f.kinds:
-        return False
-    if f.organisations and (story.organisation or "").casefold() not in {o.casefold() for o in f.organisations}:
-        return False
-    if f.municipalities and story.municipality not in f.municipalities:
-        return False
-    return not f.themes or bool(set(f.themes) & set(themes))
-
-
 @dataclass(frozen=True)
 class _Work:
     story: Story
@@ -131,11 +99,6 @@ def make_adapter(config: Config, destination: DestinationConfig) -> Adapter:
         secret = secret_from_env(destination.password_env, f"destinations[{index}].password_env")
     adapter: Adapter = adapter_factory(destination.adapter)(destination, secret, config.base_dir)
     return adapter
-
-
-def hub_name(config: Config) -> str:
-    """The destination editors review on, or "" in cli review mode."""
-    return config.review.hub if config.review.mode == "wordpress" else ""
 
 
 def _alive(pid: int) -> bool:
@@ -159,20 +122,14 @@ class Syndicator:
                  adapter_for: AdapterFactory | None = None) -> None:
         self._storage = storage
         self._config = config
-        self._retrievers = retrievers
-        # image URLs come from feed content: public addresses only, unless the config allows more
-        self._image_retriever = retrievers.for_content(config.security.allow_private_networks)
+        self._composer = PostComposer(storage, config, retrievers)
         self._adapter_for = adapter_for or partial(make_adapter, config)
         self._worker = worker_id()
-        self._images: dict[str, Image | str] = {}
         self._erase = False
         self._include_unlinked = False
         self._overwrite_edited: set[int] = set()
-        # review in WordPress: the hub, the stories it reviewed, and editors' versions
-        self._hub = hub_name(config)
-        self._reviewed: set[int] = set()
-        self._versions: dict[int, Any] = {}
-        self._images_lock = threading.Lock()
+        # what review in WordPress decided, read at the start of each run
+        self._review = HubOutcome()
 
     def _release_dead_claims(self) -> None:
         """Claims held by processes of this host that no longer run are free at once.
@@ -196,10 +153,7 @@ class Syndicator:
 
     def _content_hash(self, story: Story, destination: DestinationConfig) -> str:
         """What a destination's copy must match: the editor's version where there is one."""
-        version = self._versions.get(story.id)
-        if version is not None and destination.name != self._hub:
-            return str(version.version_hash)
-        return story.content_hash
+        return self._review.content_hash(story, destination)
 
     def _plan(self, destination: DestinationConfig, now: datetime,
               story_ids: set[int] | None = None) -> list[_Work]:
@@ -213,7 +167,7 @@ class Syndicator:
             due = row is None or row.next_attempt_at is None or row.next_attempt_at <= now
             if not due or not passes_filter(story, destination, story_themes(story, self._config)):
                 continue
-            if destination.name == self._hub and story.id in self._reviewed:
+            if self._review.placed_on(destination, story):
                 continue  # on the hub the editor's own post is the publication
             state = SyndicationState(row.state) if row is not None else None
             if state in (None, SyndicationState.PENDING, SyndicationState.FAILED):
@@ -246,7 +200,7 @@ class Syndicator:
     def _overwrites(self, destination: DestinationConfig, story: Story) -> bool:
         """Whether an update may replace what a member's editor changed in ``story``'s copy."""
         return destination.on_local_edit == "overwrite" or story.id in self._overwrite_edited \
-            or destination.name == self._hub  # the hub's edits are followed by review (hub.py)
+            or self._review.is_hub(destination)  # the hub's edits are followed by review (hub.py)
 
     # -- running -----------------------------------------------------------------------
 
@@ -265,9 +219,7 @@ class Syndicator:
         self._erase = erase
         self._include_unlinked = include_unlinked
         self._overwrite_edited = set(overwrite_edited or ())
-        if self._hub:
-            self._reviewed = set(self._storage.hub.all())
-            self._versions = self._storage.hub.versions()
+        self._review = HubOutcome.read(self._storage, self._config)
         now = utcnow()
         destinations = self._destinations(destination_names)
         self._release_dead_claims()
@@ -347,9 +299,10 @@ class Syndicator:
         if row is None:  # another worker has it, or the story changed state meanwhile
             return self._failed(item, destination, "skipped: taken by another run, or the story is"
                                 f" no longer {story_status.value}")
-        post, image_problem = self._post(item.story, destination, now,
-                                         with_image=item.action is not SyndicationAction.RETRACT,
-                                         download=getattr(adapter, "needs_image_data", True))
+        post, image_problem = self._composer.compose(
+            item.story, destination, now, version=self._review.version(item.story, destination),
+            with_image=item.action is not SyndicationAction.RETRACT,
+            download=getattr(adapter, "needs_image_data", True))
         before = SyndicationState(row.state)
         try:
             copy = self._look(adapter, destination, row) if before in UNLINKABLE else None
@@ -381,7 +334,7 @@ class Syndicator:
             if isinstance(e, AuthenticationError):
                 raise
             return self._failed(item, destination, str(e))
-        self._remember_image(destination, item.story, post, remote)
+        self._composer.remember_image(destination, item.story, post, remote)
         event = "story.updated" if item.action is SyndicationAction.UPDATE else "story.published"
         self._finish(item, destination, SyndicationState(row.state), SyndicationState.PUBLISHED,
                      event=(event, {"story_id": item.story.id, "title": post.title, "url": item.story.url,
@@ -401,7 +354,7 @@ class Syndicator:
         """The copy as its destination holds it now, to see a member's edit or unlinking by;
         ``None`` where there is none to see (not sent yet, deleted on the site, our own hub,
         or an adapter that cannot tell: :class:`~.adapters.base.EditAware`)."""
-        if not row.remote_id or destination.name == self._hub or not isinstance(adapter, EditAware):
+        if not row.remote_id or self._review.is_hub(destination) or not isinstance(adapter, EditAware):
             return None
         return adapter.copy_state(row.remote_id)
 
@@ -448,107 +401,3 @@ class Syndicator:
         self._finish(item, destination, before, SyndicationState.RETRACTED, last_error=None, next_attempt_at=None)
         return SyndicationResult(item.story.id, item.story.title, destination.name, SyndicationAction.RETRACT,
                                  True, remote_id, removed_unlinked=before is SyndicationState.UNLINKED)
-
-    # -- what to send ------------------------------------------------------------------
-
-    def post_for(self, story: Story, destination: DestinationConfig, now: datetime, *,
-                 status: str | None = None) -> tuple[Post, str | None]:
-        """What ``destination`` would receive for ``story`` (``status`` overrides its post status)."""
-        post, problem = self._post(story, destination, now)
-        return (replace(post, status=status) if status else post), problem
-
-    def _post(self, story: Story, destination: DestinationConfig, now: datetime,
-              with_image: bool = True, download: bool = True) -> tuple[Post, str | None]:
-        """The post for ``story`` on ``destination``, and why its image was left out, if it was."""
-        marker = marker_for(story, destination.name)
-        municipality = municipalities().get(story.municipality or "")
-        version = self._versions.get(story.id) if destination.name != self._hub else None
-        if version is not None:
-            # the editor's version as published on the hub: attribution included, terms as chosen.
-            # That HTML is the hub's, not ours: it is sanitised like a feed's (its marker goes too)
-            story = replace(story, title=version.title, image_url=version.image_url or None)
-            body = sanitise_html(version.content_html, self._config.destination(self._hub).url or None,
-                                 drop_origin_footers=False)
-            categories = tuple(filter(None, (version.categories or "").split("\t")))
-            tags = tuple(filter(None, (version.tags or "").split("\t")))
-        else:
-            # sanitised again on the way out: a store may hold what an older version let through
-            story = replace(story, content_html=sanitise_html(story.content_html, story.url))
-            body = render(
-                destination.template, self._template_folder(), story=story,
-                source_title=story.source_title or story.organisation or story.url,
-                organisation=story.organisation, ambassador=story.ambassador,
-                municipality=municipality.name if municipality else None,
-            )
-            categories, tags = self._terms(story, destination, municipality.name if municipality else None)
-        # the marker is added here, not in the template, so a custom template cannot lose it;
-        # a comment after complete elements, it cannot change how the HTML before it is read
-        content = f"{body.rstrip()}\n<!-- {marker} -->\n"
-        image, image_id, problem = (self._image(story, destination, download, trusted=version is not None)
-                                    if with_image else (None, None, None))
-        slug = slugify(story.title)
-        return Post(
-            title=story.title, content_html=content, excerpt=story.excerpt,
-            # public addresses read plainly; the marker's hash only where the plain slug is taken
-            slug=slug, fallback_slug=f"{slug}-{marker[4:12]}", marker=marker, status=destination.status,
-            date=story.published_at if destination.post_date == "original" else now,
-            categories=categories, tags=tags, image=image, image_id=image_id,
-            source_url=safe_url(story.url, schemes=WEB_SCHEMES) if story.url else None,
-        ), problem
-
-    def _template_folder(self) -> str | None:
-        folder = self._config.templates.folder
-        return str(self._config.resolve(folder)) if folder else None
-
-    def _terms(self, story: Story, destination: DestinationConfig,
-               municipality: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        mapping = destination.terms
-        categories, tags = list(mapping.categories), list(mapping.tags)
-        facts = {
-            "organisation": [story.organisation] if story.organisation else [],
-            "municipality": [municipality] if municipality else [],
-            "theme": list(story_themes(story, self._config)),
-            "source": [story.source_title] if story.source_title else [],
-        }
-        for fact, values in facts.items():
-            target = getattr(mapping, fact)
-            (categories if target == "category" else tags if target == "tag" else []).extend(values)
-        return tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(tags))
-
-    def _image(self, story: Story, destination: DestinationConfig, download: bool,
-               trusted: bool = False) -> tuple[Image | None, str | None, str | None]:
-        """The featured image; ``trusted`` for images from our own hub (no address check)."""
-        if not story.image_url:
-            return None, None, None
-        if not safe_url(story.image_url, schemes=WEB_SCHEMES):
-            return None, None, f"featured image left out: {story.image_url!r} is not an http(s) address"
-        known = self._storage.syndications.media_id(destination.name, story.image_url)
-        if known:
-            return None, known, None
-        if not download:
-            return Image(story.image_url, image_filename(story.image_url), "", b""), None, None
-        with self._images_lock:
-            cached = self._images.get(story.image_url)
-        if cached is None:
-            try:
-                # the hub's own media is fetched like a configured URL; feed images are guarded
-                retriever = self._retrievers.http if trusted else self._image_retriever
-                cached = download_image(retriever, story.image_url)
-            except FetchError as e:
-                cached = f"featured image left out: {e}"
-            with self._images_lock:
-                self._images[story.image_url] = cached
-        if isinstance(cached, str):
-            return None, None, cached
-        return cached, None, None
-
-    def _remember_image(self, destination: DestinationConfig, story: Story, post: Post,
-                        remote: RemotePost) -> None:
-        if not story.image_url:
-            return
-        if post.image is not None and remote.image_id:
-            self._storage.syndications.remember_media(destination.name, story.image_url,
-                                                      remote.image_id, utcnow())
-        elif post.image_id and remote.image_id != post.image_id:
-            # the remembered upload is gone from the site: upload it afresh next time
-            self._storage.syndications.forget_media(destination.name, story.image_url)

@@ -14,7 +14,7 @@ from lxml import html as lxml_html
 from pytest_httpserver import HTTPServer
 
 from sociaalwerk_publisher import Publisher, make_publisher
-from sociaalwerk_publisher.syndication import marker_for
+from sociaalwerk_publisher.composition import marker_for
 from sociaalwerk_publisher.types import Story, SyndicationAction
 
 from .images import png

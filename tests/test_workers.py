@@ -42,7 +42,7 @@ from sociaalwerk_publisher.config import (
 )
 from sociaalwerk_publisher.exceptions import PublisherError, TransportError
 from sociaalwerk_publisher.mail import Outbox, build_message
-from sociaalwerk_publisher.syndication import marker_for
+from sociaalwerk_publisher.composition import marker_for
 
 from .smtp import SmtpServer
 from .stories import seed
