@@ -36,8 +36,9 @@ from .municipalities import lookup
 from .rendering import render
 from .reports import _Format, _plain
 from .themes import ThemeMatcher
+from .types import AlertSummary
 
-__all__ = ["AlertSummary", "FETCHED_WITHIN", "in_quiet_hours", "run_alerts", "spike_threshold"]
+__all__ = ["FETCHED_WITHIN", "in_quiet_hours", "run_alerts", "spike_threshold"]
 
 #: A part of an alert mail lists the newest this many mentions, then says how many more.
 LISTED = 100
@@ -81,16 +82,6 @@ LABELS: dict[str, dict[str, str]] = {
                         " lasts; the threshold is set in [alerts] of the configuration file.",
     },
 }
-
-
-@dataclass(frozen=True)
-class AlertSummary:
-    """What one alert turn did."""
-
-    looked_at: int = 0  #: new mentions looked at
-    queued: tuple[str, ...] = ()  #: outbox keys of the alert mails queued
-    spike: bool = False  #: a spike started (and its alert is among ``queued``)
-    quiet: bool = False  #: quiet hours: nothing was looked at
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from .health import doctor as doctor_checks
 from .coverage.model import OutletType
 from .coverage.periods import start_of_day
 from .exceptions import AlreadyRunningError, PublisherError, UsageError
-from .review import Decision
 from .types import (
+    Decision,
     FetchOutcome,
     FetchResult,
     Source,

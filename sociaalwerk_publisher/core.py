@@ -7,27 +7,27 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from functools import partial
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .bounds import MAX_MONTHS, check_count, check_date, check_id, check_moment, check_number, is_whole_number
 from ._storage import Storage, open_storage, transfer
-from .adapters.base import Adapter, CheckResult
+from .adapters.base import Adapter
 from ._storage.claims import worker_id
 from ._storage.coverage import check_domain
 from .config import Config, DestinationConfig, MemberReportConfig, check_config, load_config
 from .coverage import periods
-from .coverage.engine import MatchSummary, match_mentions
+from .coverage.engine import match_mentions
 from .coverage.outlets import read_outlets
 from .coverage.figures import build_report_data, member_names, mention_records, mention_rows
 from .coverage.model import MentionRow, MentionScope, Outlet, OutletType, Period, ReportData
-from .alerts import AlertSummary, run_alerts
-from .cycle import STEPS, CycleResult, Jobs
+from .alerts import run_alerts
+from .cycle import STEPS, Jobs
 from .exceptions import (
     ConfigError,
     FetchError,
@@ -38,25 +38,40 @@ from .exceptions import (
     UsageError,
 )
 from .feeds.normalise import canonical_url
-from .health import DestinationStatus, FailingSourceStatus, Finding, LastRun, Status, check_destinations, doctor, redacted_url
-from .mail import Attachment, Delivery, InlineImage, Outbox, build_message
+from .health import check_destinations, doctor, redacted_url
+from .mail import Attachment, InlineImage, Outbox, build_message
 from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers
 from .clock import utcnow
 from .fetching import Fetcher, backing_off
 from .municipalities import lookup
-from .review import AUTO, Decision, check_reviewable, check_transition, current_user, reviewable_kinds
-from .hub import HubReview, HubSummary, hub_name, queue_digest
+from .review import AUTO, check_reviewable, check_transition, current_user, reviewable_kinds
+from .hub import HubReview, hub_name, queue_digest
 from .locking import RunLock
 from .composition import PostComposer, slugify
 from .syndication import UNLINKABLE, UNLINKED_BY_COMMAND, Syndicator, make_adapter
 from .types import (
+    AlertSummary,
+    CheckResult,
+    CycleResult,
+    Decision,
+    Delivery,
+    DestinationStatus,
+    FailingSourceStatus,
     FetchOutcome,
     FetchResult,
+    Finding,
+    ForgetResult,
+    HubSummary,
+    ImportResult,
+    LastRun,
+    MatchSummary,
     OutboxItem,
+    RenderedReport,
     Source,
     SourceKind,
     SourceUpdate,
+    Status,
     Story,
     StoryFilter,
     StoryStatus,
@@ -68,36 +83,7 @@ from .types import (
 )
 from .webhooks import Webhooks, subscriptions
 
-if TYPE_CHECKING:
-    from .reports import RenderedReport
-
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What an OPML import did."""
-
-    added: tuple[Source, ...]
-    updated: tuple[Source, ...]
-
-
-@dataclass(frozen=True)
-class ForgetResult:
-    """What :meth:`Publisher.forget` did."""
-
-    #: the address that is never imported again (``None``: the story had no address)
-    url: str | None
-    #: the stored story that was found, or ``None`` when none had the address
-    story_id: int | None
-    #: one result per destination that held a copy
-    results: tuple[SyndicationResult, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when every copy is gone (the local one included), false when a destination
-        still holds its copy: ``forget`` must run again."""
-        return all(r.ok for r in self.results)
 
 
 def make_publisher(config: Config | str | os.PathLike[str] | None = None) -> Publisher:

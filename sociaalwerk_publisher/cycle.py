@@ -11,16 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._logging import IN_RESULT
-from ._wording import count
 from .coverage.model import Period
 from .coverage.periods import last_complete, named, today_in_amsterdam
 from .exceptions import PublisherError
 from .reports import report_file_name
-from .types import FetchResult, SyndicationResult, WebhookDelivery
+from .types import CycleResult
 
 if TYPE_CHECKING:
     from .core import Publisher
@@ -30,43 +28,6 @@ log = logging.getLogger(__name__)
 #: every step, in the order of a whole cycle
 #: (webhooks last: every step before it may record events, a report sent by the outbox too)
 STEPS = ("fetch", "hub", "approve", "syndicate", "coverage", "alerts", "reports", "digest", "outbox", "webhooks")
-
-
-@dataclass
-class CycleResult:
-    """What a cycle (or one job) did, step by step."""
-
-    fetched: list[FetchResult] = field(default_factory=list)
-    approved: int = 0
-    reviewed: int = 0  #: decisions read back from the WordPress hub
-    syndicated: list[SyndicationResult] = field(default_factory=list)
-    matched: int = 0
-    counted: int = 0
-    alerts: list[str] = field(default_factory=list)  #: alert mails queued (outbox keys)
-    reports: list[str] = field(default_factory=list)  #: files written and messages queued
-    written: list[tuple[str, str]] = field(default_factory=list)  #: (HTML, CSV) report files written
-    unsent: list[str] = field(default_factory=list)  #: messages still waiting in the outbox
-    webhooks: list[WebhookDelivery] = field(default_factory=list)  #: webhook events sent or tried
-    errors: list[str] = field(default_factory=list)  #: "step: message" for each failed step
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.unsent and all(r.ok for r in self.fetched) \
-            and all(r.ok for r in self.syndicated) and all(w.ok for w in self.webhooks)
-
-    def summary(self) -> str:
-        failed_sources = sum(not r.ok for r in self.fetched)
-        failed_sends = sum(not r.ok for r in self.syndicated)
-        return (f"fetched {count(len(self.fetched), 'source')} ({sum(r.new for r in self.fetched)} new,"
-                f" {failed_sources} failed); approved {self.approved} automatically"
-                + (f", {self.reviewed} decided in WordPress" if self.reviewed else "") + "; syndicated"
-                f" {len(self.syndicated) - failed_sends} ({failed_sends} failed); matched {count(self.matched, 'item')}"
-                f" ({self.counted} counted)"
-                + (f"; alerts {len(self.alerts)}" if self.alerts else "") + f"; reports {len(self.reports)}"
-                + (f"; {count(len(self.unsent), 'message')} waiting" if self.unsent else "")
-                + (f"; webhook events {sum(w.ok for w in self.webhooks)} delivered"
-                   f" ({sum(not w.ok for w in self.webhooks)} failed)" if self.webhooks else "")
-                + (f"; {count(len(self.errors), 'step')} failed" if self.errors else ""))
 
 
 class Jobs:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import schedule
 
 from .coverage.periods import AMSTERDAM
-from .cycle import CycleResult
 from .exceptions import AlreadyRunningError, PublisherError
+from .types import CycleResult
 
 if TYPE_CHECKING:
     from .core import Publisher

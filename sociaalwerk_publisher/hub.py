@@ -23,9 +23,9 @@ from .clock import utcnow
 from .mail import Outbox, build_message
 from .municipalities import municipalities
 from .rendering import render
-from .review import Decision, check_transition
+from .review import check_transition
 from .themes import story_themes
-from .types import SourceKind, Story, StoryFilter, StoryStatus, SyndicationState
+from .types import Decision, HubSummary, SourceKind, Story, StoryFilter, StoryStatus, SyndicationState
 
 if TYPE_CHECKING:
     from ._storage import Storage
@@ -37,17 +37,6 @@ log = logging.getLogger(__name__)
 FOLLOW_EDITS = timedelta(days=30)
 LIVE = frozenset({"publish", "future", "private"})
 WAITING = frozenset({"pending", "draft"})
-
-
-@dataclass(frozen=True)
-class HubSummary:
-    queued: int = 0
-    updated: int = 0
-    approved: int = 0
-    rejected: int = 0
-    edited: int = 0  #: published posts whose later edits were picked up
-    conflicts: int = 0
-    errors: tuple[str, ...] = ()
 
 
 def hub_name(config: Config) -> str:

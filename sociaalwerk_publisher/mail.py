@@ -18,15 +18,12 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
-from sqlalchemy import Connection
-
-
-from ._storage import Storage
+from ._storage import Storage, Transaction
 from .backoff import backoff
 from .config import EmailConfig, secret_from_env
 from .exceptions import ConfigError, MailError
 from .network import Deadline, create_connection, describe, watch
-from .types import OutboxItem
+from .types import Delivery, OutboxItem
 
 RETRY_MIN = timedelta(minutes=10)
 RETRY_MAX = timedelta(hours=6)
@@ -45,13 +42,6 @@ class InlineImage:
     cid: str  #: referenced from the HTML as ``cid:...``
     content_type: str
     data: bytes
-
-
-@dataclass(frozen=True)
-class Delivery:
-    key: str
-    ok: bool
-    error: str | None = None
 
 
 def _no_newlines(value: str, what: str) -> str:
@@ -107,13 +97,13 @@ class Outbox:
         return self._storage.outbox.has(key)
 
     def add(self, key: str, kind: str, message: EmailMessage, recipients: Sequence[str], now: datetime,
-            conn: Connection | None = None) -> bool:
+            transaction: Transaction | None = None) -> bool:
         """Store a message under ``key``; false if that key is already in the outbox.
 
-        With ``conn``, inside that transaction of the store.
+        With ``transaction``, inside that transaction of the store.
         """
         return self._storage.outbox.add(key, kind, message["Message-ID"], message["Subject"], recipients,
-                                        message.as_bytes(policy=email.policy.SMTP), now, conn)
+                                        message.as_bytes(policy=email.policy.SMTP), now, transaction)
 
     def items(self) -> list[OutboxItem]:
         return self._storage.outbox.items()

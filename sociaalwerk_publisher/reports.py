@@ -38,8 +38,9 @@ from .exceptions import ReportError
 from .feeds.sanitise import WEB_SCHEMES, safe_url
 from .maps import map_png
 from .rendering import render
+from .types import RenderedReport
 
-__all__ = ["LABELS", "OWN_CHANNEL_KEYS", "RenderedReport", "chart_png", "mentions_csv", "render_report"]
+__all__ = ["LABELS", "OWN_CHANNEL_KEYS", "chart_png", "mentions_csv", "render_report"]
 
 #: Headline keys that count our own channels, not the press: shown apart, never added up.
 OWN_CHANNEL_KEYS = frozenset({"own_stories", "syndicated"})
@@ -242,25 +243,6 @@ OUTLET_TYPES: dict[str, dict[OutletType, str]] = {
 _UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # could make a title read backwards
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class RenderedReport:
-    """One report, ready to be stored and sent as a multipart e-mail.
-
-    ``html`` shows the chart as ``<img src="cid:{chart_cid}">`` and the map as
-    ``<img src="cid:{map_cid}">`` (attach both inline with those Content-IDs), or each as a
-    ``data:`` URI when rendered ``for_file``.
-    """
-
-    subject: str
-    html: str
-    text: str
-    csv: bytes
-    chart_png: bytes
-    chart_cid: str
-    map_png: bytes = b""
-    map_cid: str = ""
 
 
 def report_file_name(period: Period) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
-from datetime import datetime
 
 from typing import TYPE_CHECKING
 
@@ -25,18 +23,6 @@ TRANSITIONS: dict[StoryStatus, frozenset[StoryStatus]] = {
 
 #: Who made a decision the program took by itself (trusted sources).
 AUTO = "auto"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One recorded editorial decision: who, when, from which state to which, and why."""
-
-    story_id: int
-    from_status: StoryStatus
-    to_status: StoryStatus
-    decided_by: str
-    decided_at: datetime
-    note: str | None = None
 
 
 def check_transition(story_id: int, current: StoryStatus, wanted: StoryStatus) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
+from ._wording import count
 from .exceptions import FetchError
 
 
@@ -238,3 +240,220 @@ class WebhookCounts:
     pending: int  #: not tried yet
     failed: int  #: tried and failed; retried with a growing wait
     delivered: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an OPML import did."""
+
+    added: tuple[Source, ...]
+    updated: tuple[Source, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One recorded editorial decision: who, when, from which state to which, and why."""
+
+    story_id: int
+    from_status: StoryStatus
+    to_status: StoryStatus
+    decided_by: str
+    decided_at: datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class HubSummary:
+    queued: int = 0
+    updated: int = 0
+    approved: int = 0
+    rejected: int = 0
+    edited: int = 0  #: published posts whose later edits were picked up
+    conflicts: int = 0
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a credentials-and-rights check found; ``problems`` empty means fine."""
+
+    destination: str
+    user: str | None  #: who the destination knows us as (none for a file)
+    problems: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+    verified: str = "credentials and rights ok"  #: what an empty ``problems`` means here
+    #: whether copies name their original to search engines (``<link rel="canonical">``): on
+    #: WordPress, whether the companion plugin is installed; None where it could not be told
+    canonical_links: bool | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class MatchSummary:
+    """What one matching pass did."""
+
+    items: int
+    counted: int
+    own_channel: int
+    new_outlets: int
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """One report, ready to be stored and sent as a multipart e-mail.
+
+    ``html`` shows the chart as ``<img src="cid:{chart_cid}">`` and the map as
+    ``<img src="cid:{map_cid}">`` (attach both inline with those Content-IDs), or each as a
+    ``data:`` URI when rendered ``for_file``.
+    """
+
+    subject: str
+    html: str
+    text: str
+    csv: bytes
+    chart_png: bytes
+    chart_cid: str
+    map_png: bytes = b""
+    map_cid: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox message's delivery attempt: sent (``ok``) or why not."""
+
+    key: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    """What one alert turn did."""
+
+    looked_at: int = 0  #: new mentions looked at
+    queued: tuple[str, ...] = ()  #: outbox keys of the alert mails queued
+    spike: bool = False  #: a spike started (and its alert is among ``queued``)
+    quiet: bool = False  #: quiet hours: nothing was looked at
+
+
+@dataclass
+class CycleResult:
+    """What a cycle (or one job) did, step by step."""
+
+    fetched: list[FetchResult] = field(default_factory=list)
+    approved: int = 0
+    reviewed: int = 0  #: decisions read back from the WordPress hub
+    syndicated: list[SyndicationResult] = field(default_factory=list)
+    matched: int = 0
+    counted: int = 0
+    alerts: list[str] = field(default_factory=list)  #: alert mails queued (outbox keys)
+    reports: list[str] = field(default_factory=list)  #: files written and messages queued
+    written: list[tuple[str, str]] = field(default_factory=list)  #: (HTML, CSV) report files written
+    unsent: list[str] = field(default_factory=list)  #: messages still waiting in the outbox
+    webhooks: list[WebhookDelivery] = field(default_factory=list)  #: webhook events sent or tried
+    errors: list[str] = field(default_factory=list)  #: "step: message" for each failed step
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.unsent and all(r.ok for r in self.fetched) \
+            and all(r.ok for r in self.syndicated) and all(w.ok for w in self.webhooks)
+
+    def summary(self) -> str:
+        failed_sources = sum(not r.ok for r in self.fetched)
+        failed_sends = sum(not r.ok for r in self.syndicated)
+        return (f"fetched {count(len(self.fetched), 'source')} ({sum(r.new for r in self.fetched)} new,"
+                f" {failed_sources} failed); approved {self.approved} automatically"
+                + (f", {self.reviewed} decided in WordPress" if self.reviewed else "") + "; syndicated"
+                f" {len(self.syndicated) - failed_sends} ({failed_sends} failed); matched {count(self.matched, 'item')}"
+                f" ({self.counted} counted)"
+                + (f"; alerts {len(self.alerts)}" if self.alerts else "") + f"; reports {len(self.reports)}"
+                + (f"; {count(len(self.unsent), 'message')} waiting" if self.unsent else "")
+                + (f"; webhook events {sum(w.ok for w in self.webhooks)} delivered"
+                   f" ({sum(not w.ok for w in self.webhooks)} failed)" if self.webhooks else "")
+                + (f"; {count(len(self.errors), 'step')} failed" if self.errors else ""))
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The last recorded cron cycle (``run`` or the daemon's), as ``status`` shows it."""
+
+    host: str
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    summary: str
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FailingSourceStatus:
+    """A source whose last fetches failed, as ``status`` shows it."""
+
+    id: int
+    title: str
+    url: str
+    consecutive_failures: int
+    last_success_at: datetime | None  #: failing since (about) then
+    error: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class DestinationStatus:
+    """One destination's syndication records and last outcome, as ``status`` shows it."""
+
+    name: str
+    adapter: str
+    last_success: datetime | None
+    states: dict[str, int]  #: syndication records per state
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``status`` reports: sources, destinations, outbox, database and the last run."""
+
+    checked_at: datetime
+    sources: int
+    failing_sources: tuple[FailingSourceStatus, ...]
+    destinations: tuple[DestinationStatus, ...]
+    outbox: dict[str, int]
+    database: str  #: the URL without its password
+    database_bytes: int | None
+    schema_version: int
+    last_run: LastRun | None
+    #: review in WordPress: stories whose original changed after an editor edited the hub post
+    review_conflicts: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One `doctor` check: what was checked, whether it is fine, and what to do if not."""
+
+    check: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What :meth:`Publisher.forget` did."""
+
+    #: the address that is never imported again (``None``: the story had no address)
+    url: str | None
+    #: the stored story that was found, or ``None`` when none had the address
+    story_id: int | None
+    #: one result per destination that held a copy
+    results: tuple[SyndicationResult, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every copy is gone (the local one included), false when a destination
+        still holds its copy: ``forget`` must run again."""
+        return all(r.ok for r in self.results)

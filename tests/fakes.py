@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from sociaalwerk_publisher.adapters.base import CheckResult, Post, RemotePost
+from sociaalwerk_publisher.adapters.base import Post, RemotePost
 from sociaalwerk_publisher.exceptions import RemoteRejectedError, TransportError
+from sociaalwerk_publisher.types import CheckResult
 
 
 @dataclass

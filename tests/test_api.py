@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import typing
 from importlib.metadata import version
 from types import ModuleType
 
@@ -14,13 +15,17 @@ from sociaalwerk_publisher import exceptions, types
 
 def test_public_names_are_pinned() -> None:
     assert sorted(sociaalwerk_publisher.__all__) == [
-        "AdapterError", "AlreadyRunningError", "AuthenticationError", "ConfigError", "DestinationError",
-        "ErrorKind", "FetchError", "FetchOutcome", "FetchResult", "InvalidTransitionError", "MailError",
-        "NotAFeedError", "OutboxItem", "Publisher", "PublisherError", "RemoteRejectedError", "ReportError",
-        "SchemaOutdatedError", "Source", "SourceError", "SourceKind", "SourceNotFoundError", "SourceUpdate",
-        "StorageError", "Story", "StoryError", "StoryFilter", "StoryNotFoundError", "StoryStatus",
-        "Syndication", "SyndicationAction", "SyndicationResult", "SyndicationState", "TemplateError",
-        "TransportError", "UsageError", "WebhookCounts", "WebhookDelivery", "__version__", "make_publisher",
+        "AdapterError", "AlertSummary", "AlreadyRunningError", "AuthenticationError", "CheckResult",
+        "ConfigError", "CycleResult", "Decision", "Delivery", "DestinationError", "DestinationStatus",
+        "ErrorKind", "FailingSourceStatus", "FetchError", "FetchOutcome", "FetchResult", "Finding",
+        "ForgetResult", "HubSummary", "ImportResult", "InvalidTransitionError", "LastRun", "MailError",
+        "MatchSummary", "MentionRow", "MentionScope", "NotAFeedError", "OutboxItem", "Outlet", "OutletType",
+        "Period", "Publisher", "PublisherError", "RemoteRejectedError", "RenderedReport", "ReportData",
+        "ReportError", "SchemaOutdatedError", "Source", "SourceError", "SourceKind", "SourceNotFoundError",
+        "SourceUpdate", "Status", "StorageError", "Story", "StoryError", "StoryFilter", "StoryNotFoundError",
+        "StoryStatus", "Syndication", "SyndicationAction", "SyndicationResult", "SyndicationState",
+        "TemplateError", "TransportError", "UsageError", "WebhookCounts", "WebhookDelivery", "__version__",
+        "make_publisher",
     ]
 
 
@@ -46,3 +51,19 @@ def test_every_error_is_a_publisher_error() -> None:
 def test_the_library_does_not_configure_logging() -> None:
     handlers = logging.getLogger("sociaalwerk_publisher").handlers
     assert [type(h) for h in handlers] == [logging.NullHandler]
+
+
+def test_what_every_facade_method_returns_is_exported_from_the_package() -> None:
+    """A caller can name the type of whatever a :class:`Publisher` method hands back."""
+
+    def classes(hint: object) -> set[type]:
+        found = {hint} if isinstance(hint, type) else set()
+        return found.union(*(classes(arg) for arg in typing.get_args(hint)))
+
+    exported = {getattr(sociaalwerk_publisher, name) for name in sociaalwerk_publisher.__all__}
+    for name, method in vars(sociaalwerk_publisher.Publisher).items():
+        if name.startswith("_") or not callable(method):
+            continue
+        returned = classes(typing.get_type_hints(method)["return"])
+        ours = {c for c in returned if c.__module__.startswith("sociaalwerk_publisher.")}
+        assert ours <= exported, name

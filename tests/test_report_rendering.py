@@ -19,7 +19,8 @@ import pytest
 
 from sociaalwerk_publisher.coverage.model import Count, MentionRow, OutletType, ReportData, mention_record
 from sociaalwerk_publisher.exceptions import TemplateError
-from sociaalwerk_publisher.reports import OUTLET_TYPES, RenderedReport, chart_png, mentions_csv, render_report
+from sociaalwerk_publisher.types import RenderedReport
+from sociaalwerk_publisher.reports import OUTLET_TYPES, chart_png, mentions_csv, render_report
 
 from .fixtures.report_data import (
     FAILING,

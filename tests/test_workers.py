@@ -26,10 +26,10 @@ from typing import Any
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from sociaalwerk_publisher import Publisher, SourceKind, StoryFilter
+from sociaalwerk_publisher import CheckResult, Publisher, SourceKind, StoryFilter
 from sociaalwerk_publisher._storage import open_storage
 from sociaalwerk_publisher._storage._schema import outbox, sources, syndications
-from sociaalwerk_publisher.adapters.base import CheckResult, Post, RemotePost
+from sociaalwerk_publisher.adapters.base import Post, RemotePost
 from sociaalwerk_publisher.config import (
     Config,
     CoverageConfig,

@@ -34,7 +34,11 @@ from .webhooks import WebhookStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Storage", "open_storage"]
+__all__ = ["Storage", "Transaction", "open_storage"]
+
+#: One transaction of the store, as a caller outside storage holds it: only to hand back to
+#: storage, so that what it writes commits together with the rest of that transaction.
+Transaction = Connection
 
 
 class Storage:

@@ -8,8 +8,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from ..clock import utcnow
 from ..exceptions import StoryNotFoundError
-from ..review import Decision
-from ..types import StoryStatus
+from ..types import Decision, StoryStatus
 from ._schema import decisions, stories
 
 if TYPE_CHECKING:

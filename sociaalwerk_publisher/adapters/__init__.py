@@ -21,7 +21,8 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigError
-from .base import Adapter, CheckResult, Image, Post, RemotePost
+from ..types import CheckResult
+from .base import Adapter, Image, Post, RemotePost
 
 if TYPE_CHECKING:
     from ..config import DestinationConfig

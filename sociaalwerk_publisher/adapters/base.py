@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from ..types import CheckResult
+
 if TYPE_CHECKING:
     from ..config import DestinationConfig
 
@@ -101,24 +103,6 @@ def edit_digest(title: str, content_html: str, category_ids: Iterable[object], t
     parts = (title, content_html, ",".join(sorted(map(str, category_ids))), ",".join(sorted(map(str, tag_ids))),
              str(image_id or ""))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """What a credentials-and-rights check found; ``problems`` empty means fine."""
-
-    destination: str
-    user: str | None  #: who the destination knows us as (none for a file)
-    problems: tuple[str, ...] = ()
-    details: tuple[str, ...] = ()
-    verified: str = "credentials and rights ok"  #: what an empty ``problems`` means here
-    #: whether copies name their original to search engines (``<link rel="canonical">``): on
-    #: WordPress, whether the companion plugin is installed; None where it could not be told
-    canonical_links: bool | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def check_site_settings(destination: DestinationConfig) -> list[tuple[str, str]]:

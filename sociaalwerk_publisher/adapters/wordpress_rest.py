@@ -22,8 +22,8 @@ import requests
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, DeadlineAdapter, describe
+from ..types import CheckResult
 from .base import (
-    CheckResult,
     CopyState,
     Image,
     Post,

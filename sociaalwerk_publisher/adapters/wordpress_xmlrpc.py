@@ -47,7 +47,8 @@ from .._version import __version__
 from ..config import DestinationConfig
 from ..exceptions import AdapterError, AuthenticationError, RemoteRejectedError, TransportError
 from ..network import Deadline, create_connection, describe, watch
-from .base import CheckResult, CopyState, Image, Post, RemotePost, check_site_settings, edit_digest
+from ..types import CheckResult
+from .base import CopyState, Image, Post, RemotePost, check_site_settings, edit_digest
 from .wordpress_rest import WordPressRestAdapter
 from .wxr_format import term_slug
 from .wordpress_xmlrpc_compat import (

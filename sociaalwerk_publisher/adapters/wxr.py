@@ -109,7 +109,8 @@ from ..config import DEFAULT_CONTACT, DestinationConfig
 from ..exceptions import AdapterError, RemoteRejectedError, TransportError
 from .._wording import count
 from ..locking import FileLock, LockBusy
-from .base import CheckResult, Post, RemotePost
+from ..types import CheckResult
+from .base import Post, RemotePost
 from .wxr_format import (
     AUTHOR_DISPLAY_NAME,
     AUTHOR_LOGIN,

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,7 +38,7 @@ from .._storage.coverage import CoverageStore
 from ..config import Config
 from ..clock import utcnow
 from ..themes import ThemeMatcher
-from ..types import Source
+from ..types import MatchSummary, Source
 from . import pickups
 from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Matcher, Watchlist
 from .places import attribute
@@ -53,16 +52,6 @@ BATCH = 2000
 #: behind ours, and shows up only when its fetch commits, maybe long after the stamp. Hours
 #: of new items cost a normal pass a fraction of a second to look at again.
 WATERMARK_MARGIN = timedelta(hours=6)
-
-
-@dataclass(frozen=True)
-class MatchSummary:
-    """What one matching pass did."""
-
-    items: int
-    counted: int
-    own_channel: int
-    new_outlets: int
 
 
 def domain_of(url: str | None) -> str | None:
