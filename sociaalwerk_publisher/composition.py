@@ -13,7 +13,7 @@ import threading
 import unicodedata
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .adapters.base import Image, Post, RemotePost
 from .clock import utcnow
@@ -27,6 +27,7 @@ from .types import Story
 
 if TYPE_CHECKING:
     from ._storage import Storage
+    from ._storage.records import EditorVersion
     from .config import Config, DestinationConfig
     from .feeds.retrieve import Retrievers
 
@@ -75,7 +76,7 @@ class PostComposer:
         self._images_lock = threading.Lock()
 
     def compose(self, story: Story, destination: DestinationConfig, now: datetime, *,
-                version: Any = None, status: str | None = None, with_image: bool = True,
+                version: EditorVersion | None = None, status: str | None = None, with_image: bool = True,
                 download: bool = True) -> tuple[Post, str | None]:
         """The post for ``story`` on ``destination``, and why its image was left out, if it was.
 

@@ -20,6 +20,7 @@ from ._storage import Storage, open_storage, transfer
 from .adapters.base import Adapter
 from ._storage.claims import worker_id
 from ._storage.coverage import check_domain
+from ._storage.records import OutletRecord
 from .config import Config, DestinationConfig, MemberReportConfig, check_config, load_config
 from .coverage import periods
 from .coverage.engine import match_mentions
@@ -64,7 +65,6 @@ from .types import (
     ForgetResult,
     HubSummary,
     ImportResult,
-    LastRun,
     MatchSummary,
     OutboxItem,
     RenderedReport,
@@ -960,14 +960,12 @@ class Publisher:
                               health.get(d.name, {}).get("states", {}), health.get(d.name, {}).get("last_error"))
             for d in self.config.destinations
         )
-        last = self._storage.operations.last_run()
         return Status(
             checked_at=now, sources=len(self.list_sources()), failing_sources=failing,
             destinations=destinations, outbox=self._storage.operations.outbox_counts(),
             database=redacted_url(self.config.database_url), database_bytes=self._storage.size_bytes(),
             schema_version=self._storage.schema_version(),
-            last_run=LastRun(last.host, last.started_at, last.finished_at, last.ok, last.summary,
-                             tuple((last.errors or "").splitlines())) if last else None,
+            last_run=self._storage.operations.last_run(),
             review_conflicts=tuple(f"story {row.story_id} (hub post {row.remote_id}): {row.conflict}"
                                    for row in self._storage.hub.conflicts()),
         )
@@ -999,7 +997,7 @@ class Publisher:
         return self._storage.stories.get(check_id(story_id, "story id"))
 
 
-def _outlet(row: Any) -> Outlet:
+def _outlet(row: OutletRecord) -> Outlet:
     return Outlet(row.domain, row.name, OutletType(row.type), row.municipality, row.province, row.reach)
 
 

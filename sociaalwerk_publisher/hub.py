@@ -29,6 +29,7 @@ from .types import Decision, HubSummary, SourceKind, Story, StoryFilter, StorySt
 
 if TYPE_CHECKING:
     from ._storage import Storage
+    from ._storage.records import EditorVersion, HubReviewRecord
     from .config import Config, DestinationConfig
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class HubOutcome:
 
     hub: str = ""  #: empty when review is not in WordPress
     placed: frozenset[int] = frozenset()
-    versions: Mapping[int, Any] = field(default_factory=dict)
+    versions: Mapping[int, EditorVersion] = field(default_factory=dict)
 
     @classmethod
     def read(cls, storage: Storage, config: Config) -> HubOutcome:
@@ -66,7 +67,7 @@ class HubOutcome:
         hub that post is the publication."""
         return self.is_hub(destination) and story.id in self.placed
 
-    def version(self, story: Story, destination: DestinationConfig) -> Any:
+    def version(self, story: Story, destination: DestinationConfig) -> EditorVersion | None:
         """The editor's version ``destination`` receives instead of ``story``, if there is one
         (the hub itself has it already)."""
         return None if self.is_hub(destination) else self.versions.get(story.id)
@@ -74,7 +75,7 @@ class HubOutcome:
     def content_hash(self, story: Story, destination: DestinationConfig) -> str:
         """What a destination's copy must match: the editor's version where there is one."""
         version = self.version(story, destination)
-        return str(version.version_hash) if version is not None else story.content_hash
+        return version.version_hash if version is not None else story.content_hash
 
 
 class HubReview:
@@ -134,7 +135,7 @@ class HubReview:
 
     # -- reading decisions back ---------------------------------------------------------
 
-    def _follow(self, story_id: int, review: Any, now: datetime) -> str | None:
+    def _follow(self, story_id: int, review: HubReviewRecord, now: datetime) -> str | None:
         if review.state == "rejected":
             return None
         if review.state == "approved" and review.decided_at and review.decided_at < now - FOLLOW_EDITS:
@@ -166,7 +167,7 @@ class HubReview:
             return "edited"
         return None
 
-    def _original_changed(self, story: Story, review: Any, state: RemoteState, now: datetime) -> str:
+    def _original_changed(self, story: Story, review: HubReviewRecord, state: RemoteState, now: datetime) -> str:
         if state_hash(state) != review.pushed_hash:  # an editor has been at work: their version wins
             self._storage.hub.update(story.id, conflict="het origineel is gewijzigd nadat een redacteur"
                                      " het bericht in WordPress bewerkte; de versie van de redacteur blijft staan")
@@ -181,7 +182,7 @@ class HubReview:
         if review is not None and review.state == "pending":
             self._follow(story_id, review, utcnow())
 
-    def _decided_here(self, story: Story, review: Any, state: RemoteState | None) -> str | None:
+    def _decided_here(self, story: Story, review: HubReviewRecord, state: RemoteState | None) -> str | None:
         """A decision taken with the CLI while the story waited: make the hub agree."""
         if story.status is StoryStatus.APPROVED and state is not None and state.status != "trash":
             if state.status in WAITING:

@@ -23,6 +23,7 @@ from typing import Any
 from ._logging import IN_RESULT
 from ._storage import Storage
 from ._storage.claims import worker_id
+from ._storage.records import SyndicationRecord
 from .adapters import adapter_factory
 from .adapters.base import Adapter, CopyState, EditAware, Post, RemotePost
 from .backoff import backoff
@@ -350,7 +351,7 @@ class Syndicator:
         return SyndicationResult(item.story.id, item.story.title, destination.name, item.action, True,
                                  remote.id, remote.url, warnings=warnings)
 
-    def _look(self, adapter: Adapter, destination: DestinationConfig, row: Any) -> CopyState | None:
+    def _look(self, adapter: Adapter, destination: DestinationConfig, row: SyndicationRecord) -> CopyState | None:
         """The copy as its destination holds it now, to see a member's edit or unlinking by;
         ``None`` where there is none to see (not sent yet, deleted on the site, our own hub,
         or an adapter that cannot tell: :class:`~.adapters.base.EditAware`)."""

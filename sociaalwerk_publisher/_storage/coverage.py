@@ -38,6 +38,7 @@ from ._schema import (
     stories,
     syndications,
 )
+from .records import OutletRecord
 
 if TYPE_CHECKING:
     from . import Storage
@@ -47,6 +48,10 @@ FACT_KINDS = ("organisation", "theme", "term", "ambassador", "gouden")
 #: generation it was matched).
 MENTION_VALUES = ("story_id", "outlet_id", "url", "published_at", "municipality", "excluded_by", "counted",
                   "own_channel", "text_digest")
+
+
+def _to_outlet(row: Row[Any]) -> OutletRecord:
+    return OutletRecord(row.id, row.domain, row.name, row.type, row.municipality, row.province, row.reach)
 
 
 class CoverageStore:
@@ -86,19 +91,20 @@ class CoverageStore:
 
     # -- outlets -----------------------------------------------------------------------
 
-    def outlets(self, *, unclassified_only: bool = False, domains: Iterable[str] | None = None) -> list[Row[Any]]:
+    def outlets(self, *, unclassified_only: bool = False,
+                domains: Iterable[str] | None = None) -> list[OutletRecord]:
         query = select(outlets).order_by(outlets.c.domain)
         if unclassified_only:
             query = query.where(outlets.c.type == "unclassified")
         if domains is not None:
             query = query.where(outlets.c.domain.in_(list(domains)))
         with self._begin() as conn:
-            return list(conn.execute(query))
+            return [_to_outlet(row) for row in conn.execute(query)]
 
-    def outlet_rows(self, ids: Iterable[int]) -> dict[int, Row[Any]]:
+    def outlet_rows(self, ids: Iterable[int]) -> dict[int, OutletRecord]:
         wanted = list(set(ids))
         with self._storage.connect() as conn:
-            return {row.id: row for row in conn.execute(select(outlets).where(outlets.c.id.in_(wanted)))}
+            return {row.id: _to_outlet(row) for row in conn.execute(select(outlets).where(outlets.c.id.in_(wanted)))}
 
     def add_outlets(self, rows: Sequence[dict[str, Any]]) -> int:
         """Create outlets that do not exist yet (by domain); returns how many were created."""
@@ -108,7 +114,7 @@ class CoverageStore:
                 created += conn.execute(self._storage.insert_ignoring_conflicts(outlets).values(**row)).rowcount
         return created
 
-    def set_outlet(self, domain: str, values: dict[str, Any], now: datetime) -> Row[Any]:
+    def set_outlet(self, domain: str, values: dict[str, Any], now: datetime) -> OutletRecord:
         with self._storage.begin() as conn:
             if values:
                 known = conn.execute(update(outlets).where(outlets.c.domain == domain).values(**values)).rowcount
@@ -119,7 +125,7 @@ class CoverageStore:
                     values = {**values, "name": domain}
                 conn.execute(insert(outlets).values(domain=domain, created_at=now,
                                                     **{"type": "unclassified", **values}))
-            return conn.execute(select(outlets).where(outlets.c.domain == domain)).one()
+            return _to_outlet(conn.execute(select(outlets).where(outlets.c.domain == domain)).one())
 
     # -- mentions ----------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 
+from ..types import LastRun
 from ._schema import outbox, runs, sightings, stories, suppressions, syndications
 
 if TYPE_CHECKING:
@@ -23,9 +24,13 @@ class OperationsStore:
             conn.execute(insert(runs).values(host=host, started_at=started, finished_at=finished, ok=ok,
                                               summary=summary, errors="\n".join(errors) or None))
 
-    def last_run(self) -> Row[Any] | None:
+    def last_run(self) -> LastRun | None:
         with self._storage.connect() as conn:
-            return conn.execute(select(runs).order_by(runs.c.id.desc()).limit(1)).first()
+            last = conn.execute(select(runs).order_by(runs.c.id.desc()).limit(1)).first()
+        if last is None:
+            return None
+        return LastRun(last.host, last.started_at, last.finished_at, last.ok, last.summary,
+                       tuple((last.errors or "").splitlines()))
 
     def destination_health(self) -> dict[str, dict[str, Any]]:
         """Per destination: last successful publication, records per state, last error."""

@@ -10,6 +10,7 @@ from sqlalchemy import Row, and_, case, exists, select, update
 from ..types import StoryStatus, Syndication, SyndicationState
 from ._schema import remote_media, stories, syndications
 from .claims import RELEASED, free, taken_by
+from .records import SyndicationRecord
 
 if TYPE_CHECKING:
     from . import Storage
@@ -21,15 +22,21 @@ def _to_syndication(row: Row[Any]) -> Syndication:
                        row.unlinked_at, row.unlinked_by, row.unlinked_how)
 
 
+def _to_record(row: Row[Any]) -> SyndicationRecord:
+    return SyndicationRecord(row.story_id, row.destination, SyndicationState(row.state), row.remote_id,
+                             row.remote_url, row.content_hash, row.sent_state_hash, row.attempts,
+                             row.last_error, row.next_attempt_at)
+
+
 class SyndicationStore:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
-    def for_destination(self, destination: str) -> dict[int, Row[Any]]:
+    def for_destination(self, destination: str) -> dict[int, SyndicationRecord]:
         """Every record of one destination, by story id."""
         query = select(syndications).where(syndications.c.destination == destination)
         with self._storage.connect() as conn:
-            return {row.story_id: row for row in conn.execute(query)}
+            return {row.story_id: _to_record(row) for row in conn.execute(query)}
 
     def for_story(self, story_id: int) -> list[Syndication]:
         query = select(syndications).where(syndications.c.story_id == story_id).order_by(syndications.c.id)
@@ -38,7 +45,7 @@ class SyndicationStore:
 
     def claim(self, story_id: int, destination: str, worker: str, now: datetime,
               expires: datetime, states: tuple[SyndicationState, ...],
-              story_status: StoryStatus) -> Row[Any] | None:
+              story_status: StoryStatus) -> SyndicationRecord | None:
         """Take the record for a remote call, creating it (as pending) if needed.
 
         One conditional UPDATE decides, so two workers can never both hold a
@@ -79,7 +86,7 @@ class SyndicationStore:
             ).rowcount
             if not claimed:
                 return None
-            return conn.execute(select(syndications).where(where)).first()
+            return _to_record(conn.execute(select(syndications).where(where)).one())
 
     def finish(self, story_id: int, destination: str, now: datetime,
                event: tuple[str, dict[str, Any]] | None = None, **values: Any) -> None:
@@ -148,8 +155,3 @@ class SyndicationStore:
         with self._storage.begin() as conn:
             conn.execute(remote_media.delete().where(and_(
                 remote_media.c.destination == destination, remote_media.c.image_url == image_url)))
-
-
-def due(row: Row[Any], now: datetime) -> bool:
-    return row.next_attempt_at is None or row.next_attempt_at <= now
-

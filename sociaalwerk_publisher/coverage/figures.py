@@ -212,11 +212,11 @@ class _Builder:
         top = tuple(OutletFigure(c, OutletType(by_domain[c.key].type), names.get(by_domain[c.key].municipality or ""),
                                  by_domain[c.key].reach) for c in ranked if c.current)
         reach = None
-        known = [rows[i].reach for i in now if rows[i].reach is not None]
+        known = [r for i in now if (r := rows[i].reach) is not None]
         if known:
             label = "geschat bereik" if self.language == "nl" else "estimated reach"
             reach = Reach(Count("reach", label, sum(known),
-                                sum(rows[i].reach for i in before if rows[i].reach is not None)), len(known), len(now))
+                                sum(r for i in before if (r := rows[i].reach) is not None)), len(known), len(now))
         new = tuple(sorted((NewOutlet(rows[i].domain, rows[i].name, OutletType(rows[i].type), n)
                             for i, n in now.items() if rows[i].type == OutletType.UNCLASSIFIED.value),
                            key=lambda o: (-o.mentions, o.domain)))
