@@ -298,7 +298,8 @@ def test_every_url_in_what_we_publish_and_mail_is_http_https_or_mailto(
     plain = html.unescape(url)
     digest = render("digest.html.j2", hub_name="landelijk", stories=[dict(
         title="Titel", source="Blog", organisation=None, municipality=None, excerpt="Tekst",
-        url=plain, edit_url=plain)])
+        url=plain, edit_url=plain)], copies=[dict(
+        id=1, title="Titel", destination="lid", url=plain, unlinked=True, how="tag <b>x</b>")])
     assert unsafe_parts(digest, document=True) == []
     data = dataclasses.replace(REPORT, mentions=(dataclasses.replace(MENTIONS[0], url=plain),),
                                top_stories=(TopStory("Titel", plain, 3, ("A", "B", "C")),))
@@ -327,7 +328,9 @@ def test_a_story_stored_unsanitised_is_sanitised_again_on_the_way_out(
 def test_the_digest_links_only_to_http_urls() -> None:
     digest = render("digest.html.j2", hub_name="landelijk", stories=[dict(
         title="Titel", source="Blog", organisation=None, municipality=None, excerpt="Tekst",
-        url="\x01javascript:alert(1)", edit_url="java\tscript:alert(2)")])
+        url="\x01javascript:alert(1)", edit_url="java\tscript:alert(2)")], copies=[dict(
+        # a copy's address is what the member's site answered
+        id=1, title="<script>x</script>", destination="lid", url="javascript:alert(3)", unlinked=False, how=None)])
     assert unsafe_parts(digest, document=True) == []
 
 
