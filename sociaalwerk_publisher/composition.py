@@ -8,9 +8,7 @@ posts for every destination with it, review in WordPress (hub.py) the pending po
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
-import unicodedata
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,6 +20,7 @@ from .feeds.sanitise import WEB_SCHEMES, safe_url, sanitise_html
 from .images import download_image, image_filename
 from .municipalities import municipalities
 from .rendering import render
+from .slugs import slugify
 from .themes import story_themes
 from .types import Story
 
@@ -32,6 +31,10 @@ if TYPE_CHECKING:
     from .feeds.retrieve import Retrievers
 
 
+#: a copy's slug is cut here: an address people read, shorter than WordPress's 200
+POST_SLUG_LIMIT = 60
+
+
 def marker_for(story: Story, destination: str) -> str:
     """The token in a post's content that identifies (story, destination) on the remote.
 
@@ -39,12 +42,6 @@ def marker_for(story: Story, destination: str) -> str:
     """
     identity = story.url or f"story:{story.id}"
     return "swp-" + hashlib.sha256(f"{identity}\x1f{destination}".encode()).hexdigest()[:20]
-
-
-def slugify(text: str, limit: int = 60) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
-    return slug[:limit].rstrip("-") or "verhaal"
 
 
 def passes_filter(story: Story, destination: DestinationConfig, themes: tuple[str, ...]) -> bool:
@@ -113,7 +110,7 @@ class PostComposer:
         content = f"{body.rstrip()}\n<!-- {marker} -->\n"
         image, image_id, problem = (self._image(story, destination, download, trusted=version is not None)
                                     if with_image else (None, None, None))
-        slug = slugify(story.title)
+        slug = slugify(story.title, POST_SLUG_LIMIT) or "verhaal"
         return Post(
             title=story.title, content_html=content, excerpt=story.excerpt,
             # public addresses read plainly; the marker's hash only where the plain slug is taken

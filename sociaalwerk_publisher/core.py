@@ -49,7 +49,8 @@ from .municipalities import lookup
 from .review import AUTO, check_reviewable, check_transition, current_user, reviewable_kinds
 from .hub import HubReview, hub_name, queue_digest
 from .locking import RunLock
-from .composition import PostComposer, slugify
+from .composition import PostComposer
+from .slugs import slugify
 from .syndication import UNLINKABLE, UNLINKED_BY_COMMAND, Syndicator, make_adapter
 from .types import (
     AlertSummary,
@@ -772,7 +773,7 @@ class Publisher:
             return key, False
         data = self.build_report(period, organisation=organisation)
         rendered = self.render_report(data)
-        who = f"{slugify(organisation)}-" if organisation is not None else ""
+        who = f"{slugify(organisation) or 'lid'}-" if organisation is not None else ""
         message = build_message(
             key=key, sender=email.sender, recipients=recipients, subject=rendered.subject,
             text=rendered.text, html=rendered.html,

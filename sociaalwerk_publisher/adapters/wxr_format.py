@@ -25,13 +25,14 @@ import contextlib
 import email.utils
 import hashlib
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
+
+from ..slugs import slugify
 
 __all__ = [
     "AUTHOR_LOGIN", "NAMESPACES", "TAIL", "Channel", "Document", "Item", "TermDef", "WxrFormatError",
@@ -61,8 +62,6 @@ _WP_NS_PREFIX = "http://wordpress.org/export/"
 _VERSION_RE = re.compile(r"^\d+\.\d+$")
 #: Characters XML 1.0 cannot carry at all; dropped rather than producing a file no parser reads.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SLUG_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "œ": "oe", "Œ": "oe",
-                             "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "þ": "th", "Þ": "th"})
 _MAX_SLUG = 200
 _DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _CONTENT = NAMESPACES["content"]
@@ -81,10 +80,7 @@ def term_slug(name: str) -> str:
 
     A name with no letters or digits at all (``"👍"``) gets a stable ``term-<hash>``.
     """
-    folded = unicodedata.normalize("NFKD", name.translate(_SLUG_EXTRA))
-    ascii_name = folded.encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:_MAX_SLUG].rstrip("-")
-    return slug or "term-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+    return slugify(name, _MAX_SLUG) or "term-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
 
 
 def clean(text: str) -> str:
