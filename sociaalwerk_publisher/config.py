@@ -530,23 +530,11 @@ def _check_webhooks(webhooks: tuple[WebhookConfig, ...]) -> None:
 def _check_database(url: str) -> None:
     if not url:
         return  # the SQLite file beside the config
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from ._storage.urls import url_problem
 
-    supported = "only SQLite and PostgreSQL are supported (sqlite:///path or postgresql+psycopg://user@host/name)"
-    try:  # the URL itself is never repeated: it may hold a password
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise ConfigError(f"not a database URL: {supported}", "database.url") from None
-    backend = parsed.get_backend_name()
-    if backend not in ("sqlite", "postgresql"):
-        raise ConfigError(f"{backend} is not supported: {supported}", "database.url")
-    if parsed.port is not None and not 1 <= parsed.port <= 65535:
-        raise ConfigError("the port must be from 1 to 65535", "database.url")
-    try:
-        parsed.get_dialect()
-    except NoSuchModuleError:
-        raise ConfigError(f"unknown driver {parsed.drivername!r}: {supported}", "database.url") from None
+    problem = url_problem(url)
+    if problem:
+        raise ConfigError(problem, "database.url")
 
 
 def _check_review(config: Config) -> None:

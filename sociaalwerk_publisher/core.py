@@ -39,7 +39,8 @@ from .exceptions import (
     UsageError,
 )
 from .feeds.normalise import canonical_url
-from .health import check_destinations, doctor, redacted_url
+from .health import check_destinations, doctor
+from ._storage.urls import redacted_url
 from .mail import Attachment, InlineImage, Outbox, build_message
 from .feeds.opml import read_opml, write_opml
 from .feeds.retrieve import Retrievers

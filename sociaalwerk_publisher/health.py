@@ -6,9 +6,8 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from ._storage import open_storage
+from ._storage.urls import redacted_url
 from .adapters.base import Adapter
 from .config import Config, DestinationConfig, secret_from_env
 from .exceptions import ConfigError, PublisherError
@@ -102,7 +101,3 @@ def _writable(what: str, path: Path) -> Finding:
         return Finding(what, False, f"cannot write {path}: {e.strerror}: fix the folder's owner or rights")
     return Finding(what, True, f"{path} is writable")
 
-
-def redacted_url(url: str) -> str:
-    """A database URL as it may be shown: the password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
