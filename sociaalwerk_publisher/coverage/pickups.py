@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import chain
+from operator import itemgetter
 
 from .._storage import Storage
 from .._storage.coverage import CoverageStore
@@ -72,8 +73,9 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
     if not ids:
         return 0
     candidates: list[set[int]] = [set() for _ in sets]
-    # in token order, like the index: the database then reads each of its pages once
-    probes = sorted([(token, k) for k, s in enumerate(sets) for token in s])
+    # in token order, like the index: the database then reads each of its pages once (sorted
+    # by the token alone: comparing tuples took most of a batch's sorting)
+    probes = sorted([(token, k) for k, s in enumerate(sets) for token in s], key=itemgetter(0))
     for k, mention_id in store.pickup_candidates(probes):
         candidates[k].add(mention_id)
     stored = {row.id: row for row in store.pickup_texts(set().union(*candidates))}
@@ -119,15 +121,18 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
         elif find(cluster_id) != cluster_id:
             renamed[cluster_id] = find(cluster_id)
 
-    # each stores its rarest in the batch (ties by token): by rank, one sort for the batch
+    # each stores its rarest in the batch (ties by token): by rank, sorted once for the batch, by
+    # token and then, stably, by count (numbers, not pairs, to compare)
     in_batch = Counter(chain.from_iterable(sets))
-    rank = {token: r for r, (_, token) in enumerate(sorted([(n, t) for t, n in in_batch.items()]))}
+    by_count = sorted(in_batch)
+    by_count.sort(key=in_batch.__getitem__)
+    rank = {token: r for r, token in enumerate(by_count)}
     index: list[tuple[int, int, int]] = []
     for mention_id, s in zip(ids, sets):
         keep, enough = stored_size(len(s), threshold), min(SHARED, _must_share(len(s), threshold))
         kept = s if keep == len(s) else sorted(s, key=rank.__getitem__)[:keep]
         index.extend((token, mention_id, enough) for token in kept)
-    index.sort()
+    index.sort(key=itemgetter(0))
     store.save_pickups(index, named, renamed)
     return sum(1 for mention_id in ids if mention_id in named)
 
