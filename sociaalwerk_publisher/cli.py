@@ -604,7 +604,7 @@ def stories_retract(ctx: _Context, story_id: int, note: str | None, include_unli
     A copy a member unlinked ("ontkoppeld") stays, and is listed, unless --include-unlinked.
     """
     results = ctx.publisher.retract_story(story_id, by=by, note=note, include_unlinked=include_unlinked)
-    click.echo(f"story {story_id} retracted")
+    click.echo(f"story {story_id} retracted" + ("" if results else "; no destination holds a copy"))
     _report_syndication(results)
 
 

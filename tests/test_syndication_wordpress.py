@@ -434,6 +434,7 @@ def test_a_retraction_leaves_an_unlinked_copy_until_the_office_includes_it(
     assert f"ok      amsterdam: retract story {story.id}" in output and "removed all the same" in output
     assert "landelijk" not in output  # already gone there
     assert live(sites["member"]) == []
+    assert "no destination holds a copy" in cli_run(config, "stories", "retract", str(story.id), "--include-unlinked")
     history = cli_run(config, "stories", "history", str(story.id))
     assert "amsterdam: retracted" in history and "by anne (stories unlink)" in history
 
