@@ -3,21 +3,47 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy import Connection, create_engine, insert, inspect, select, text
 
 from sociaalwerk_publisher import SchemaOutdatedError, StorageError
-from sociaalwerk_publisher._storage import open_storage
-from sociaalwerk_publisher._storage._schema import LATEST_VERSION, sources
+from sociaalwerk_publisher._storage import Storage, open_storage
+from sociaalwerk_publisher._storage._schema import LATEST_VERSION, MIGRATIONS, sources
 from sociaalwerk_publisher.cli import cli
 
 from .conftest import PostgresServer
 
 WHEN = datetime(2026, 3, 29, 0, 30, 15, 250000, tzinfo=timezone.utc)  # the night the clocks go forward
+
+
+@contextmanager
+def before_step(url: str, step: Callable[[Connection], None]) -> Iterator[Connection]:
+    """A store set back to just before migration ``step``: the body undoes what the step adds
+    (and may add data for it to carry forward) on the connection it is given."""
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        with storage.begin() as conn:
+            yield conn
+            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(step)})
+    finally:
+        storage.close()
+
+
+@contextmanager
+def upgraded(url: str) -> Iterator[Storage]:
+    """The store opened again, which brings it forward to the latest version."""
+    storage = open_storage(url, auto_upgrade=True)
+    try:
+        assert storage.schema_version() == LATEST_VERSION
+        yield storage
+    finally:
+        storage.close()
 
 
 def test_an_empty_postgresql_database_is_not_set_up_behind_the_office_s_back(postgres: PostgresServer) -> None:
@@ -154,30 +180,22 @@ def test_times_are_the_same_instant_whatever_the_session_time_zone(postgres: Pos
 
 
 def test_an_upgrade_merges_the_duplicate_sightings_a_feed_changing_its_guids_left(own_database_url: str) -> None:
-    from sociaalwerk_publisher._storage._schema import MIGRATIONS, _to_version_5, sightings, stories
+    from sociaalwerk_publisher._storage._schema import _to_version_5, sightings, stories
 
-    url = own_database_url
-    storage = open_storage(url, auto_upgrade=True)
-    try:
-        with storage.begin() as conn:
-            conn.execute(text("DROP INDEX uq_sightings_source_story"))  # as before that step
-            feed, other = (conn.execute(insert(sources).values(url=f"https://{name}.example.nl/feed", kind="blog",
-                                                                trusted=False, active=True, created_at=WHEN,
-                                                                consecutive_failures=0)).inserted_primary_key[0]
-                           for name in ("wisselend", "ander"))
-            story = conn.execute(insert(stories).values(
-                canonical_url="https://wisselend.example.nl/1", title="t", content_html="", text="", excerpt="",
-                kind="blog", source_id=feed, status="new", first_seen_at=WHEN, published_at=WHEN, changed_at=WHEN,
-                content_hash="h")).inserted_primary_key[0]
-            for source_id, key in ((feed, "poll-1"), (feed, "poll-2"), (other, "x"), (feed, "poll-3")):
-                conn.execute(insert(sightings).values(story_id=story, source_id=source_id, entry_key=key,
-                                                      first_seen_at=WHEN, content_hash="h"))
-            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_5)})
-    finally:
-        storage.close()
-    storage = open_storage(url, auto_upgrade=True)
-    try:
-        assert storage.schema_version() == LATEST_VERSION
+    with before_step(own_database_url, _to_version_5) as conn:
+        conn.execute(text("DROP INDEX uq_sightings_source_story"))  # as before that step
+        feed, other = (conn.execute(insert(sources).values(url=f"https://{name}.example.nl/feed", kind="blog",
+                                                            trusted=False, active=True, created_at=WHEN,
+                                                            consecutive_failures=0)).inserted_primary_key[0]
+                       for name in ("wisselend", "ander"))
+        story = conn.execute(insert(stories).values(
+            canonical_url="https://wisselend.example.nl/1", title="t", content_html="", text="", excerpt="",
+            kind="blog", source_id=feed, status="new", first_seen_at=WHEN, published_at=WHEN, changed_at=WHEN,
+            content_hash="h")).inserted_primary_key[0]
+        for source_id, key in ((feed, "poll-1"), (feed, "poll-2"), (other, "x"), (feed, "poll-3")):
+            conn.execute(insert(sightings).values(story_id=story, source_id=source_id, entry_key=key,
+                                                  first_seen_at=WHEN, content_hash="h"))
+    with upgraded(own_database_url) as storage:
         with storage.connect() as conn:
             left = conn.execute(select(sightings.c.source_id, sightings.c.entry_key)
                                 .order_by(sightings.c.source_id)).all()
@@ -185,67 +203,40 @@ def test_an_upgrade_merges_the_duplicate_sightings_a_feed_changing_its_guids_lef
         with pytest.raises(StorageError), storage.begin() as conn:
             conn.execute(insert(sightings).values(story_id=story, source_id=feed, entry_key="poll-4",
                                                   first_seen_at=WHEN, content_hash="h"))
-    finally:
-        storage.close()
 
 
 def test_an_upgrade_adds_alerts_and_marks_the_mentions_fetched_this_week_seen(own_database_url: str) -> None:
     from datetime import timedelta
 
-    from sociaalwerk_publisher._storage._schema import (
-        MIGRATIONS,
-        _to_version_7,
-        alerted_mentions,
-        mentions,
-        outlets,
-        stories,
-    )
+    from sociaalwerk_publisher._storage._schema import _to_version_7, alerted_mentions, mentions, outlets, stories
 
-    url, now = own_database_url, datetime.now(timezone.utc)
-    storage = open_storage(url, auto_upgrade=True)
-    try:
-        with storage.begin() as conn:
-            outlet = conn.execute(insert(outlets).values(domain="destentor.nl", name="De Stentor", type="overig",
-                                                         created_at=WHEN)).inserted_primary_key[0]
-            made = {}
-            for name, fetched in (("recent", now - timedelta(days=2)), ("old", now - timedelta(days=30))):
-                story = conn.execute(insert(stories).values(
-                    canonical_url=f"https://destentor.nl/{name}", title=name, content_html="", text="", excerpt="",
-                    kind="media", status="new", first_seen_at=fetched, published_at=fetched, changed_at=fetched,
-                    content_hash="h")).inserted_primary_key[0]
-                made[name] = conn.execute(insert(mentions).values(
-                    story_id=story, outlet_id=outlet, published_at=fetched, counted=True, own_channel=False,
-                    matched_at=fetched)).inserted_primary_key[0]
-            conn.execute(text("DROP TABLE alerted_mentions"))  # as before that step
-            conn.execute(text("DROP TABLE alert_spikes"))
-            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_7)})
-    finally:
-        storage.close()
-    storage = open_storage(url, auto_upgrade=True)
-    try:
-        assert storage.schema_version() == LATEST_VERSION
-        with storage.connect() as conn:
-            seen = conn.execute(select(alerted_mentions.c.mention_id)).scalars().all()
-            assert inspect(conn).has_table("alert_spikes")
-        assert seen == [made["recent"]]  # the old one is out of the alert window anyway
-    finally:
-        storage.close()
+    now = datetime.now(timezone.utc)
+    with before_step(own_database_url, _to_version_7) as conn:
+        outlet = conn.execute(insert(outlets).values(domain="destentor.nl", name="De Stentor", type="overig",
+                                                     created_at=WHEN)).inserted_primary_key[0]
+        made = {}
+        for name, fetched in (("recent", now - timedelta(days=2)), ("old", now - timedelta(days=30))):
+            story = conn.execute(insert(stories).values(
+                canonical_url=f"https://destentor.nl/{name}", title=name, content_html="", text="", excerpt="",
+                kind="media", status="new", first_seen_at=fetched, published_at=fetched, changed_at=fetched,
+                content_hash="h")).inserted_primary_key[0]
+            made[name] = conn.execute(insert(mentions).values(
+                story_id=story, outlet_id=outlet, published_at=fetched, counted=True, own_channel=False,
+                matched_at=fetched)).inserted_primary_key[0]
+        conn.execute(text("DROP TABLE alerted_mentions"))  # as before that step
+        conn.execute(text("DROP TABLE alert_spikes"))
+    with upgraded(own_database_url) as storage, storage.connect() as conn:
+        seen = conn.execute(select(alerted_mentions.c.mention_id)).scalars().all()
+        assert inspect(conn).has_table("alert_spikes")
+    assert seen == [made["recent"]]  # the old one is out of the alert window anyway
 
 
 def test_an_upgrade_adds_the_webhook_outbox(own_database_url: str) -> None:
-    from sociaalwerk_publisher._storage._schema import MIGRATIONS, _to_version_8, webhook_events
+    from sociaalwerk_publisher._storage._schema import _to_version_8, webhook_events
 
-    url = own_database_url
-    storage = open_storage(url, auto_upgrade=True)
-    try:
-        with storage.begin() as conn:
-            conn.execute(text("DROP TABLE webhook_events"))  # as before that step
-            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_to_version_8)})
-    finally:
-        storage.close()
-    storage = open_storage(url, auto_upgrade=True)
-    try:
-        assert storage.schema_version() == LATEST_VERSION
+    with before_step(own_database_url, _to_version_8) as conn:
+        conn.execute(text("DROP TABLE webhook_events"))  # as before that step
+    with upgraded(own_database_url) as storage:
         storage.webhooks.want({"report.sent": ["ontvanger"]})
         with storage.begin() as conn:
             storage.webhooks.record(conn, "report.sent", {"key": "report:x"}, WHEN, about="report:x")
@@ -253,8 +244,6 @@ def test_an_upgrade_adds_the_webhook_outbox(own_database_url: str) -> None:
             assert conn.execute(select(webhook_events.c.webhook, webhook_events.c.type)).all() == [
                 ("ontvanger", "report.sent")]
             assert {i["name"] for i in inspect(conn).get_indexes("webhook_events")} >= {"ix_webhook_events_undelivered"}
-    finally:
-        storage.close()
 
 
 @pytest.mark.parametrize(("step", "added"), [
@@ -265,23 +254,13 @@ def test_an_upgrade_adds_the_columns_of_copies_kept_by_members(own_database_url:
                                                                 added: tuple[str, ...]) -> None:
     from sociaalwerk_publisher._storage import _schema
 
-    storage = open_storage(own_database_url, auto_upgrade=True)
-    try:
-        with storage.begin() as conn:
-            conn.execute(text("INSERT INTO sources (url, kind, trusted, active, created_at, consecutive_failures)"
-                              " VALUES ('https://oud.example.nl/feed', 'blog', false, true, :t, 0)"), {"t": WHEN})
-            for column in added:  # as before that step
-                conn.execute(text(f"ALTER TABLE syndications DROP COLUMN {column}"))
-            conn.execute(text("UPDATE schema_version SET version = :v"),
-                         {"v": _schema.MIGRATIONS.index(getattr(_schema, step))})
-    finally:
-        storage.close()
-    storage = open_storage(own_database_url, auto_upgrade=True)
-    try:
-        assert storage.schema_version() == LATEST_VERSION
+    with before_step(own_database_url, getattr(_schema, step)) as conn:
+        conn.execute(insert(sources).values(url="https://oud.example.nl/feed", kind="blog", trusted=False,
+                                            active=True, created_at=WHEN, consecutive_failures=0))
+        for column in added:  # as before that step
+            conn.execute(text(f"ALTER TABLE syndications DROP COLUMN {column}"))
+    with upgraded(own_database_url) as storage:
         with storage.connect() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("syndications")}
         assert set(added) <= columns
         assert [s.url for s in storage.sources.list()] == ["https://oud.example.nl/feed"]  # data kept
-    finally:
-        storage.close()
