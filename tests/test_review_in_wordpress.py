@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from click.testing import CliRunner
 
 from sociaalwerk_publisher import Publisher, StoryStatus, make_publisher
@@ -78,12 +77,6 @@ ITEMS = [
 ]
 
 
-def editor(site: WordPressSite) -> requests.Session:
-    session = requests.Session()
-    session.auth = (site.editor_user, site.editor_app_password)
-    return session
-
-
 def hub_post(site: WordPressSite, title: str) -> dict:
     (post,) = [p for p in ours(site) if html.unescape(p["title"]["raw"]) == title]
     return post
@@ -126,7 +119,7 @@ def test_published_by_an_editor_reaches_members_in_the_edited_version(config: Pa
     publisher, _ = queued
     cycle(config)
     post = hub_post(sites["hub"], "Buurtloket Noord")
-    answer = editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30, json={
+    answer = sites["hub"].editor_session().post(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30, json={
         "status": "publish", "title": "Buurtloket Noord: hulp zonder drempel",
         "content": post["content"]["raw"].replace("Het buurtloket helpt.", "Het buurtloket helpt, elke dag."),
     })
@@ -140,7 +133,7 @@ def test_published_by_an_editor_reaches_members_in_the_edited_version(config: Pa
     decision = publisher.story_history(story.id)[-1]
     assert decision.to_status is StoryStatus.APPROVED and decision.decided_by == f"wordpress:{sites['hub'].editor_user}"
     # a later edit on the hub is carried to the member site on the next run
-    editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30,
+    sites["hub"].editor_session().post(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30,
                               json={"title": "Buurtloket Noord: nieuwe kop"}).raise_for_status()
     cycle(config)
     assert live(sites["member"]) == ["Buurtloket Noord: nieuwe kop"]
@@ -152,7 +145,7 @@ def test_html_an_editor_adds_on_the_hub_is_sanitised_before_it_reaches_members(c
     hostile = ('<p><a href="javascript:alert(1)">een</a> <a href="\u2028javascript:alert(2)">twee</a>'
                ' <a href="java&#x200b;script:alert(3)">drie</a><img src="x" onerror="alert(4)"></p>'
                '<script>alert(5)</script><iframe src="https://evil.example/"></iframe>')
-    answer = editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30, json={
+    answer = sites["hub"].editor_session().post(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30, json={
         "status": "publish", "content": post["content"]["raw"] + hostile})
     assert answer.status_code == 200, answer.text
     assert "javascript:alert(1)" in answer.json()["content"]["raw"]  # WordPress lets an editor's HTML be
@@ -168,7 +161,7 @@ def test_trashed_by_an_editor_is_rejected_and_never_comes_back(config: Path, que
     publisher, source = queued
     cycle(config)
     post = hub_post(sites["hub"], "Jongerenwerk Zuid")
-    editor(sites["hub"]).delete(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30).raise_for_status()
+    sites["hub"].editor_session().delete(sites["hub"].rest(f"wp/v2/posts/{post['id']}"), timeout=30).raise_for_status()
     cycle(config)
     story = next(s for s in publisher.list_stories() if s.title == "Jongerenwerk Zuid")
     assert publisher.get_story(story.id).status is StoryStatus.REJECTED
@@ -182,7 +175,7 @@ def test_a_changed_original_updates_the_pending_post_unless_an_editor_edited_it(
     publisher, source = queued
     cycle(config)
     edited = hub_post(sites["hub"], "Jongerenwerk Zuid")
-    editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{edited['id']}"), timeout=30,
+    sites["hub"].editor_session().post(sites["hub"].rest(f"wp/v2/posts/{edited['id']}"), timeout=30,
                               json={"title": "Jongerenwerk Zuid (redactie)"}).raise_for_status()
     changed = [{**item, "html": item["html"].replace("</p>", " Bijgewerkt.</p>")} for item in ITEMS]
     refetch(publisher, source, changed)
@@ -230,16 +223,16 @@ def test_the_next_digest_lists_the_copies_members_changed_or_unlinked(
     publisher, _ = queued
     cycle(config)  # both wait on the hub: today's digest
     for title in ("Buurtloket Noord", "Jongerenwerk Zuid"):
-        editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{hub_post(sites['hub'], title)['id']}"),
+        sites["hub"].editor_session().post(sites["hub"].rest(f"wp/v2/posts/{hub_post(sites['hub'], title)['id']}"),
                                   json={"status": "publish"}, timeout=30).raise_for_status()
     cycle(config)  # approved on the hub, so sent to the member
     copies = {html.unescape(p["title"]["raw"]): p["id"] for p in ours(sites["member"])}
-    editor(sites["member"]).post(sites["member"].rest(f"wp/v2/posts/{copies['Buurtloket Noord']}"),
+    sites["member"].editor_session().post(sites["member"].rest(f"wp/v2/posts/{copies['Buurtloket Noord']}"),
                                  json={"title": "Buurtloket Noord, bij ons"}, timeout=30).raise_for_status()
     ids = {s.title: s.id for s in publisher.list_stories()}
     publisher.unlink_copy(ids["Jongerenwerk Zuid"], "lid", by="marieke")
     hub = hub_post(sites["hub"], "Buurtloket Noord")  # the hub's editor changes the published story
-    editor(sites["hub"]).post(sites["hub"].rest(f"wp/v2/posts/{hub['id']}"), timeout=30,
+    sites["hub"].editor_session().post(sites["hub"].rest(f"wp/v2/posts/{hub['id']}"), timeout=30,
                               json={"title": "Buurtloket Noord: nieuwe kop"}).raise_for_status()
     cycle(config)
     assert live(sites["member"]) == ["Buurtloket Noord, bij ons", "Jongerenwerk Zuid"]  # both kept
@@ -261,11 +254,11 @@ def test_nothing_unapproved_reaches_a_member_whatever_the_order(config: Path, qu
     steps = [
         lambda: cycle(config),
         lambda: refetch(publisher, source, ITEMS + [{"guid": "c", "title": "Derde", "html": "<p>x</p>"}]),
-        lambda: editor(sites["hub"]).post(sites["hub"].rest(
+        lambda: sites["hub"].editor_session().post(sites["hub"].rest(
             f"wp/v2/posts/{hub_post(sites['hub'], 'Buurtloket Noord')['id']}"), json={"status": "publish"},
             timeout=30).raise_for_status(),
         lambda: cycle(config),
-        lambda: editor(sites["hub"]).delete(sites["hub"].rest(
+        lambda: sites["hub"].editor_session().delete(sites["hub"].rest(
             f"wp/v2/posts/{hub_post(sites['hub'], 'Derde')['id']}"), timeout=30).raise_for_status(),
         lambda: cycle(config),
     ]

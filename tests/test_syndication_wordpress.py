@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from sociaalwerk_publisher import Publisher, make_publisher
 from sociaalwerk_publisher.composition import marker_for
-from sociaalwerk_publisher.types import Story, SyndicationAction
+from sociaalwerk_publisher.types import Source, Story, SyndicationAction
 
 from .images import png
 from .stories import refetch, seed
@@ -85,6 +85,25 @@ def items(httpserver: HTTPServer, suffix: str = "") -> list[dict[str, str]]:
 
 
 OURS = ("Buurtloket & “hulp”", "Jongerenwerk Zwolle", "Nog niet goedgekeurd")
+
+
+def syndicated(publisher: Publisher, tmp_path: Path, httpserver: HTTPServer) -> tuple[Story, Source]:
+    """The story of items() approved and sent to every site that wants it, and its source."""
+    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
+    (story,) = publisher.list_stories()
+    publisher.approve_story(story.id)
+    assert all(r.ok for r in publisher.syndicate())
+    return story, source
+
+
+def cli_run(config: Path, *args: str, exit_code: int = 0) -> str:
+    from click.testing import CliRunner
+
+    from sociaalwerk_publisher.cli import cli
+
+    done = CliRunner().invoke(cli, ["--config", str(config), *args])
+    assert done.exit_code == exit_code, done.output
+    return done.output
 
 
 def live(site: WordPressSite) -> list[dict]:
@@ -271,48 +290,35 @@ MEMBER_TITLE = "Buurtloket & “hulp”: onze eigen kop"
 def edited_by_member(publisher: Publisher, site: WordPressSite, tmp_path: Path, httpserver: HTTPServer) -> Story:
     """A story syndicated everywhere, whose copy on ``site`` the member's editor retitled in
     the site's own editor (as the ``redacteur`` user), and whose original then changed."""
-    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
-    (story,) = publisher.list_stories()
-    publisher.approve_story(story.id)
-    assert all(r.ok for r in publisher.syndicate())
+    story, source = syndicated(publisher, tmp_path, httpserver)
     (copy,) = live(site)
-    session = requests.Session()
-    session.auth = (site.editor_user, site.editor_app_password)
-    session.post(site.rest(f"wp/v2/posts/{copy['id']}"), json={"title": MEMBER_TITLE}, timeout=30).raise_for_status()
+    site.editor_session().post(site.rest(f"wp/v2/posts/{copy['id']}"), json={"title": MEMBER_TITLE},
+                               timeout=30).raise_for_status()
     refetch(publisher, source, items(httpserver, suffix=" (bijgewerkt)"))
     return story
 
 
 def test_a_member_editors_edit_survives_an_update_of_the_original_until_the_office_overwrites_it(
         config: Path, sites: dict[str, WordPressSite], tmp_path: Path, httpserver: HTTPServer) -> None:
-    from click.testing import CliRunner
-
-    from sociaalwerk_publisher.cli import cli
-
     with make_publisher(config) as publisher:
         story = edited_by_member(publisher, sites["member"], tmp_path, httpserver)
 
-    def run(*args: str) -> str:
-        done = CliRunner().invoke(cli, ["--config", str(config), *args])
-        assert done.exit_code == 0, done.output
-        return done.output
-
-    output = run("syndicate")
+    output = cli_run(config, "syndicate")
     assert f"kept    amsterdam: story {story.id} Buurtloket & “hulp” (bijgewerkt): bewerkt door lid" in output
     assert f"ok      landelijk: update story {story.id}" in output
     (kept,) = live(sites["member"])
     assert html.unescape(kept["title"]["raw"]) == MEMBER_TITLE
     (hub,) = live(sites["hub"])
     assert hub["title"]["raw"].endswith("(bijgewerkt)")  # a copy nobody edited is updated
-    assert "amsterdam: bewerkt door lid" in run("stories", "history", str(story.id))
-    assert "1 bewerkt door lid" in run("status")
-    assert run("syndicate").splitlines()[-1] == "syndication: nothing to do"  # left alone until the office chooses
+    assert "amsterdam: bewerkt door lid" in cli_run(config, "stories", "history", str(story.id))
+    assert "1 bewerkt door lid" in cli_run(config, "status")
+    assert cli_run(config, "syndicate").splitlines()[-1] == "syndication: nothing to do"  # left alone until the office chooses
 
-    output = run("syndicate", "--overwrite-edited", str(story.id))
+    output = cli_run(config, "syndicate", "--overwrite-edited", str(story.id))
     assert f"ok      amsterdam: update story {story.id}" in output
     (overwritten,) = live(sites["member"])
     assert overwritten["title"]["raw"].endswith("(bijgewerkt)")
-    assert "amsterdam: published" in run("stories", "history", str(story.id))
+    assert "amsterdam: published" in cli_run(config, "stories", "history", str(story.id))
 
 
 def test_a_retraction_still_removes_a_copy_a_member_edited(
@@ -354,40 +360,16 @@ def test_a_destination_set_to_overwrite_local_edits_is_always_updated(
 
 # -- unlinking: a copy the member (or the office) unlinked is left alone ----------------------
 
-def member_editor(site: WordPressSite) -> requests.Session:
-    session = requests.Session()
-    session.auth = (site.editor_user, site.editor_app_password)
-    return session
-
-
 def put_in_term(site: WordPressSite, post_id: int, taxonomy: str, name: str) -> None:
     """What a member's editor does in the site's own editor: put the copy in a category or tag
     of that name (made if the site has none yet)."""
-    session = member_editor(site)
+    session = site.editor_session()
     found = [t for t in session.get(site.rest(f"wp/v2/{taxonomy}"), params={"search": name}, timeout=30).json()
              if html.unescape(t["name"]) == name]
     term = found[0] if found else session.post(site.rest(f"wp/v2/{taxonomy}"), json={"name": name}, timeout=30).json()
     post = session.get(site.rest(f"wp/v2/posts/{post_id}"), params={"context": "edit"}, timeout=30).json()
     session.post(site.rest(f"wp/v2/posts/{post_id}"), json={taxonomy: [*post[taxonomy], term["id"]]},
                  timeout=30).raise_for_status()
-
-
-def syndicated(publisher: Publisher, tmp_path: Path, httpserver: HTTPServer) -> tuple[Story, object]:
-    source = seed(publisher, tmp_path, items(httpserver), municipality="GM0363")
-    (story,) = publisher.list_stories()
-    publisher.approve_story(story.id)
-    assert all(r.ok for r in publisher.syndicate())
-    return story, source
-
-
-def cli_run(config: Path, *args: str, exit_code: int = 0) -> str:
-    from click.testing import CliRunner
-
-    from sociaalwerk_publisher.cli import cli
-
-    done = CliRunner().invoke(cli, ["--config", str(config), *args])
-    assert done.exit_code == exit_code, done.output
-    return done.output
 
 
 def test_a_copy_the_member_tags_niet_bijwerken_gets_no_further_updates(

@@ -42,8 +42,16 @@ class WordPressSite:
         return f"{self.rest_url}{route}"
 
     def admin_session(self) -> requests.Session:
+        return self._session(self.user, self.app_password)
+
+    def editor_session(self) -> requests.Session:
+        """As the site's own editor (the ``redacteur`` user), working in its WordPress."""
+        return self._session(self.editor_user, self.editor_app_password)
+
+    @staticmethod
+    def _session(user: str, password: str) -> requests.Session:
         session = requests.Session()
-        session.auth = (self.user, self.app_password)
+        session.auth = (user, password)
         return session
 
     def posts(self, **params: Any) -> list[dict[str, Any]]:
