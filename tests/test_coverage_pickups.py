@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from sociaalwerk_publisher._storage import Storage, open_storage
-from sociaalwerk_publisher._storage._schema import mentions, outlets, pickup_shingles, stories
+from sociaalwerk_publisher._storage._schema import (
+    PICKUPS_RECENT, PICKUPS_SETTLED, mentions, outlets, pickup_fingerprints, stories)
 from sociaalwerk_publisher.coverage import pickups
 from sociaalwerk_publisher.coverage.clustering import cluster, shingles_of
 
@@ -82,9 +83,40 @@ def test_the_index_holds_only_what_the_threshold_needs(storage: Storage) -> None
     add(storage, [(1, RELEASE)])
     pickups.link(storage.coverage, [(1, RELEASE)], 0.6)
     with storage.connect() as conn:
-        held = conn.execute(select(func.count()).select_from(pickup_shingles)).scalar()
+        held = conn.execute(select(func.count()).select_from(pickup_fingerprints)).scalar()
     shingles = len(shingles_of(RELEASE) or ())
     assert held == pickups.stored_size(shingles, 0.6) < shingles / 2
+
+
+def index_parts(storage: Storage) -> dict[int, int]:
+    """Rows in each part of the pickup index."""
+    with storage.connect() as conn:
+        query = select(pickup_fingerprints.c.part, func.count()).group_by(pickup_fingerprints.c.part)
+        return {part: rows for part, rows in conn.execute(query)}
+
+
+def test_new_rows_wait_in_the_recent_part_and_settle_in_one_sweep_past_its_bound(storage: Storage) -> None:
+    items, expected = _planted(random.Random(11), 1200)
+    in_passes(storage, items[:600], [200, 400])
+    rows = index_parts(storage)
+    assert set(rows) == {PICKUPS_RECENT}
+    assert not storage.coverage.settle_pickups(rows[PICKUPS_RECENT])  # not past the bound yet
+    assert storage.coverage.settle_pickups(rows[PICKUPS_RECENT] - 1)
+    assert index_parts(storage) == {PICKUPS_SETTLED: rows[PICKUPS_RECENT]}
+    # later mentions find their originals in the settled part, and among the recent ones
+    in_passes(storage, items[600:], [300])
+    assert set(index_parts(storage)) == {PICKUPS_SETTLED, PICKUPS_RECENT}
+    assert stored_clusters(storage) == expected
+
+
+def test_a_pass_settles_the_index_after_the_batch_that_takes_it_past_the_bound(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pickups, "RECENT_ROWS", 500)
+    items, expected = _planted(random.Random(12), 400)
+    add(storage, items)
+    pickups.rebuild(storage, 0.6, NOW)  # in batches of 2,000 mentions: one
+    assert set(index_parts(storage)) == {PICKUPS_SETTLED}
+    assert stored_clusters(storage) == expected
 
 
 def test_rebuilding_the_index_gives_the_same_clusters(storage: Storage) -> None:

@@ -41,7 +41,7 @@ from sociaalwerk_publisher._storage._schema import (
     mention_facts,
     mentions,
     outlets,
-    pickup_shingles,
+    pickup_fingerprints,
     stories,
 )
 from sociaalwerk_publisher.config import Config, CoverageConfig, DatabaseConfig
@@ -273,7 +273,7 @@ def test_a_pass_holds_one_batch_of_items_at_a_time(stores, small_batches: None,
     match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW)
     assert read == [BATCH] * (ITEMS // BATCH)
     with storage.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(pickup_shingles)).scalar()
+        assert conn.execute(select(func.count()).select_from(pickup_fingerprints)).scalar()
 
 
 def test_mentions_matched_before_the_upgrade_are_all_rematched_once(stores) -> None:

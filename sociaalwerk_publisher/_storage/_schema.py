@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     MetaData,
     String,
     Table,
@@ -257,10 +258,14 @@ Index("ix_mention_facts_mention_kind_value", mention_facts.c.mention_id, mention
 
 # The pickup index (see coverage.pickups): for each counted mention of the last weeks, enough
 # of its shingle fingerprints that a near-duplicate arriving later must share a few of them.
-# Looked up by token only, so on SQLite the rows live in the primary key's b-tree alone.
-pickup_shingles = Table(
-    "pickup_shingles",
+# Looked up by token only, so on SQLite the rows live in the primary key's b-tree alone. New
+# rows go to a small recent part (PICKUPS_RECENT), where a batch's inserts touch few pages; the
+# big settled part (PICKUPS_SETTLED) takes them in one sweep now and then (see CoverageStore.settle_pickups),
+# where inserting each batch's tokens there directly rewrote most of its pages every batch.
+pickup_fingerprints = Table(
+    "pickup_fingerprints",
     metadata,
+    Column("part", SmallInteger, primary_key=True, autoincrement=False),
     Column("token", BigInteger, primary_key=True, autoincrement=False),
     Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True,
            autoincrement=False),
@@ -268,7 +273,8 @@ pickup_shingles = Table(
     Column("enough", Integer, nullable=False),
     sqlite_with_rowid=False,
 )
-Index("ix_pickup_shingles_mention", pickup_shingles.c.mention_id)
+Index("ix_pickup_fingerprints_mention", pickup_fingerprints.c.mention_id)
+PICKUPS_SETTLED, PICKUPS_RECENT = 0, 1
 
 # Small facts about the coverage data as a whole, by key (e.g. the cluster threshold the
 # pickup index was built with).
@@ -491,6 +497,16 @@ def _to_version_10(conn: Connection) -> None:
     _add_columns(conn, syndications, "unlinked_at", "unlinked_by", "unlinked_how")
 
 
+def _to_version_11(conn: Connection) -> None:
+    """The pickup index in two parts: its rows move to the settled part of a new table."""
+    metadata.create_all(conn)  # only the tables that do not exist yet
+    if inspect(conn).has_table("pickup_shingles"):
+        conn.execute(text(
+            "INSERT INTO pickup_fingerprints (part, token, mention_id, enough)"
+            f" SELECT {PICKUPS_SETTLED}, token, mention_id, enough FROM pickup_shingles ORDER BY token, mention_id"))
+        conn.execute(text("DROP TABLE pickup_shingles"))
+
+
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).
 #: A fresh database is created whole at the latest version instead.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -504,6 +520,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _to_version_8,
     _to_version_9,
     _to_version_10,
+    _to_version_11,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

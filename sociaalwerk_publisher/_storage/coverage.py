@@ -15,13 +15,12 @@ from sqlalchemy import (
     and_,
     delete,
     distinct,
-    column,
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
-    table,
     update,
 )
 from sqlalchemy.orm import aliased
@@ -33,7 +32,9 @@ from ._schema import (
     mention_facts,
     mentions,
     outlets,
-    pickup_shingles,
+    PICKUPS_RECENT,
+    PICKUPS_SETTLED,
+    pickup_fingerprints,
     sources,
     stories,
     syndications,
@@ -174,7 +175,7 @@ class CoverageStore:
         matched before, their mention: ``mention_id`` (None for the others), ``mention_<value>``
         for each of :data:`MENTION_VALUES`, ``cluster_id`` and whether it is in the pickup index
         (``indexed``)."""
-        indexed = select(pickup_shingles.c.mention_id).where(pickup_shingles.c.mention_id == mentions.c.id).exists()
+        indexed = select(pickup_fingerprints.c.mention_id).where(pickup_fingerprints.c.mention_id == mentions.c.id).exists()
         query = (
             select(stories.c.id, stories.c.title, stories.c.text, stories.c.canonical_url,
                    stories.c.published_at, stories.c.publisher, stories.c.publisher_url,
@@ -266,11 +267,11 @@ class CoverageStore:
         The counting runs in the database, on a temporary table of the probes: a month's new
         items share a token or two with millions of stored ones, far too many rows to fetch.
         """
-        probe = table("pickup_probe", column("item"), column("token"))
-        shared = (select(probe.c.item, pickup_shingles.c.mention_id)
-                  .select_from(probe.join(pickup_shingles, pickup_shingles.c.token == probe.c.token))
-                  .group_by(probe.c.item, pickup_shingles.c.mention_id, pickup_shingles.c.enough)
-                  .having(func.count() >= pickup_shingles.c.enough))
+        # CROSS JOIN: SQLite then walks the probes and looks each up in both parts of the index
+        # (knowing nothing of the temporary table, it scanned the index instead)
+        shared = ("SELECT p.item, s.mention_id FROM pickup_probe AS p CROSS JOIN pickup_fingerprints AS s"
+                  f" WHERE s.part IN ({PICKUPS_SETTLED}, {PICKUPS_RECENT}) AND s.token = p.token"
+                  " GROUP BY p.item, s.mention_id, s.enough HAVING count(*) >= s.enough")
         mark = self._mark
         with self._begin() as conn:
             conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS pickup_probe"
@@ -278,7 +279,7 @@ class CoverageStore:
                                  + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
             if probes:  # straight to the driver: hundreds of thousands of rows
                 conn.exec_driver_sql(f"INSERT INTO pickup_probe (token, item) VALUES ({mark}, {mark})", probes)
-            found = [(item, mention_id) for item, mention_id in conn.execute(shared)]
+            found = [(item, mention_id) for item, mention_id in conn.exec_driver_sql(shared)]
             # SQLite keeps a temporary table with the pooled connection (a failed transaction
             # takes its rows back with it); PostgreSQL drops it at the commit
             conn.exec_driver_sql("DELETE FROM pickup_probe")
@@ -307,8 +308,9 @@ class CoverageStore:
             rows = [row for row in index if row[1] in present]
             if rows:  # straight to the driver, like the probes
                 mark = self._mark
-                conn.exec_driver_sql("INSERT INTO pickup_shingles (token, mention_id, enough)"
-                                     f" VALUES ({mark}, {mark}, {mark}) ON CONFLICT DO NOTHING", rows)
+                conn.exec_driver_sql(f"INSERT INTO pickup_fingerprints (part, token, mention_id, enough)"
+                                     f" VALUES ({PICKUPS_RECENT}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
+                                     rows)
             if clusters:
                 conn.execute(update(mentions).where(mentions.c.id == bindparam("_id"))
                              .values(cluster_id=bindparam("_cluster")),
@@ -318,9 +320,28 @@ class CoverageStore:
                              .values(cluster_id=bindparam("_new")),
                              [{"_old": old, "_new": new} for old, new in renamed.items()])
 
+    def settle_pickups(self, recent_rows: int) -> bool:
+        """Move the pickup index's recent part into its settled part once it holds more than
+        ``recent_rows`` rows; True if it did. The sweep costs about as much as one batch's rows
+        used to cost, inserted into the settled part directly (it touches most of its pages),
+        and it comes once per ``recent_rows`` rows instead of once per batch."""
+        index = pickup_fingerprints
+        recent = select(index.c.token).where(index.c.part == PICKUPS_RECENT).limit(recent_rows + 1).subquery()
+        with self._storage.begin() as conn:
+            if conn.execute(select(func.count()).select_from(recent)).scalar_one() <= recent_rows:
+                return False
+            # one at a time, so that no host's new rows arrive between the copy and the delete
+            self._storage.serialise(conn, "mentions")
+            conn.execute(self._storage.insert_ignoring_conflicts(index).from_select(
+                ["part", "token", "mention_id", "enough"],
+                select(literal(PICKUPS_SETTLED), index.c.token, index.c.mention_id, index.c.enough)
+                .where(index.c.part == PICKUPS_RECENT).order_by(index.c.token, index.c.mention_id)))
+            conn.execute(delete(index).where(index.c.part == PICKUPS_RECENT))
+        return True
+
     def has_pickups(self) -> bool:
         with self._storage.connect() as conn:
-            return conn.execute(select(pickup_shingles.c.token).limit(1)).first() is not None
+            return conn.execute(select(pickup_fingerprints.c.token).limit(1)).first() is not None
 
     def prune_pickups(self, before: datetime, overlap: timedelta) -> None:
         """Take mentions published before ``before`` out of the pickup index.
@@ -335,7 +356,7 @@ class CoverageStore:
             old = select(mentions.c.id).where(mentions.c.published_at < before)
             if last is not None:
                 old = old.where(mentions.c.published_at >= datetime.fromisoformat(last) - overlap)
-            conn.execute(delete(pickup_shingles).where(pickup_shingles.c.mention_id.in_(old)))
+            conn.execute(delete(pickup_fingerprints).where(pickup_fingerprints.c.mention_id.in_(old)))
             if last is None or before > datetime.fromisoformat(last):
                 conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
                              .values(key="pickups_pruned_before", value=before.astimezone(timezone.utc).isoformat()))
@@ -344,12 +365,12 @@ class CoverageStore:
         """Take these mentions out of the pickup index and out of their clusters."""
         with self._begin() as conn:
             for chunk in _chunks(mention_ids, 500):
-                conn.execute(delete(pickup_shingles).where(pickup_shingles.c.mention_id.in_(chunk)))
+                conn.execute(delete(pickup_fingerprints).where(pickup_fingerprints.c.mention_id.in_(chunk)))
                 conn.execute(update(mentions).where(mentions.c.id.in_(chunk)).values(cluster_id=None))
 
     def indexed_members(self, cluster_ids: Iterable[int]) -> list[Row[Any]]:
         """Id, title and text of the mentions in the pickup index that belong to these clusters."""
-        indexed = select(pickup_shingles.c.mention_id).where(pickup_shingles.c.mention_id == mentions.c.id).exists()
+        indexed = select(pickup_fingerprints.c.mention_id).where(pickup_fingerprints.c.mention_id == mentions.c.id).exists()
         query = (select(mentions.c.id, stories.c.title, stories.c.text)
                  .select_from(mentions.join(stories, mentions.c.story_id == stories.c.id)).where(indexed))
         found: list[Row[Any]] = []
@@ -372,7 +393,7 @@ class CoverageStore:
         values: dict[str, Any] = {"cluster_id": None, **({"generation": None} if rematch else {})}
         with self._storage.begin() as conn:
             self._storage.serialise(conn, "mentions")
-            conn.execute(delete(pickup_shingles))
+            conn.execute(delete(pickup_fingerprints))
             conn.execute(update(mentions).where(mentions.c.published_at >= since).values(**values))
             conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
                          .values(key="pickup_threshold", value=repr(threshold)))

@@ -148,6 +148,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
         progress(0, len(todo))
     for start in range(0, len(todo), BATCH):
         run.batch(store, todo[start:start + BATCH])
+        store.settle_pickups(pickups.RECENT_ROWS)
         if progress is not None:
             progress(min(start + BATCH, len(todo)), len(todo))
     store.set_match_watermark(now - WATERMARK_MARGIN)

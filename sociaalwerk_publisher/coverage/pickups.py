@@ -24,6 +24,7 @@ A cluster is named by its smallest mention id; joining two renames the larger.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +40,11 @@ from .clustering import clusters, fingerprint, shingles_of
 CLUSTER_WINDOW = timedelta(days=60)
 #: Fingerprints a stored mention must share with a new one to be compared with it.
 SHARED = 4
+#: Rows the pickup index's recent part takes before they move to its settled part, in one sweep
+#: (:meth:`.CoverageStore.settle_pickups`): a batch's rows, inserted into the whole index,
+#: touched most of its pages, and they touch few of the recent part's. The sweep costs about as
+#: much as one such batch did; at 30 rows per counted mention it comes every 33,000 of them.
+RECENT_ROWS = 1_000_000
 _BATCH = 2000
 _EPSILON = 1e-9
 
@@ -52,6 +58,51 @@ def stored_size(size: int, threshold: float) -> int:
     return min(size, size - _must_share(size, threshold) + SHARED)
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """The half of linking a batch of texts that needs no store (:func:`prepare`), by position:
+    it may be done in another process while this one writes the batch before."""
+
+    #: positions of the texts long enough to be a pickup, and their fingerprints
+    positions: list[int]
+    sets: list[frozenset[int]]
+    #: (token, k) for every fingerprint of ``sets[k]``, in token order
+    probes: list[tuple[int, int]]
+    #: k -> k of the first (smallest) of its cluster among these texts alone
+    within: dict[int, int]
+    #: (token, k, enough) rows for the index, in token order
+    rows: list[tuple[int, int, int]]
+
+
+def prepare(texts: Sequence[str], threshold: float) -> Prepared:
+    """Fingerprints, probes, clusters among themselves and index rows of these texts."""
+    positions: list[int] = []
+    sets: list[frozenset[int]] = []
+    for position, text in enumerate(texts):
+        shingled = shingles_of(text)
+        if shingled is not None:
+            positions.append(position)
+            sets.append(fingerprint(shingled))
+    ks = range(len(sets))
+    # in token order, like the index: the database then reads each of its pages once (sorted
+    # by the token alone: comparing tuples took most of a batch's sorting)
+    probes = sorted([(token, k) for k, s in zip(ks, sets) for token in s], key=itemgetter(0))
+    within = clusters(list(ks), sets, threshold) if sets else {}
+    # each stores its rarest in the batch (ties by token): by rank, sorted once for the batch, by
+    # token and then, stably, by count (numbers, not pairs, to compare)
+    in_batch = Counter(chain.from_iterable(sets))
+    by_count = sorted(in_batch)
+    by_count.sort(key=in_batch.__getitem__)
+    rank = {token: r for r, token in enumerate(by_count)}
+    rows: list[tuple[int, int, int]] = []
+    for k, s in zip(ks, sets):
+        keep, enough = stored_size(len(s), threshold), min(SHARED, _must_share(len(s), threshold))
+        kept = s if keep == len(s) else sorted(s, key=rank.__getitem__)[:keep]
+        rows.extend((token, k, enough) for token in kept)
+    rows.sort(key=itemgetter(0))
+    return Prepared(positions, sets, probes, within, rows)
+
+
 def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: float) -> int:
     """Join new counted mentions to each other and to the indexed ones, then index them.
 
@@ -63,20 +114,19 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
     Returns:
         How many of ``items`` are in a cluster of two or more now.
     """
-    ids: list[int] = []
-    sets: list[frozenset[int]] = []
-    for mention_id, text in items:
-        shingled = shingles_of(text)
-        if shingled is not None:
-            ids.append(mention_id)
-            sets.append(fingerprint(shingled))
+    return link_prepared(store, [mention_id for mention_id, _ in items],
+                         prepare([text for _, text in items], threshold), threshold)
+
+
+def link_prepared(store: CoverageStore, mention_ids: Sequence[int], prepared: Prepared, threshold: float) -> int:
+    """:func:`link` for texts prepared already: ``mention_ids[p]`` is the mention of the text at
+    position ``p``."""
+    ids = [mention_ids[p] for p in prepared.positions]
+    sets = prepared.sets
     if not ids:
         return 0
     candidates: list[set[int]] = [set() for _ in sets]
-    # in token order, like the index: the database then reads each of its pages once (sorted
-    # by the token alone: comparing tuples took most of a batch's sorting)
-    probes = sorted([(token, k) for k, s in enumerate(sets) for token in s], key=itemgetter(0))
-    for k, mention_id in store.pickup_candidates(probes):
+    for k, mention_id in store.pickup_candidates(prepared.probes):
         candidates[k].add(mention_id)
     stored = {row.id: row for row in store.pickup_texts(set().union(*candidates))}
     stored_sets = {mention_id: fingerprint(shingles_of(f"{row.title}\n{row.text}") or frozenset())
@@ -98,8 +148,8 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    for mention_id, cluster_id in clusters(ids, sets, threshold).items():
-        union(mention_id, cluster_id)
+    for k, first in prepared.within.items():
+        union(ids[k], ids[first])
     joined: set[int] = set()  # stored mentions a new one is similar to
     for k, new in enumerate(sets):
         for other in candidates[k]:
@@ -120,20 +170,7 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
             named[other] = find(other)
         elif find(cluster_id) != cluster_id:
             renamed[cluster_id] = find(cluster_id)
-
-    # each stores its rarest in the batch (ties by token): by rank, sorted once for the batch, by
-    # token and then, stably, by count (numbers, not pairs, to compare)
-    in_batch = Counter(chain.from_iterable(sets))
-    by_count = sorted(in_batch)
-    by_count.sort(key=in_batch.__getitem__)
-    rank = {token: r for r, token in enumerate(by_count)}
-    index: list[tuple[int, int, int]] = []
-    for mention_id, s in zip(ids, sets):
-        keep, enough = stored_size(len(s), threshold), min(SHARED, _must_share(len(s), threshold))
-        kept = s if keep == len(s) else sorted(s, key=rank.__getitem__)[:keep]
-        index.extend((token, mention_id, enough) for token in kept)
-    index.sort(key=itemgetter(0))
-    store.save_pickups(index, named, renamed)
+    store.save_pickups([(token, ids[k], enough) for token, k, enough in prepared.rows], named, renamed)
     return sum(1 for mention_id in ids if mention_id in named)
 
 
@@ -144,4 +181,5 @@ def rebuild(storage: Storage, threshold: float, now: datetime) -> None:
     after = 0
     while batch := storage.coverage.counted_texts(since, after, _BATCH):
         link(storage.coverage, [(row.id, f"{row.title}\n{row.text}") for row in batch], threshold)
+        storage.coverage.settle_pickups(RECENT_ROWS)
         after = batch[-1].id
