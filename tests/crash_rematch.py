@@ -22,22 +22,22 @@ def main() -> None:
     config = load_config(config_path)
     engine.BATCH = int(batch)
     batches = 0
-    real_batch, real_link = engine._Pass.batch, pickups.link
+    real_batch, real_link = engine._Pass.batch, pickups.link_prepared
 
-    def batch_then_maybe_die(self, store, story_ids):  # type: ignore[no-untyped-def]
+    def batch_then_maybe_die(self, store, items, examined):  # type: ignore[no-untyped-def]
         nonlocal batches
         batches += 1
-        real_batch(self, store, story_ids)
+        real_batch(self, store, items, examined)
         if when == "after-batch-2" and batches == 2:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def link_or_die(store, items, threshold):  # type: ignore[no-untyped-def]
+    def link_or_die(store, mention_ids, prepared, threshold):  # type: ignore[no-untyped-def]
         if when == "inside-batch-3" and batches == 3:
             os.kill(os.getpid(), signal.SIGKILL)
-        return real_link(store, items, threshold)
+        return real_link(store, mention_ids, prepared, threshold)
 
     engine._Pass.batch = batch_then_maybe_die  # type: ignore[method-assign]
-    pickups.link = link_or_die
+    pickups.link_prepared = link_or_die
     storage = open_storage(config.database.url)
     engine.match_mentions(storage, config, rematch=True, now=datetime.fromisoformat(now))
     sys.exit("the rematch was not killed")

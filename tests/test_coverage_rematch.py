@@ -228,9 +228,9 @@ def test_pickups_of_unchanged_texts_are_not_clustered_again(stores, monkeypatch:
         ids = {k: v for k, v in conn.execute(select(mentions.c.story_id, mentions.c.id))}
         cluster = {k: v for k, v in conn.execute(select(mentions.c.story_id, mentions.c.cluster_id))}
     linked: list[int] = []
-    real_link = pickups.link
-    monkeypatch.setattr(pickups, "link", lambda store, items, threshold: (
-        linked.extend(mention_id for mention_id, _ in items), real_link(store, items, threshold))[1])
+    real_link = pickups.link_prepared
+    monkeypatch.setattr(pickups, "link_prepared", lambda store, mention_ids, prepared, threshold: (
+        linked.extend(mention_ids), real_link(store, mention_ids, prepared, threshold))[1])
     match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW)
     counted = set(outcome(storage)[2])
     broken = {cluster[n] for n in indexed - counted} - {None}
@@ -263,7 +263,7 @@ def test_a_lowered_threshold_groups_the_earlier_mentions_again(stores) -> None:
     assert outcome(storage) == outcome(stores(lower, NOW))
 
 
-def test_a_pass_holds_one_batch_of_items_at_a_time(stores, small_batches: None,
+def test_a_pass_reads_its_items_a_batch_at_a_time(stores, small_batches: None,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     storage = stores(BEFORE, EARLIER)
     read: list[int] = []
@@ -271,7 +271,10 @@ def test_a_pass_holds_one_batch_of_items_at_a_time(stores, small_batches: None,
     monkeypatch.setattr(type(storage.coverage), "candidates",
                         lambda self, ids: (read.append(len(ids)), real(self, ids))[1])
     match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW)
-    assert read == [BATCH] * (ITEMS // BATCH)
+    # the first batch once, examined here; each later one also for the second process, which
+    # examines it while this one saves the batch before (and then reads it again: that batch may
+    # have changed its mentions)
+    assert read == [BATCH] * (2 * (ITEMS // BATCH) - 1)
     with storage.connect() as conn:
         assert conn.execute(select(func.count()).select_from(pickup_fingerprints)).scalar()
 

@@ -27,21 +27,21 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from .._storage import Storage
 from .._version import __version__
 from .._storage.coverage import CoverageStore
 from ..config import Config
 from ..clock import utcnow
-from ..themes import ThemeMatcher
 from ..types import MatchSummary, Source
 from . import pickups
-from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Matcher, Watchlist
-from .places import attribute
+from .matching import DEFAULT_EXCLUSIONS, DEFAULT_TERMS, Watchlist
+from .examining import Ahead, Batch, Examiner, Item, domain_of
+from .examining import items as items_of
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,6 @@ BATCH = 2000
 #: behind ours, and shows up only when its fetch commits, maybe long after the stamp. Hours
 #: of new items cost a normal pass a fraction of a second to look at again.
 WATERMARK_MARGIN = timedelta(hours=6)
-
-
-def domain_of(url: str | None) -> str | None:
-    host = (urlsplit(url).hostname or "") if url else ""
-    return host.lower().removeprefix("www.") or None
 
 
 def watchlist(config: Config, storage: Storage) -> Watchlist:
@@ -102,11 +97,6 @@ def generation(config: Config, watchlist: Watchlist, own: Iterable[str], outlets
     return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def text_digest(text: str) -> int:
-    """A signed 64-bit digest of an item's stored text, to tell whether it changed since it was matched."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
-
-
 def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
                    now: datetime | None = None,
                    article_text: Callable[[str], str | None] | None = None,
@@ -146,20 +136,27 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     run = _Pass(config, known, own, outlets, current, now, article_text)
     if progress is not None:
         progress(0, len(todo))
-    for start in range(0, len(todo), BATCH):
-        run.batch(store, todo[start:start + BATCH])
-        store.settle_pickups(pickups.RECENT_ROWS)
-        if progress is not None:
-            progress(min(start + BATCH, len(todo)), len(todo))
+    batches = [todo[start:start + BATCH] for start in range(0, len(todo), BATCH)]
+    # the next batch is examined in a second process while this one saves a batch, unless there
+    # is no next batch, or examining asks for article pages (over this process's connections)
+    ahead = Ahead(run.examiner) if len(batches) > 1 and article_text is None and (os.cpu_count() or 1) > 1 \
+        else None
+    try:
+        for number, story_ids in enumerate(batches):
+            if ahead is not None and number + 1 < len(batches):
+                ahead.send(items_of(store.candidates(batches[number + 1])))
+            items = store.candidates(story_ids)  # read again: the batch before may have changed them
+            examined = ahead.receive() if ahead is not None and number else None
+            run.batch(store, items, examined or run.examine(items))
+            store.settle_pickups(pickups.RECENT_ROWS)
+            if progress is not None:
+                progress(min((number + 1) * BATCH, len(todo)), len(todo))
+    finally:
+        if ahead is not None:
+            ahead.close()
     store.set_match_watermark(now - WATERMARK_MARGIN)
     log.info("matched %d items: %d counted, %d own channels", len(todo), run.counted, run.own_channel)
     return MatchSummary(len(todo), run.counted, run.own_channel, run.created)
-
-
-class _NewOutlet:
-    """An outlet seen for the first time: created, unclassified, when its batch is saved."""
-
-    id = municipality = province = None
 
 
 class _Pass:
@@ -167,51 +164,44 @@ class _Pass:
 
     def __init__(self, config: Config, watched: Watchlist, own: frozenset[str], outlets: dict[str, Any],
                  generation: str, now: datetime, article_text: Callable[[str], str | None] | None) -> None:
-        self.config, self.own, self.outlets = config, own, outlets
-        self.matcher = Matcher(watched)
-        self.themer = ThemeMatcher(config.themes, (
-            *watched.terms, *watched.ambassadors,
-            *(n for name, aliases in watched.organisations.items() for n in (name, *aliases))))
-        self.gouden = frozenset(config.campaign.gouden)
-        self.generation, self.now, self.article_text = generation, now, article_text
+        self.config, self.outlets = config, outlets
         self.window_start = now - pickups.CLUSTER_WINDOW
+        self.examiner = Examiner(
+            watched, config.themes, config.campaign.gouden, own,
+            {domain: (row.municipality, row.province) for domain, row in outlets.items()
+             if row.municipality or row.province},
+            self.window_start, config.coverage.cluster_threshold)
+        self.generation, self.now, self.article_text = generation, now, article_text
         self.counted = self.own_channel = self.created = 0
 
-    def batch(self, store: CoverageStore, story_ids: Sequence[int]) -> None:
-        """Match these items and save what changed, with their pickups, in one transaction."""
-        config, now = self.config, self.now
-        items = store.candidates(story_ids)
+    def examine(self, items: Sequence[Any]) -> Batch:
+        """Examine these items here, with the article pages asked for where the feed gave a snippet."""
+        article_text, below = self.article_text, self.config.coverage.fulltext_below_words
+
+        def extra(item: Item) -> str:
+            if article_text is None or not item.canonical_url or len(item.text.split()) >= below:
+                return ""
+            return f"\n{article_text(item.canonical_url) or ''}"
+
+        return self.examiner.examine(items_of(items), extra if article_text is not None else None)
+
+    def batch(self, store: CoverageStore, items: Sequence[Any], examined: Batch) -> None:
+        """Save what changed of these items (as read just now; examined maybe before), with their
+        pickups, in one transaction."""
+        now = self.now
         facts_before = store.facts([item.mention_id for item in items if item.mention_id is not None])
         fresh: dict[str, dict[str, Any]] = {}
         matched = []
         for item in items:
-            domain = domain_of(item.publisher_url) or domain_of(item.canonical_url) or "onbekend"
-            outlet = self.outlets.get(domain) or _NewOutlet
-            if outlet is _NewOutlet and domain not in fresh:
-                fresh[domain] = {"domain": domain, "name": item.publisher or domain, "type": "unclassified",
-                                 "created_at": now}
-            stored_text = f"{item.title}\n{item.text}"
-            text = stored_text
-            if self.article_text is not None and item.canonical_url \
-                    and len(item.text.split()) < config.coverage.fulltext_below_words:
-                text = f"{text}\n{self.article_text(item.canonical_url) or ''}"
-            found = self.matcher.match(text)
-            is_own = domain in self.own
-            municipality = attribute(outlet.municipality, item.source_municipality, text, outlet.province)
-            themes = self.themer.match(text)
-            is_counted = found.counts and not is_own
-            self.counted += is_counted
-            self.own_channel += is_own
-            facts = ([("organisation", v) for v in found.organisations] + [("theme", v) for v in themes]
-                     + [("term", v) for v in found.terms] + [("ambassador", v) for v in found.ambassadors]
-                     + [("gouden", v) for v in found.terms if v in self.gouden])
-            values = {
-                "story_id": item.id, "outlet_id": outlet.id, "url": item.canonical_url,
-                "published_at": item.published_at, "municipality": municipality,
-                "excluded_by": ", ".join(found.excluded_by) or None, "counted": is_counted,
-                "own_channel": is_own, "text_digest": text_digest(stored_text),
-            }
-            matched.append((item, domain, values, facts, text))
+            done = examined.examined.get(item.id)
+            if done is None:  # not an item when it was examined (another host's meanwhile)
+                done = self.examiner.examine(items_of([item])).examined[item.id]
+            if done.domain not in self.outlets and done.domain not in fresh:
+                fresh[done.domain] = {"domain": done.domain, "name": done.publisher, "type": "unclassified",
+                                      "created_at": now}
+            self.counted += done.values["counted"]
+            self.own_channel += done.values["own_channel"]
+            matched.append((item, done.domain, {**done.values, "outlet_id": None}, done.facts, done.text))
 
         with store.transaction() as tx:
             if fresh:
@@ -240,7 +230,7 @@ class _Pass:
                                       for item, domain, values, facts, _ in matched
                                       if item.mention_id is None and values["counted"]], now)
             self._relink(tx, [(item, item.mention_id or added[item.id], values, text)
-                              for item, _, values, _, text in matched])
+                              for item, _, values, _, text in matched], examined)
 
     def _announced(self, item: Any, domain: str, mention_id: int, values: dict[str, Any],
                    facts: list[tuple[str, str]]) -> dict[str, Any]:
@@ -253,7 +243,8 @@ class _Pass:
                 "domain": domain, "municipality": values["municipality"], "organisations": named("organisation"),
                 "themes": named("theme"), "terms": named("term")}
 
-    def _relink(self, tx: CoverageStore, matched: list[tuple[Any, int, dict[str, Any], str]]) -> None:
+    def _relink(self, tx: CoverageStore, matched: list[tuple[Any, int, dict[str, Any], str]],
+                examined: Batch) -> None:
         """Bring the pickup index up to date for these mentions: in it are the counted mentions
         of the window, as of their current text."""
         threshold = self.config.coverage.cluster_threshold
@@ -269,7 +260,10 @@ class _Pass:
         out = leaving | {row.id for row in members}
         if out:
             tx.unlink_pickups(sorted(out))
-        joining = [(mention_id, text) for item, mention_id, _, text in matched
+        joining = [(item.id, mention_id, text) for item, mention_id, _, text in matched
                    if belongs[mention_id] and (not item.indexed or mention_id in out)]
-        joining += [(row.id, f"{row.title}\n{row.text}") for row in members if row.id not in ours]
-        pickups.link(tx, joining, threshold)
+        if not members and [item_id for item_id, _, _ in joining] == examined.joining:
+            pickups.link_prepared(tx, [mention_id for _, mention_id, _ in joining], examined.prepared, threshold)
+            return
+        pickups.link(tx, [(mention_id, text) for _, mention_id, text in joining]
+                     + [(row.id, f"{row.title}\n{row.text}") for row in members if row.id not in ours], threshold)
