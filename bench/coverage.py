@@ -17,10 +17,7 @@ only through the package's public functions:
   match   ``match_mentions(storage, config, now=now)`` end to end on the 10,000 new items with
           a 500-term watchlist (+ 40 organisations, 10 ambassadors), then the pure
           ``Matcher(Watchlist(...)).match`` throughput on the same 10,000 texts (best of
-          --repeat, at least 3). The pass leaves its pickup index rows in the index's recent
-          part; they are swept into the settled part right after (timed apart), and the pass's
-          figure carries its share of such a sweep (which comes once per
-          ``pickups.RECENT_ROWS`` rows). The new items' mentions are removed again at the end.
+          --repeat, at least 3). The new items' mentions are removed again at the end.
   report  interleaved rounds (best of --repeat, at least 2): the floor (the bare SQL aggregate
           queries the report needs, plain ``conn.execute(text(...))``), the floor plus the bare
           mention list, and ``Publisher.build_report(period)`` for the last complete month; then
@@ -853,19 +850,6 @@ def worker_match(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     total = time.perf_counter() - started
     hwm_e2e = hwm_mb()
     log(f"match: match_mentions {summary.items:,} items in {total:.2f} s, {summary.counted:,} counted")
-    # the pass's index rows wait in the recent part; sweeping them into the settled part comes once
-    # per RECENT_ROWS rows, and its share of that sweep belongs to the pass's cost
-    from sociaalwerk_publisher._storage._schema import PICKUPS_RECENT
-    from sociaalwerk_publisher.coverage.pickups import RECENT_ROWS
-
-    with storage.connect() as conn:
-        recent_rows = conn.execute(text("SELECT count(*) FROM pickup_fingerprints WHERE part = :p"),
-                                   {"p": PICKUPS_RECENT}).scalar_one()
-    started = time.perf_counter()
-    storage.coverage.settle_pickups(0)
-    settle_s = time.perf_counter() - started
-    settle_share_s = settle_s * recent_rows / RECENT_ROWS
-    log(f"match: settling {recent_rows:,} recent index rows {settle_s:.2f} s (share {settle_share_s:.2f} s)")
 
     # the pure matcher on the same texts, as match_mentions builds them
     lo, hi = meta["new_story_ids"]
@@ -889,9 +873,7 @@ def worker_match(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     storage.close()
     return {
         "items": summary.items, "counted": summary.counted, "own_channel": summary.own_channel,
-        "new_outlets": summary.new_outlets, "pass_s": total, "settle_s": settle_s, "recent_rows": recent_rows,
-        "recent_bound": RECENT_ROWS, "total_s": total + settle_share_s,
-        "items_per_s": summary.items / (total + settle_share_s) if total else 0.0,
+        "new_outlets": summary.new_outlets, "total_s": total, "items_per_s": summary.items / total if total else 0.0,
         "pure_items": len(texts), "pure_s": runs, "pure_items_per_s": len(texts) / best,
         "pure_counted": sum(m.counts for m in found), "compile_s": compile_s,
         "entries": len(watchlist.terms) + len(watchlist.organisations) + len(watchlist.ambassadors),
@@ -1120,9 +1102,7 @@ def summarise(match: dict[str, Any], report: dict[str, Any],
          f"{match['mean_words']:.0f} words, {match['entries']} entries; runs {runs(match['pure_s'], 3)} s)",
          f"{verdict(pure >= TARGET_MATCH)} >= {TARGET_MATCH:,}/s"),
         ("matching: match_mentions end to end", f"{e2e:,.0f} items/s ({fmt_s(match['total_s'])} for "
-         f"{match['items']:,} items, {match['counted']:,} counted, {match['new_outlets']} new outlets: the pass "
-         f"{fmt_s(match['pass_s'])} and its share of settling the index, {fmt_s(match['settle_s'])} for its "
-         f"{match['recent_rows']:,} rows, once per {match['recent_bound']:,})",
+         f"{match['items']:,} items, {match['counted']:,} counted, {match['new_outlets']} new outlets)",
          f"{verdict(e2e >= TARGET_NEW_ITEMS)} >= {TARGET_NEW_ITEMS:,}/s ({e2e / TARGET_NEW_ITEMS:.2f}x)"),
         ("matching: peak memory (match worker VmHWM)", f"{match['hwm_mb']:,.0f} MB (after match_mentions "
          f"{match['hwm_after_match_mentions_mb']:,.0f} MB, after imports {match['hwm_ready_mb']:.0f} MB)",

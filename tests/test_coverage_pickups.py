@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import distinct, func, insert, select
 
 from sociaalwerk_publisher._storage import Storage, open_storage
 from sociaalwerk_publisher._storage._schema import (
-    PICKUPS_RECENT, PICKUPS_SETTLED, mentions, outlets, pickup_fingerprints, stories)
+    PICKUP_PART_DAYS, PICKUP_PARTS, mentions, outlets, pickup_fingerprints, pickup_part, stories)
 from sociaalwerk_publisher.coverage import pickups
 from sociaalwerk_publisher.coverage.clustering import cluster, shingles_of
 
@@ -88,35 +88,19 @@ def test_the_index_holds_only_what_the_threshold_needs(storage: Storage) -> None
     assert held == pickups.stored_size(shingles, 0.6) < shingles / 2
 
 
-def index_parts(storage: Storage) -> dict[int, int]:
-    """Rows in each part of the pickup index."""
+def test_the_index_keeps_the_mentions_of_each_stretch_of_weeks_in_a_part_of_their_own(storage: Storage) -> None:
+    items, expected = _planted(random.Random(11), 600)
+    for stretch, start in enumerate(range(0, 600, 200)):  # three stretches, the newest last
+        add(storage, items[start:start + 200], days_ago=PICKUP_PART_DAYS * (2 - stretch) + 1)
+        pickups.link(storage.coverage, items[start:start + 200], 0.6)
     with storage.connect() as conn:
-        query = select(pickup_fingerprints.c.part, func.count()).group_by(pickup_fingerprints.c.part)
-        return {part: rows for part, rows in conn.execute(query)}
-
-
-def test_new_rows_wait_in_the_recent_part_and_settle_in_one_sweep_past_its_bound(storage: Storage) -> None:
-    items, expected = _planted(random.Random(11), 1200)
-    in_passes(storage, items[:600], [200, 400])
-    rows = index_parts(storage)
-    assert set(rows) == {PICKUPS_RECENT}
-    assert not storage.coverage.settle_pickups(rows[PICKUPS_RECENT])  # not past the bound yet
-    assert storage.coverage.settle_pickups(rows[PICKUPS_RECENT] - 1)
-    assert index_parts(storage) == {PICKUPS_SETTLED: rows[PICKUPS_RECENT]}
-    # later mentions find their originals in the settled part, and among the recent ones
-    in_passes(storage, items[600:], [300])
-    assert set(index_parts(storage)) == {PICKUPS_SETTLED, PICKUPS_RECENT}
-    assert stored_clusters(storage) == expected
-
-
-def test_a_pass_settles_the_index_after_the_batch_that_takes_it_past_the_bound(
-        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pickups, "RECENT_ROWS", 500)
-    items, expected = _planted(random.Random(12), 400)
-    add(storage, items)
-    pickups.rebuild(storage, 0.6, NOW)  # in batches of 2,000 mentions: one
-    assert set(index_parts(storage)) == {PICKUPS_SETTLED}
-    assert stored_clusters(storage) == expected
+        parts = conn.execute(select(pickup_fingerprints.c.part, func.count(distinct(pickup_fingerprints.c.mention_id)))
+                             .group_by(pickup_fingerprints.c.part)).all()
+        published = {m: when for m, when in conn.execute(select(mentions.c.id, mentions.c.published_at))}
+        held = conn.execute(select(pickup_fingerprints.c.mention_id, pickup_fingerprints.c.part)).all()
+    assert len(parts) == PICKUP_PARTS == 3 and all(count == 200 for _, count in parts)
+    assert all(part == pickup_part(published[mention_id]) for mention_id, part in held)
+    assert stored_clusters(storage) == expected  # pickups found their originals weeks before, in the other parts
 
 
 def test_rebuilding_the_index_gives_the_same_clusters(storage: Storage) -> None:

@@ -266,30 +266,40 @@ def test_an_upgrade_adds_the_columns_of_copies_kept_by_members(own_database_url:
         assert [s.url for s in storage.sources.list()] == ["https://oud.example.nl/feed"]  # data kept
 
 
-def test_an_upgrade_moves_the_pickup_index_into_its_settled_part(own_database_url: str) -> None:
-    from sociaalwerk_publisher._storage._schema import (
-        PICKUPS_SETTLED, _to_version_11, mentions, outlets, pickup_fingerprints, stories)
+def test_an_upgrade_moves_the_pickup_index_into_its_parts(own_database_url: str) -> None:
+    from datetime import timedelta
 
+    from sociaalwerk_publisher._storage._schema import (
+        PICKUP_PART_DAYS, _to_version_11, mentions, outlets, pickup_fingerprints, pickup_part, stories)
+
+    weeks = [WHEN, WHEN - timedelta(days=PICKUP_PART_DAYS)]
     with before_step(own_database_url, _to_version_11) as conn:
         outlet = conn.execute(insert(outlets).values(domain="destentor.nl", name="De Stentor", type="overig",
                                                      created_at=WHEN)).inserted_primary_key[0]
-        story = conn.execute(insert(stories).values(
-            canonical_url="https://destentor.nl/1", title="t", content_html="", text="", excerpt="", kind="media",
-            status="new", first_seen_at=WHEN, published_at=WHEN, changed_at=WHEN,
-            content_hash="h")).inserted_primary_key[0]
-        mention = conn.execute(insert(mentions).values(story_id=story, outlet_id=outlet, published_at=WHEN,
-                                                       counted=True, own_channel=False,
-                                                       matched_at=WHEN)).inserted_primary_key[0]
+        made = []
+        for n, when in enumerate(weeks):
+            story = conn.execute(insert(stories).values(
+                canonical_url=f"https://destentor.nl/{n}", title="t", content_html="", text="", excerpt="",
+                kind="media", status="new", first_seen_at=when, published_at=when, changed_at=when,
+                content_hash="h")).inserted_primary_key[0]
+            made.append(conn.execute(insert(mentions).values(story_id=story, outlet_id=outlet, published_at=when,
+                                                             counted=True, own_channel=False,
+                                                             matched_at=when)).inserted_primary_key[0])
         conn.execute(text("DROP TABLE pickup_fingerprints"))  # as before that step
         conn.execute(text("CREATE TABLE pickup_shingles (token BIGINT NOT NULL, mention_id INTEGER NOT NULL"
                           " REFERENCES mentions (id) ON DELETE CASCADE, enough INTEGER NOT NULL,"
                           " PRIMARY KEY (token, mention_id))"))
         conn.execute(text("INSERT INTO pickup_shingles (token, mention_id, enough) VALUES (:t, :m, 2)"),
-                     [{"t": token, "m": mention} for token in (-(2**62), 7, 2**62)])
+                     [{"t": token, "m": mention} for mention in made for token in (-(2**62), 7, 2**62)])
     with upgraded(own_database_url) as storage:
         with storage.connect() as conn:
-            rows = conn.execute(select(pickup_fingerprints).order_by(pickup_fingerprints.c.token)).all()
+            rows = conn.execute(select(pickup_fingerprints.c.mention_id, pickup_fingerprints.c.part,
+                                       pickup_fingerprints.c.token, pickup_fingerprints.c.enough)
+                                .order_by(pickup_fingerprints.c.mention_id, pickup_fingerprints.c.token)).all()
             assert not inspect(conn).has_table("pickup_shingles")
-        assert [tuple(row) for row in rows] == [(PICKUPS_SETTLED, token, mention, 2) for token in (-(2**62), 7, 2**62)]
-        # and the lookup finds it there: two of its tokens are enough
-        assert storage.coverage.pickup_candidates([(7, 0), (2**62, 0), (5, 0)]) == [(0, mention)]
+        parts = [pickup_part(when) for when in weeks]
+        assert parts[0] != parts[1]
+        assert [tuple(row) for row in rows] == [(mention, part, token, 2) for mention, part in zip(made, parts)
+                                                for token in (-(2**62), 7, 2**62)]
+        # and the lookup finds them there: two of their tokens are enough
+        assert sorted(storage.coverage.pickup_candidates([(7, 0), (2**62, 0), (5, 0)])) == [(0, m) for m in made]

@@ -26,12 +26,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    column,
     delete,
     func,
     insert,
     inspect,
     literal,
     select,
+    table,
     text,
 )
 from sqlalchemy.dialects import postgresql
@@ -258,10 +260,12 @@ Index("ix_mention_facts_mention_kind_value", mention_facts.c.mention_id, mention
 
 # The pickup index (see coverage.pickups): for each counted mention of the last weeks, enough
 # of its shingle fingerprints that a near-duplicate arriving later must share a few of them.
-# Looked up by token only, so on SQLite the rows live in the primary key's b-tree alone. New
-# rows go to a small recent part (PICKUPS_RECENT), where a batch's inserts touch few pages; the
-# big settled part (PICKUPS_SETTLED) takes them in one sweep now and then (see CoverageStore.settle_pickups),
-# where inserting each batch's tokens there directly rewrote most of its pages every batch.
+# Looked up by token only, so on SQLite the rows live in the primary key's b-tree alone. The
+# rows are in parts by the three weeks their mention was published in (pickup_part), so that a
+# pass's new rows go into the part of these weeks, at most a third of the index: in one b-tree
+# for all, each batch's rows touched most of its pages, which every commit then wrote again
+# (at a year of 1,000,000 items, 10,000 new ones: commits 2.95 -> 1.7 s, inserts 1.4 -> 0.9 s).
+# A lookup asks every part: a few more steps in the b-tree per token (2.4 -> 2.8 s there).
 pickup_fingerprints = Table(
     "pickup_fingerprints",
     metadata,
@@ -274,7 +278,16 @@ pickup_fingerprints = Table(
     sqlite_with_rowid=False,
 )
 Index("ix_pickup_fingerprints_mention", pickup_fingerprints.c.mention_id)
-PICKUPS_SETTLED, PICKUPS_RECENT = 0, 1
+#: Parts of the pickup index, each for the mentions of PICKUP_PART_DAYS in turn: together more
+#: than the pickup window, so that a part's mentions are out of the index when it comes round
+#: again (and if some are not, the part is only larger). Every part costs a lookup a step more.
+PICKUP_PARTS = 3
+PICKUP_PART_DAYS = 21
+
+
+def pickup_part(published_at: datetime) -> int:
+    """The part of the pickup index for a mention published then."""
+    return (published_at.astimezone(timezone.utc).date().toordinal() // PICKUP_PART_DAYS) % PICKUP_PARTS
 
 # Small facts about the coverage data as a whole, by key (e.g. the cluster threshold the
 # pickup index was built with).
@@ -498,13 +511,24 @@ def _to_version_10(conn: Connection) -> None:
 
 
 def _to_version_11(conn: Connection) -> None:
-    """The pickup index in two parts: its rows move to the settled part of a new table."""
+    """The pickup index in parts by week: its rows move to the new table, each to its part."""
     metadata.create_all(conn)  # only the tables that do not exist yet
-    if inspect(conn).has_table("pickup_shingles"):
-        conn.execute(text(
-            "INSERT INTO pickup_fingerprints (part, token, mention_id, enough)"
-            f" SELECT {PICKUPS_SETTLED}, token, mention_id, enough FROM pickup_shingles ORDER BY token, mention_id"))
-        conn.execute(text("DROP TABLE pickup_shingles"))
+    if not inspect(conn).has_table("pickup_shingles"):
+        return
+    conn.execute(text("CREATE TEMPORARY TABLE pickup_parts (mention_id INTEGER PRIMARY KEY, part INTEGER NOT NULL)"))
+    old = table("pickup_shingles", column("mention_id"))
+    published = conn.execute(select(mentions.c.id, mentions.c.published_at)
+                             .where(mentions.c.id.in_(select(old.c.mention_id))))
+    parts = [{"m": mention_id, "p": pickup_part(when)} for mention_id, when in published]
+    if parts:
+        conn.execute(text("INSERT INTO pickup_parts (mention_id, part) VALUES (:m, :p)"), parts)
+    conn.execute(text(
+        "INSERT INTO pickup_fingerprints (part, token, mention_id, enough)"
+        " SELECT pickup_parts.part, token, pickup_shingles.mention_id, enough FROM pickup_shingles"
+        " JOIN pickup_parts ON pickup_parts.mention_id = pickup_shingles.mention_id"
+        " ORDER BY pickup_parts.part, token, pickup_shingles.mention_id"))
+    conn.execute(text("DROP TABLE pickup_parts"))
+    conn.execute(text("DROP TABLE pickup_shingles"))
 
 
 #: Steps that bring a database from version N-1 to N (index N-1 holds step N).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -28,13 +28,13 @@ from sqlalchemy.orm import aliased
 from ..coverage.model import MentionScope
 from ..exceptions import UsageError
 from ._schema import (
+    PICKUP_PARTS,
     coverage_state,
     mention_facts,
     mentions,
     outlets,
-    PICKUPS_RECENT,
-    PICKUPS_SETTLED,
     pickup_fingerprints,
+    pickup_part,
     sources,
     stories,
     syndications,
@@ -267,10 +267,11 @@ class CoverageStore:
         The counting runs in the database, on a temporary table of the probes: a month's new
         items share a token or two with millions of stored ones, far too many rows to fetch.
         """
-        # CROSS JOIN: SQLite then walks the probes and looks each up in both parts of the index
+        # CROSS JOIN: SQLite then walks the probes and looks each up in every part of the index
         # (knowing nothing of the temporary table, it scanned the index instead)
+        parts = ", ".join(map(str, range(PICKUP_PARTS)))
         shared = ("SELECT p.item, s.mention_id FROM pickup_probe AS p CROSS JOIN pickup_fingerprints AS s"
-                  f" WHERE s.part IN ({PICKUPS_SETTLED}, {PICKUPS_RECENT}) AND s.token = p.token"
+                  f" WHERE s.part IN ({parts}) AND s.token = p.token"
                   " GROUP BY p.item, s.mention_id, s.enough HAVING count(*) >= s.enough")
         mark = self._mark
         with self._begin() as conn:
@@ -302,15 +303,16 @@ class CoverageStore:
             self._storage.serialise(conn, "mentions")
             # another host may have replaced these mentions since they were saved: theirs count
             # (and on SQLite may carry the same ids, with the same text, indexed already)
-            present: set[int] = set()
+            part: dict[int, int] = {}
             for chunk in _chunks(sorted({m for _, m, _ in index}), 500):
-                present.update(m for (m,) in conn.execute(select(mentions.c.id).where(mentions.c.id.in_(chunk))))
-            rows = [row for row in index if row[1] in present]
+                part.update((m, pickup_part(when)) for m, when in conn.execute(
+                    select(mentions.c.id, mentions.c.published_at).where(mentions.c.id.in_(chunk))))
+            # by part and token: the index's order (the rows come by token; a stable sort by part)
+            rows = sorted([(part[m], token, m, enough) for token, m, enough in index if m in part], key=itemgetter(0))
             if rows:  # straight to the driver, like the probes
                 mark = self._mark
-                conn.exec_driver_sql(f"INSERT INTO pickup_fingerprints (part, token, mention_id, enough)"
-                                     f" VALUES ({PICKUPS_RECENT}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
-                                     rows)
+                conn.exec_driver_sql("INSERT INTO pickup_fingerprints (part, token, mention_id, enough)"
+                                     f" VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING", rows)
             if clusters:
                 conn.execute(update(mentions).where(mentions.c.id == bindparam("_id"))
                              .values(cluster_id=bindparam("_cluster")),
@@ -319,25 +321,6 @@ class CoverageStore:
                 conn.execute(update(mentions).where(mentions.c.cluster_id == bindparam("_old"))
                              .values(cluster_id=bindparam("_new")),
                              [{"_old": old, "_new": new} for old, new in renamed.items()])
-
-    def settle_pickups(self, recent_rows: int) -> bool:
-        """Move the pickup index's recent part into its settled part once it holds more than
-        ``recent_rows`` rows; True if it did. The sweep costs about as much as one batch's rows
-        used to cost, inserted into the settled part directly (it touches most of its pages),
-        and it comes once per ``recent_rows`` rows instead of once per batch."""
-        index = pickup_fingerprints
-        recent = select(index.c.token).where(index.c.part == PICKUPS_RECENT).limit(recent_rows + 1).subquery()
-        with self._storage.begin() as conn:
-            if conn.execute(select(func.count()).select_from(recent)).scalar_one() <= recent_rows:
-                return False
-            # one at a time, so that no host's new rows arrive between the copy and the delete
-            self._storage.serialise(conn, "mentions")
-            conn.execute(self._storage.insert_ignoring_conflicts(index).from_select(
-                ["part", "token", "mention_id", "enough"],
-                select(literal(PICKUPS_SETTLED), index.c.token, index.c.mention_id, index.c.enough)
-                .where(index.c.part == PICKUPS_RECENT).order_by(index.c.token, index.c.mention_id)))
-            conn.execute(delete(index).where(index.c.part == PICKUPS_RECENT))
-        return True
 
     def has_pickups(self) -> bool:
         with self._storage.connect() as conn:

@@ -148,7 +148,6 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
             items = store.candidates(story_ids)  # read again: the batch before may have changed them
             examined = ahead.receive() if ahead is not None and number else None
             run.batch(store, items, examined or run.examine(items))
-            store.settle_pickups(pickups.RECENT_ROWS)
             if progress is not None:
                 progress(min((number + 1) * BATCH, len(todo)), len(todo))
     finally:

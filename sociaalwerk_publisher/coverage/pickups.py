@@ -40,11 +40,6 @@ from .clustering import clusters, fingerprint, shingles_of
 CLUSTER_WINDOW = timedelta(days=60)
 #: Fingerprints a stored mention must share with a new one to be compared with it.
 SHARED = 4
-#: Rows the pickup index's recent part takes before they move to its settled part, in one sweep
-#: (:meth:`.CoverageStore.settle_pickups`): a batch's rows, inserted into the whole index,
-#: touched most of its pages, and they touch few of the recent part's. The sweep costs about as
-#: much as one such batch did; at 30 rows per counted mention it comes every 33,000 of them.
-RECENT_ROWS = 1_000_000
 _BATCH = 2000
 _EPSILON = 1e-9
 
@@ -181,5 +176,4 @@ def rebuild(storage: Storage, threshold: float, now: datetime) -> None:
     after = 0
     while batch := storage.coverage.counted_texts(since, after, _BATCH):
         link(storage.coverage, [(row.id, f"{row.title}\n{row.text}") for row in batch], threshold)
-        storage.coverage.settle_pickups(RECENT_ROWS)
         after = batch[-1].id
