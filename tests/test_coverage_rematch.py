@@ -192,6 +192,43 @@ def test_a_rematch_stopped_after_two_batches_continues_with_the_rest(stores, fro
     assert outcome(storage) == from_scratch
 
 
+def test_a_pass_in_batches_examined_by_a_second_process_ends_as_one_batch_does(
+        make_database_url: Callable[[], str], from_scratch: Outcome, small_batches: None) -> None:
+    started: list[engine.Ahead] = []
+    real = engine.Ahead
+
+    def ahead(examiner: Any) -> engine.Ahead:
+        started.append(real(examiner))
+        return started[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "Ahead", ahead)
+        storage = matched(make_database_url(), AFTER, NOW)  # a normal pass, ITEMS // BATCH batches
+    try:
+        assert len(started) == 1
+        assert outcome(storage) == from_scratch  # from_scratch: one batch, no second process
+    finally:
+        storage.close()
+
+
+def test_a_pass_whose_second_process_is_killed_goes_on_alone(stores, from_scratch: Outcome, small_batches: None,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    class Killed(engine.Ahead):
+        def receive(self) -> Any:
+            if self._child is not None:  # gone at the first batch it examined
+                self._child.kill()  # as the out-of-memory killer would
+                self._child.wait()
+            return super().receive()
+
+    monkeypatch.setattr(engine, "Ahead", Killed)
+    storage = stores(BEFORE, EARLIER)
+    summary = match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW)
+    assert summary.items == ITEMS
+    assert outcome(storage) == from_scratch
+    assert "the second matching process stopped" in caplog.text
+
+
 @pytest.mark.parametrize("when", ["after-batch-2", "inside-batch-3"])
 def test_a_rematch_killed_with_sigkill_loses_at_most_its_batch(stores, from_scratch: Outcome, tmp_path: Path,
                                                               when: str) -> None:
