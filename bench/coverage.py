@@ -849,6 +849,8 @@ def worker_match(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     summary = match_mentions(storage, config, now=now)
     total = time.perf_counter() - started
     hwm_e2e = hwm_mb()
+    # the pass's second process (examining batches ahead), waited for when the pass ended
+    second_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     log(f"match: match_mentions {summary.items:,} items in {total:.2f} s, {summary.counted:,} counted")
 
     # the pure matcher on the same texts, as match_mentions builds them
@@ -873,7 +875,7 @@ def worker_match(meta: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     storage.close()
     return {
         "items": summary.items, "counted": summary.counted, "own_channel": summary.own_channel,
-        "new_outlets": summary.new_outlets, "total_s": total, "items_per_s": summary.items / total if total else 0.0,
+        "new_outlets": summary.new_outlets, "second_mb": second_mb, "total_s": total, "items_per_s": summary.items / total if total else 0.0,
         "pure_items": len(texts), "pure_s": runs, "pure_items_per_s": len(texts) / best,
         "pure_counted": sum(m.counts for m in found), "compile_s": compile_s,
         "entries": len(watchlist.terms) + len(watchlist.organisations) + len(watchlist.ambassadors),
@@ -1104,9 +1106,11 @@ def summarise(match: dict[str, Any], report: dict[str, Any],
         ("matching: match_mentions end to end", f"{e2e:,.0f} items/s ({fmt_s(match['total_s'])} for "
          f"{match['items']:,} items, {match['counted']:,} counted, {match['new_outlets']} new outlets)",
          f"{verdict(e2e >= TARGET_NEW_ITEMS)} >= {TARGET_NEW_ITEMS:,}/s ({e2e / TARGET_NEW_ITEMS:.2f}x)"),
-        ("matching: peak memory (match worker VmHWM)", f"{match['hwm_mb']:,.0f} MB (after match_mentions "
-         f"{match['hwm_after_match_mentions_mb']:,.0f} MB, after imports {match['hwm_ready_mb']:.0f} MB)",
-         f"{verdict(match['hwm_mb'] <= TARGET_MB)} <= {TARGET_MB} MB"),
+        ("matching: peak memory (match worker VmHWM + its second process)",
+         f"{match['hwm_mb'] + match['second_mb']:,.0f} MB (worker {match['hwm_mb']:,.0f} MB: after match_mentions "
+         f"{match['hwm_after_match_mentions_mb']:,.0f} MB, after imports {match['hwm_ready_mb']:.0f} MB; second "
+         f"process {match['second_mb']:,.0f} MB)",
+         f"{verdict(match['hwm_mb'] + match['second_mb'] <= TARGET_MB)} <= {TARGET_MB} MB"),
         (f"report: build_report ({report['period']})", f"{fmt_s(build)} (runs {runs(report['build_s'])} s; "
          f"{report['mentions_listed']:,} mentions listed)", f"{verdict(build < TARGET_BUILD_S)} < {TARGET_BUILD_S:.0f} s"),
         ("floor: bare SQL aggregates", f"{fmt_s(floor)} (runs {runs(report['floor_s'], 3)} s)", ""),
@@ -1131,7 +1135,7 @@ def summarise(match: dict[str, Any], report: dict[str, Any],
         "build_s": round(build, 3), "floor_s": round(floor, 4), "floor_with_list_s": round(floor_list, 3),
         "build_over_floor": round(build / floor, 2),
         "build_render_over_floor_with_list": round((build + report["render_s"]) / floor_list, 2),
-        "render_s": round(report["render_s"], 2), "peak_mb_match": round(match["hwm_mb"]),
+        "render_s": round(report["render_s"], 2), "peak_mb_match": round(match["hwm_mb"] + match["second_mb"]),
         "peak_mb_build_render": round(report["hwm_mb"]),
     }
     if rematch is not None:
@@ -1144,8 +1148,10 @@ def summarise(match: dict[str, Any], report: dict[str, Any],
              f"({whole['wall_s'] / TARGET_REMATCH_S:.2f}x)"),
             ("rematch / Matcher.match alone on as many items", f"{whole['wall_s'] / floor_s:.1f}x "
              f"({fmt_s(floor_s)})", "(shown)"),
-            ("rematch: peak memory (CLI ru_maxrss)", f"{whole['peak_mb']:.0f} MB",
-             f"{verdict(whole['peak_mb'] <= TARGET_MB)} <= {TARGET_MB} MB"),
+            # ru_maxrss of descendants is the larger one's, not the sum: twice that bounds the two
+            ("rematch: peak memory (CLI and its second process, ru_maxrss)",
+             f"{whole['peak_mb']:.0f} MB the larger of the two, so at most {2 * whole['peak_mb']:.0f} MB together",
+             f"{verdict(2 * whole['peak_mb'] <= TARGET_MB)} <= {TARGET_MB} MB"),
         ]
         figures.update(rematch_s=round(whole["wall_s"], 1), rematch_cpu_s=round(whole["cpu_s"], 1), rematch_items=whole["items"],
                        rematch_over_target=round(whole["wall_s"] / TARGET_REMATCH_S, 2),
