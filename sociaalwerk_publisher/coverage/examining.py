@@ -140,14 +140,22 @@ class Ahead:
     """
 
     def __init__(self, examiner: Examiner) -> None:
+        # os._exit: nothing to tidy up, and tearing the interpreter down took a tenth of a second
         self._child: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-c", "from sociaalwerk_publisher.coverage.examining import serve; serve()"],
+            [sys.executable, "-c",
+             "import os; from sociaalwerk_publisher.coverage.examining import serve; serve(); os._exit(0)"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._sent = 0
-        self._write(examiner)
+        # written by a thread: the child reads when it gets to it (it is starting, or busy), and
+        # the pass goes on meanwhile
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_all, args=(self._child.stdin,), daemon=True)
+        self._writer.start()
+        self._outbox.put(examiner)
 
     def send(self, batch: Sequence[Item]) -> None:
-        if self._write(list(batch)):
+        if self._child is not None:
+            self._outbox.put(list(batch))
             self._sent += 1
 
     def receive(self) -> Batch | None:
@@ -162,38 +170,43 @@ class Ahead:
             self._gone()
             return None
 
-    def _write(self, value: Any) -> bool:
-        if self._child is None:
-            return False
+    def _write_all(self, stdin: IO[bytes]) -> None:
         try:
-            assert self._child.stdin is not None
-            pickle.dump(value, self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self._child.stdin.flush()
-            return True
-        except OSError:  # BrokenPipeError: it is gone
-            self._gone()
-            return False
+            while (value := self._outbox.get()) is not _END:
+                pickle.dump(value, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+        except (OSError, ValueError):  # the child is gone (a broken pipe): receive says so
+            pass
+        finally:
+            try:
+                stdin.close()  # the child's input ends: it stops
+            except OSError:
+                pass
 
     def _gone(self) -> None:
         log.warning("the second matching process stopped; this one examines the batches from here")
         self.close()
 
     def close(self) -> None:
-        """Stop the process (it stops by itself when its input ends)."""
+        """Stop the process: its input ends, and what it would still answer is not read."""
         child, self._child = self._child, None
         if child is None:
             return
-        for stream in (child.stdin, child.stdout):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
+        try:
+            if child.stdout is not None:
+                child.stdout.close()
+        except OSError:
+            pass
+        self._outbox.put(_END)
+        self._writer.join(timeout=10)
         try:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+_END = object()
 
 
 def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
