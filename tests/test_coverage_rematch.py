@@ -211,7 +211,8 @@ def test_a_pass_in_batches_examined_by_a_second_process_ends_as_one_batch_does(
         storage.close()
 
 
-def test_a_pass_whose_second_process_is_killed_goes_on_alone(stores, from_scratch: Outcome, small_batches: None,
+def test_a_pass_whose_second_process_is_killed_goes_on_alone(make_database_url: Callable[[], str],
+                                                             from_scratch: Outcome, small_batches: None,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     class Killed(engine.Ahead):
@@ -222,11 +223,20 @@ def test_a_pass_whose_second_process_is_killed_goes_on_alone(stores, from_scratc
             return super().receive()
 
     monkeypatch.setattr(engine, "Ahead", Killed)
-    storage = stores(BEFORE, EARLIER)
-    summary = match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW)
-    assert summary.items == ITEMS
-    assert outcome(storage) == from_scratch
+    storage = matched(make_database_url(), AFTER, NOW)  # a normal pass, ITEMS // BATCH batches
+    try:
+        assert outcome(storage) == from_scratch
+    finally:
+        storage.close()
     assert "the second matching process stopped" in caplog.text
+
+
+def test_a_rematch_examines_its_batches_itself(stores, from_scratch: Outcome, small_batches: None,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = stores(BEFORE, EARLIER)  # matched once, by a normal pass
+    monkeypatch.setattr(engine, "Ahead", None)  # would fail if called
+    assert match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW).items == ITEMS
+    assert outcome(storage) == from_scratch
 
 
 @pytest.mark.parametrize("when", ["after-batch-2", "inside-batch-3"])
@@ -300,7 +310,7 @@ def test_a_lowered_threshold_groups_the_earlier_mentions_again(stores) -> None:
     assert outcome(storage) == outcome(stores(lower, NOW))
 
 
-def test_a_pass_reads_its_items_a_batch_at_a_time(stores, small_batches: None,
+def test_a_pass_holds_one_batch_of_items_at_a_time(stores, small_batches: None,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     storage = stores(BEFORE, EARLIER)
     read: list[int] = []
@@ -308,10 +318,7 @@ def test_a_pass_reads_its_items_a_batch_at_a_time(stores, small_batches: None,
     monkeypatch.setattr(type(storage.coverage), "candidates",
                         lambda self, ids: (read.append(len(ids)), real(self, ids))[1])
     match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW)
-    # the first batch once, examined here; each later one also for the second process, which
-    # examines it while this one saves the batch before (and then reads it again: that batch may
-    # have changed its mentions)
-    assert read == [BATCH] * (2 * (ITEMS // BATCH) - 1)
+    assert read == [BATCH] * (ITEMS // BATCH)  # a rematch examines its batches itself
     with storage.connect() as conn:
         assert conn.execute(select(func.count()).select_from(pickup_fingerprints)).scalar()
 

@@ -137,10 +137,12 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     if progress is not None:
         progress(0, len(todo))
     batches = [todo[start:start + BATCH] for start in range(0, len(todo), BATCH)]
-    # the next batch is examined in a second process while this one saves a batch, unless there
-    # is no next batch, or examining asks for article pages (over this process's connections)
-    ahead = Ahead(run.examiner) if len(batches) > 1 and article_text is None and (os.cpu_count() or 1) > 1 \
-        else None
+    # a normal pass examines the next batch in a second process while this one saves a batch,
+    # unless there is no next batch, or examining asks for article pages (over this process's
+    # connections); a rematch, hours of batches, does not: the two processes together passed the
+    # 300 MB a rematch of a year may take (the CLI 181 MB and its child), and it is fast enough alone
+    ahead = Ahead(run.examiner) if not rematch and len(batches) > 1 and article_text is None \
+        and (os.cpu_count() or 1) > 1 else None
     try:
         for number, story_ids in enumerate(batches):
             if ahead is not None and number + 1 < len(batches):
