@@ -1,8 +1,9 @@
-"""Run a rematch in small batches and kill the process with SIGKILL at a chosen point.
+"""Run a rematch (or with a fifth argument "normal", a normal pass) in small batches and kill
+the process with SIGKILL at a chosen point.
 
-Usage: python -m tests.crash_rematch CONFIG WHEN BATCH NOW, where WHEN is after-batch-2 (between
-two batches) or inside-batch-3 (in that batch's transaction, its writes made, before the commit).
-Used by the tests that prove a killed rematch loses at most the batch it was in.
+Usage: python -m tests.crash_rematch CONFIG WHEN BATCH NOW [normal], where WHEN is after-batch-2
+(between two batches) or inside-batch-3 (in that batch's transaction, its writes made, before
+the commit). Used by the tests that prove a killed pass loses at most the batch it was in.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sociaalwerk_publisher.coverage import engine, pickups
 
 def main() -> None:
     config_path, when, batch, now = sys.argv[1:5]
+    rematch = sys.argv[5:] != ["normal"]
     config = load_config(config_path)
     engine.BATCH = int(batch)
     batches = 0
@@ -39,7 +41,7 @@ def main() -> None:
     engine._Pass.batch = batch_then_maybe_die  # type: ignore[method-assign]
     pickups.link_prepared = link_or_die
     storage = open_storage(config.database.url)
-    engine.match_mentions(storage, config, rematch=True, now=datetime.fromisoformat(now))
+    engine.match_mentions(storage, config, rematch=rematch, now=datetime.fromisoformat(now))
     sys.exit("the rematch was not killed")
 
 

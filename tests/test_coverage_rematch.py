@@ -257,6 +257,27 @@ def test_a_rematch_killed_with_sigkill_loses_at_most_its_batch(stores, from_scra
     assert outcome(storage) == from_scratch
 
 
+def test_a_normal_pass_killed_with_sigkill_leaves_no_second_process_behind(
+        make_database_url: Callable[[], str], from_scratch: Outcome, tmp_path: Path) -> None:
+    storage = open_storage(make_database_url(), auto_upgrade=True)
+    add_corpus(storage)
+    settings = tmp_path / "sociaalwerk-publisher.toml"
+    settings.write_text(f'[database]\nurl = "{config(storage, AFTER).database.url}"\n\n'
+                        '[coverage]\nterms = ["jongerenwerk", "buurtmaaltijd"]\n', encoding="utf-8")
+    try:
+        # the child holds no copy of these pipes once the pass is gone: else this would wait for it
+        killed = subprocess.run([sys.executable, "-m", "tests.crash_rematch", str(settings), "after-batch-2",
+                                 str(BATCH), NOW.isoformat(), "normal"], cwd=Path(__file__).parent.parent,
+                                capture_output=True, text=True, timeout=60)
+        assert killed.returncode == -9, killed.stderr
+        with storage.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(mentions)).scalar() == 2 * BATCH
+        match_mentions(storage, config(storage, AFTER), now=NOW)  # the watermark never moved
+        assert outcome(storage) == from_scratch
+    finally:
+        storage.close()
+
+
 def test_rematching_with_nothing_changed_has_nothing_to_do(stores) -> None:
     storage = stores(BEFORE, EARLIER)
     assert match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW).items == ITEMS
