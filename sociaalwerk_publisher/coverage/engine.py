@@ -14,6 +14,10 @@ the store): an index reads those, where looking through every stored item for th
 took seconds at a year of items. The watermark moves only when a pass completes, so a stopped
 pass leaves its items to the next; a rematch and a store's first pass look everywhere.
 
+A normal pass of several batches examines the next batch (matching, places, themes, the pure
+half of pickup linking) in a second process while it saves the one before (see
+:mod:`.examining`); what it saves is decided by the store as read just before the save.
+
 A rematch keeps each mention's id and cluster and writes only what changed. The pickup index
 is kept too: a mention leaves it when it no longer counts or its text changed since it was
 matched, and the rest of its cluster is joined again without it; a mention that counts now
