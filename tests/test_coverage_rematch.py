@@ -45,7 +45,7 @@ from sociaalwerk_publisher._storage._schema import (
     stories,
 )
 from sociaalwerk_publisher.config import Config, CoverageConfig, DatabaseConfig
-from sociaalwerk_publisher.coverage import engine, pickups
+from sociaalwerk_publisher.coverage import engine, examining, pickups
 from sociaalwerk_publisher.coverage.engine import match_mentions
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
@@ -229,6 +229,22 @@ def test_a_pass_whose_second_process_is_killed_goes_on_alone(make_database_url: 
     finally:
         storage.close()
     assert "the second matching process stopped" in caplog.text
+
+
+def test_a_pass_whose_second_process_cannot_start_goes_on_alone(make_database_url: Callable[[], str],
+                                                                from_scratch: Outcome, small_batches: None,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    def no_process(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(examining.subprocess, "Popen", no_process)
+    storage = matched(make_database_url(), AFTER, NOW)
+    try:
+        assert outcome(storage) == from_scratch
+    finally:
+        storage.close()
+    assert "no second matching process (Resource temporarily unavailable)" in caplog.text
 
 
 def test_a_rematch_examines_its_batches_itself(stores, from_scratch: Outcome, small_batches: None,

@@ -145,7 +145,7 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     # unless there is no next batch, or examining asks for article pages (over this process's
     # connections); a rematch, hours of batches, does not: the two processes together passed the
     # 300 MB a rematch of a year may take (the CLI 181 MB and its child), and it is fast enough alone
-    ahead = Ahead(run.examiner) if not rematch and len(batches) > 1 and article_text is None \
+    ahead = _ahead(run.examiner) if not rematch and len(batches) > 1 and article_text is None \
         and (os.cpu_count() or 1) > 1 else None
     try:
         for number, story_ids in enumerate(batches):
@@ -162,6 +162,15 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
     store.set_match_watermark(now - WATERMARK_MARGIN)
     log.info("matched %d items: %d counted, %d own channels", len(todo), run.counted, run.own_channel)
     return MatchSummary(len(todo), run.counted, run.own_channel, run.created)
+
+
+def _ahead(examiner: Examiner) -> Ahead | None:
+    """The second process, or None (the pass then examines every batch itself) if it cannot start."""
+    try:
+        return Ahead(examiner)
+    except OSError as e:  # no processes left, the interpreter moved: slower, not wrong
+        log.warning("no second matching process (%s); this one examines every batch", e)
+        return None
 
 
 class _Pass:

@@ -209,7 +209,7 @@ class Ahead:
 _END = object()
 
 
-def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
+def serve() -> None:
     """The second process: an :class:`Examiner`, then batches of items, each answered by its
     :class:`Batch`, until the input ends.
 
@@ -217,7 +217,7 @@ def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> No
     batch while this process is busy with one, nor this one to answer while the pass sends.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the pass's to handle
-    source, sink = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     ended = object()
 
