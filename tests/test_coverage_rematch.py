@@ -23,6 +23,7 @@ ones up to 89 days ago.
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -209,6 +210,23 @@ def test_a_pass_in_batches_examined_by_a_second_process_ends_as_one_batch_does(
         assert outcome(storage) == from_scratch  # from_scratch: one batch, no second process
     finally:
         storage.close()
+
+
+def test_the_database_file_holds_a_pass_in_batches_once_it_ends(tmp_path: Path, small_batches: None) -> None:
+    # SQLite keeps a pass's writes in its write-ahead log until the pass ends (WAL_CHECKPOINT_PAGES);
+    # then they are in the file itself, which is what a backup that copies the file alone gets
+    storage = matched(f"sqlite:///{tmp_path / 'coverage.db'}", AFTER, NOW)
+    try:
+        shutil.copyfile(tmp_path / "coverage.db", tmp_path / "copy.db")
+        passed = outcome(storage)
+    finally:
+        storage.close()
+    copy = open_storage(f"sqlite:///{tmp_path / 'copy.db'}")
+    try:
+        assert len(passed[0]) == ITEMS
+        assert outcome(copy) == passed
+    finally:
+        copy.close()
 
 
 def test_a_pass_whose_second_process_is_killed_goes_on_alone(make_database_url: Callable[[], str],

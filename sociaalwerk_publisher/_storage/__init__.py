@@ -158,6 +158,13 @@ class Storage:
                 return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0)
         return None
 
+    def checkpoint(self) -> None:
+        """Copy what SQLite's write-ahead log holds into the database file now, after a long
+        run of writes (elsewhere: nothing to do)."""
+        if self.is_sqlite:
+            with self.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -214,6 +221,14 @@ def open_storage(url: str, *, auto_upgrade: bool | None = None) -> Storage:
 
 #: How long a connection waits for another one's write lock on SQLite.
 BUSY_TIMEOUT_SECONDS = 30
+#: Pages SQLite's write-ahead log may hold before a commit copies them into the database file
+#: (its default is 1,000). A coverage pass's batches each touch some 11,000 pages of the pickup
+#: index, mostly the same ones: copying them back after every batch took 1.4 of the 6.5 s of
+#: 10,000 new items on a year's store, once at the end of the pass (:meth:`Storage.checkpoint`)
+#: 0.2 s.
+WAL_CHECKPOINT_PAGES = 65_536
+#: What a log is cut back to once copied back, so a big one does not stay on disk.
+WAL_KEEP_BYTES = 64 * 2**20
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -222,6 +237,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
     cursor.close()
 
 

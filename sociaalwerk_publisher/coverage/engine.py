@@ -160,6 +160,8 @@ def match_mentions(storage: Storage, config: Config, *, rematch: bool = False,
         if ahead is not None:
             ahead.close()
     store.set_match_watermark(now - WATERMARK_MARGIN)
+    if len(batches) > 1:
+        storage.checkpoint()  # the batches' writes, copied into the file once (WAL_CHECKPOINT_PAGES)
     log.info("matched %d items: %d counted, %d own channels", len(todo), run.counted, run.own_channel)
     return MatchSummary(len(todo), run.counted, run.own_channel, run.created)
 
