@@ -332,7 +332,7 @@ def setup(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     from sociaalwerk_publisher._storage._schema import (
         mention_facts, mentions, outlets, sources, stories, syndications,
     )
-    from sociaalwerk_publisher.coverage.engine import text_digest as digest
+    from sociaalwerk_publisher.coverage.examining import text_digest as digest
     from sociaalwerk_publisher.municipalities import municipalities
 
     rng = random.Random(args.seed)
