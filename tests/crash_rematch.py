@@ -33,10 +33,10 @@ def main() -> None:
         if when == "after-batch-2" and batches == 2:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def link_or_die(store, mention_ids, prepared, threshold):  # type: ignore[no-untyped-def]
+    def link_or_die(store, mention_ids, prepared, threshold, *rest):  # type: ignore[no-untyped-def]
         if when == "inside-batch-3" and batches == 3:
             os.kill(os.getpid(), signal.SIGKILL)
-        return real_link(store, mention_ids, prepared, threshold)
+        return real_link(store, mention_ids, prepared, threshold, *rest)
 
     engine._Pass.batch = batch_then_maybe_die  # type: ignore[method-assign]
     pickups.link_prepared = link_or_die

@@ -6,15 +6,19 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import distinct, func, insert, select
 
 from sociaalwerk_publisher._storage import Storage, open_storage
+from sociaalwerk_publisher._storage.coverage import CoverageStore
 from sociaalwerk_publisher._storage._schema import (
     PICKUP_PART_DAYS, PICKUP_PARTS, mentions, outlets, pickup_fingerprints, pickup_part, stories)
+from sociaalwerk_publisher.config import Config, CoverageConfig, DatabaseConfig
 from sociaalwerk_publisher.coverage import pickups
 from sociaalwerk_publisher.coverage.clustering import cluster, shingles_of
+from sociaalwerk_publisher.coverage.engine import match_mentions
 
 from .test_coverage_clustering import RELEASE, _corpus, _planted
 
@@ -142,3 +146,59 @@ def test_a_mention_indexed_by_a_host_whose_clock_is_behind_by_less_than_the_over
     storage.coverage.prune_pickups(NOW + timedelta(minutes=5) - pickups.CLUSTER_WINDOW, overlap)
     in_passes(storage, [(2, RELEASE)], [])
     assert stored_clusters(storage) == {1: 1, 2: 2}
+
+
+# -- a pass's lookup, made in the index as committed while the batch is written ------------------
+
+TERM = CoverageConfig(terms=("buurtkamer",))  # RELEASE names it
+
+
+def add_item(storage: Storage, story_id: int, text: str) -> None:
+    """A media item not matched yet."""
+    when = NOW - timedelta(days=1)
+    with storage.begin() as conn:
+        conn.execute(insert(stories).values(
+            id=story_id, canonical_url=f"https://destentor.nl/{story_id}", title="", content_html="", text=text,
+            excerpt="", kind="media", status="new", first_seen_at=when, published_at=when, changed_at=when,
+            content_hash=str(story_id)))
+
+
+def cluster_of(storage: Storage, story_id: int) -> int | None:
+    with storage.connect() as conn:
+        return conn.execute(select(mentions.c.cluster_id).where(mentions.c.story_id == story_id)).scalar()
+
+
+def test_a_pickup_another_host_indexes_while_a_batch_is_looked_up_is_found(
+        storage: Storage, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    other_text = " ".join(f"woord{i}" for i in range(80))
+    add(storage, [(101, RELEASE), (103, other_text)])  # counted, not in the index yet
+    pickups.link(storage.coverage, [(103, other_text)], 0.6)
+    add_item(storage, 2, RELEASE)  # a pickup of mention 101
+    other_host = open_storage(database_url)
+    real = CoverageStore.look_up_pickups
+
+    def then_another_host_indexes_mention_101(self: CoverageStore, probes: list[tuple[int, int]]) -> Any:
+        lookup = real(self, probes)
+        assert lookup is not None and not lookup.result()  # done before mention 101 is in the index
+        with other_host.coverage.transaction() as tx:
+            pickups.link(tx, [(101, RELEASE)], 0.6)
+        return lookup
+
+    monkeypatch.setattr(CoverageStore, "look_up_pickups", then_another_host_indexes_mention_101)
+    match_mentions(storage, Config(database=DatabaseConfig(url=database_url), coverage=TERM), now=NOW)
+    other_host.close()
+    assert cluster_of(storage, 2) == cluster_of(storage, 101) is not None
+
+
+def test_a_mention_that_stops_counting_is_no_original_for_one_that_starts_in_the_same_batch(
+        storage: Storage, database_url: str) -> None:
+    add_item(storage, 1, f"{RELEASE} Over het alfaproject.")
+    add_item(storage, 2, f"{RELEASE} Over het betaproject.")  # a pickup of 1, word for word but this
+    match_mentions(storage, Config(database=DatabaseConfig(url=database_url),
+                                   coverage=CoverageConfig(terms=("alfaproject",))), now=NOW)
+    match_mentions(storage, Config(database=DatabaseConfig(url=database_url),
+                                   coverage=CoverageConfig(terms=("betaproject",))), rematch=True, now=NOW)
+    with storage.connect() as conn:
+        counted = {story: bool(c) for story, c in conn.execute(select(mentions.c.story_id, mentions.c.counted))}
+    assert counted == {1: False, 2: True}
+    assert cluster_of(storage, 1) is None and cluster_of(storage, 2) is None

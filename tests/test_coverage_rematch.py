@@ -331,8 +331,8 @@ def test_pickups_of_unchanged_texts_are_not_clustered_again(stores, monkeypatch:
         cluster = {k: v for k, v in conn.execute(select(mentions.c.story_id, mentions.c.cluster_id))}
     linked: list[int] = []
     real_link = pickups.link_prepared
-    monkeypatch.setattr(pickups, "link_prepared", lambda store, mention_ids, prepared, threshold: (
-        linked.extend(mention_ids), real_link(store, mention_ids, prepared, threshold))[1])
+    monkeypatch.setattr(pickups, "link_prepared", lambda store, mention_ids, prepared, threshold, *rest: (
+        linked.extend(mention_ids), real_link(store, mention_ids, prepared, threshold, *rest))[1])
     match_mentions(storage, config(storage, AFTER), rematch=True, now=NOW)
     counted = set(outcome(storage)[2])
     broken = {cluster[n] for n in indexed - counted} - {None}

@@ -80,7 +80,7 @@ class Storage:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise self._error(e) from e
+            raise self.error(e) from e
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -89,9 +89,10 @@ class Storage:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise self._error(e) from e
+            raise self.error(e) from e
 
-    def _error(self, e: SQLAlchemyError) -> StorageError:
+    def error(self, e: SQLAlchemyError) -> StorageError:
+        """The :class:`StorageError` a database error is reported as."""
         return StorageError(f"database error in {_where(self.engine.url.render_as_string())}: {_short(e)}")
 
     def schema_version(self) -> int:
@@ -157,6 +158,12 @@ class Storage:
             if self.engine.dialect.name == "postgresql":
                 return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0)
         return None
+
+    @property
+    def shares_between_threads(self) -> bool:
+        """Whether a connection another thread takes sees the same database (an in-memory SQLite
+        database is one per connection, and so per thread)."""
+        return not (self.is_sqlite and self.engine.url.database in (None, "", ":memory:"))
 
     def checkpoint(self) -> None:
         """Copy what SQLite's write-ahead log holds into the database file now, after a long

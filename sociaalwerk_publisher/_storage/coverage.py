@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -10,10 +11,13 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Row,
+    Text,
     bindparam,
     and_,
+    cast,
     delete,
     distinct,
     exists,
@@ -23,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from ..coverage.model import MentionScope
@@ -267,24 +272,51 @@ class CoverageStore:
         The counting runs in the database, on a temporary table of the probes: a month's new
         items share a token or two with millions of stored ones, far too many rows to fetch.
         """
-        # CROSS JOIN: SQLite then walks the probes and looks each up in every part of the index
-        # (knowing nothing of the temporary table, it scanned the index instead)
-        parts = ", ".join(map(str, range(PICKUP_PARTS)))
-        shared = ("SELECT p.item, s.mention_id FROM pickup_probe AS p CROSS JOIN pickup_fingerprints AS s"
-                  f" WHERE s.part IN ({parts}) AND s.token = p.token"
-                  " GROUP BY p.item, s.mention_id, s.enough HAVING count(*) >= s.enough")
-        mark = self._mark
         with self._begin() as conn:
-            conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS pickup_probe"
-                                 " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
-                                 + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
-            if probes:  # straight to the driver: hundreds of thousands of rows
-                conn.exec_driver_sql(f"INSERT INTO pickup_probe (token, item) VALUES ({mark}, {mark})", probes)
-            found = [(item, mention_id) for item, mention_id in conn.exec_driver_sql(shared)]
+            found = _shared_pairs(conn.exec_driver_sql(self._probing(conn, probes)).scalar())
             # SQLite keeps a temporary table with the pooled connection (a failed transaction
             # takes its rows back with it); PostgreSQL drops it at the commit
             conn.exec_driver_sql("DELETE FROM pickup_probe")
         return found
+
+    def look_up_pickups(self, probes: Sequence[tuple[int, int]]) -> PickupLookup | None:
+        """:meth:`pickup_candidates` in the committed index, done by a thread while the caller
+        goes on, or None where another thread would see another database (in-memory SQLite)."""
+        if not self._storage.shares_between_threads:
+            return None
+        return PickupLookup(self, probes)
+
+    def _probing(self, conn: Connection, probes: Sequence[tuple[int, int]]) -> str:
+        """Put the probes in the connection's temporary table; returns the query that counts, as
+        one row: a thread waiting for Python's lock after each row would wait for every one."""
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS pickup_probe"
+                             " (item INTEGER NOT NULL, token BIGINT NOT NULL)"
+                             + ("" if self._storage.is_sqlite else " ON COMMIT DROP"))
+        if probes:  # straight to the driver: hundreds of thousands of rows
+            mark = self._mark
+            conn.exec_driver_sql(f"INSERT INTO pickup_probe (token, item) VALUES ({mark}, {mark})", probes)
+        # CROSS JOIN: SQLite then walks the probes and looks each up in every part of the index
+        # (knowing nothing of the temporary table, it scanned the index instead)
+        parts = ", ".join(map(str, range(PICKUP_PARTS)))
+        joined = "group_concat" if self._storage.is_sqlite else "string_agg"
+        return (f"SELECT {joined}(CAST(item AS TEXT) || ' ' || CAST(mention_id AS TEXT), ' ') FROM"
+                " (SELECT p.item AS item, s.mention_id AS mention_id"
+                " FROM pickup_probe AS p CROSS JOIN pickup_fingerprints AS s"
+                f" WHERE s.part IN ({parts}) AND s.token = p.token"
+                " GROUP BY p.item, s.mention_id, s.enough HAVING count(*) >= s.enough) AS shared")
+
+    def pickup_writes(self) -> int:
+        """How many transactions have changed the pickup index: a lookup outside a transaction
+        holds in it while this number is the same."""
+        with self._begin() as conn:
+            value = conn.execute(select(coverage_state.c.value).where(coverage_state.c.key == "pickup_writes")).scalar()
+        return int(value or 0)
+
+    def _count_pickup_write(self, conn: Connection) -> None:
+        # in the database, not read and written back: two hosts' counts never come out as one
+        conn.execute(self._storage.insert_ignoring_conflicts(coverage_state).values(key="pickup_writes", value="0"))
+        conn.execute(update(coverage_state).where(coverage_state.c.key == "pickup_writes")
+                     .values(value=cast(cast(coverage_state.c.value, BigInteger) + 1, Text)))
 
     def pickup_texts(self, mention_ids: Iterable[int]) -> list[Row[Any]]:
         """Id, cluster id, title and text of mentions."""
@@ -296,9 +328,8 @@ class CoverageStore:
                 found.extend(conn.execute(query.where(mentions.c.id.in_(chunk))))
         return found
 
-    def save_pickups(self, index: Sequence[tuple[int, int, int]], clusters: dict[int, int],
-                     renamed: dict[int, int]) -> None:
-        """Index (token, mention id, enough) rows, set mentions' cluster ids and rename clusters."""
+    def index_pickups(self, index: Sequence[tuple[int, int, int]]) -> None:
+        """Put (token, mention id, enough) rows in the pickup index."""
         with self._begin() as conn:
             self._storage.serialise(conn, "mentions")
             # another host may have replaced these mentions since they were saved: theirs count
@@ -313,6 +344,12 @@ class CoverageStore:
                 mark = self._mark
                 conn.exec_driver_sql("INSERT INTO pickup_fingerprints (part, token, mention_id, enough)"
                                      f" VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING", rows)
+                self._count_pickup_write(conn)
+
+    def save_clusters(self, clusters: dict[int, int], renamed: dict[int, int]) -> None:
+        """Set mentions' cluster ids and rename clusters."""
+        with self._begin() as conn:
+            self._storage.serialise(conn, "mentions")
             if clusters:
                 conn.execute(update(mentions).where(mentions.c.id == bindparam("_id"))
                              .values(cluster_id=bindparam("_cluster")),
@@ -339,7 +376,8 @@ class CoverageStore:
             old = select(mentions.c.id).where(mentions.c.published_at < before)
             if last is not None:
                 old = old.where(mentions.c.published_at >= datetime.fromisoformat(last) - overlap)
-            conn.execute(delete(pickup_fingerprints).where(pickup_fingerprints.c.mention_id.in_(old)))
+            if conn.execute(delete(pickup_fingerprints).where(pickup_fingerprints.c.mention_id.in_(old))).rowcount:
+                self._count_pickup_write(conn)
             if last is None or before > datetime.fromisoformat(last):
                 conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
                              .values(key="pickups_pruned_before", value=before.astimezone(timezone.utc).isoformat()))
@@ -350,6 +388,8 @@ class CoverageStore:
             for chunk in _chunks(mention_ids, 500):
                 conn.execute(delete(pickup_fingerprints).where(pickup_fingerprints.c.mention_id.in_(chunk)))
                 conn.execute(update(mentions).where(mentions.c.id.in_(chunk)).values(cluster_id=None))
+            if mention_ids:
+                self._count_pickup_write(conn)
 
     def indexed_members(self, cluster_ids: Iterable[int]) -> list[Row[Any]]:
         """Id, title and text of the mentions in the pickup index that belong to these clusters."""
@@ -377,6 +417,7 @@ class CoverageStore:
         with self._storage.begin() as conn:
             self._storage.serialise(conn, "mentions")
             conn.execute(delete(pickup_fingerprints))
+            self._count_pickup_write(conn)
             conn.execute(update(mentions).where(mentions.c.published_at >= since).values(**values))
             conn.execute(self._storage.upserting(coverage_state, ["key"], ["value"])
                          .values(key="pickup_threshold", value=repr(threshold)))
@@ -611,3 +652,62 @@ def check_domain(domain: str) -> str:
     if not domain or "/" in domain or " " in domain:
         raise UsageError(f"not a domain name: {domain!r}")
     return domain
+
+
+def _shared_pairs(joined: str | None) -> list[tuple[int, int]]:
+    """(item, mention id) pairs of the lookup's one row: ``"item mention item mention ..."``."""
+    numbers = [int(n) for n in joined.split()] if joined else []
+    return list(zip(numbers[::2], numbers[1::2]))
+
+
+class PickupLookup:
+    """:meth:`CoverageStore.pickup_candidates` in the index as last committed, on a connection
+    of its own, the counting done by a thread: the database counts with Python's lock released,
+    so the lookup takes another core while the caller writes the batch it is for.
+
+    :attr:`writes` is :meth:`CoverageStore.pickup_writes` as of before the lookup: the pairs
+    hold for a transaction that reads the same number (no one changed the index in between).
+    """
+
+    def __init__(self, store: CoverageStore, probes: Sequence[tuple[int, int]]) -> None:
+        self._storage = store._storage
+        self._found: list[tuple[int, int]] = []
+        self._failure: SQLAlchemyError | None = None
+        try:
+            self._conn: Connection | None = self._storage.engine.connect()
+            try:
+                self.writes = CoverageStore(self._storage, self._conn).pickup_writes()
+                # the probes go in here: binding each row needs Python's lock, the counting does not
+                counting = store._probing(self._conn, probes)
+            except BaseException:
+                self._conn.close()
+                raise
+        except SQLAlchemyError as e:
+            raise self._storage.error(e) from e
+        self._thread = threading.Thread(target=self._count, args=(counting,), name="pickup lookup", daemon=True)
+        self._thread.start()
+
+    def _count(self, counting: str) -> None:
+        assert self._conn is not None
+        try:
+            self._found = _shared_pairs(self._conn.exec_driver_sql(counting).scalar())
+        except SQLAlchemyError as e:
+            self._failure = e
+
+    def result(self) -> list[tuple[int, int]]:
+        """The (item, mention id) pairs, once the thread has them.
+
+        Raises:
+            StorageError: the lookup failed.
+        """
+        self.close()
+        if self._failure is not None:
+            raise self._storage.error(self._failure) from self._failure
+        return self._found
+
+    def close(self) -> None:
+        """Wait for the thread and give the connection back (its probes go with the rollback)."""
+        self._thread.join()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()

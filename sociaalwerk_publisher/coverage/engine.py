@@ -175,6 +175,10 @@ def _ahead(examiner: Examiner) -> Ahead | None:
         return None
 
 
+#: An item with what examining made of it: (item, outlet domain, mention values, facts, text as matched).
+_Matched = tuple[Any, str, dict[str, Any], list[tuple[str, str]], str]
+
+
 class _Pass:
     """One matching pass: what it matches with, and its counts so far."""
 
@@ -207,7 +211,7 @@ class _Pass:
         now = self.now
         facts_before = store.facts([item.mention_id for item in items if item.mention_id is not None])
         fresh: dict[str, dict[str, Any]] = {}
-        matched = []
+        matched: list[_Matched] = []
         for item in items:
             done = examined.examined.get(item.id)
             if done is None:  # not an item when it was examined (another host's meanwhile)
@@ -219,34 +223,49 @@ class _Pass:
             self.own_channel += done.values["own_channel"]
             matched.append((item, done.domain, {**done.values, "outlet_id": None}, done.facts, done.text))
 
-        with store.transaction() as tx:
-            if fresh:
-                self.created += tx.add_outlets(list(fresh.values()))
-                self.outlets.update((row.domain, row) for row in tx.outlets(domains=fresh))
-            new, changed, facts_after, kept = [], [], {}, []
-            for item, domain, values, facts, _ in matched:
-                values["outlet_id"] = self.outlets[domain].id
-                if item.mention_id is None:
-                    new.append({**values, "matched_at": now, "generation": self.generation})
-                    continue
-                kept.append(item.mention_id)
-                if any(values[name] != getattr(item, f"mention_{name}") for name in values if name != "story_id"):
-                    changed.append({"id": item.mention_id, **{k: v for k, v in values.items() if k != "story_id"}})
-                if set(facts) != facts_before[item.mention_id]:
-                    facts_after[item.mention_id] = facts
-            added = tx.add_mentions(new)
-            tx.stamp_mentions(kept, self.generation, now)
-            tx.update_mentions(changed)
-            for item, _, _, facts, _ in matched:
-                if item.mention_id is None:
-                    facts_after[added[item.id]] = facts
-            tx.replace_facts(facts_after)
-            if tx.wants("mention.new"):
-                tx.announce_mentions([(added[item.id], self._announced(item, domain, added[item.id], values, facts))
-                                      for item, domain, values, facts, _ in matched
-                                      if item.mention_id is None and values["counted"]], now)
-            self._relink(tx, [(item, item.mention_id or added[item.id], values, text)
-                              for item, _, values, _, text in matched], examined)
+        # the pickup lookup runs in the index as committed while this transaction writes; it holds
+        # if no one changed the index in between (this pass's own batch before is committed)
+        lookup = store.look_up_pickups(examined.prepared.probes) if examined.prepared.probes else None
+        try:
+            with store.transaction() as tx:
+                looked_up = lookup.result if lookup is not None and tx.pickup_writes() == lookup.writes else None
+                self._save(tx, matched, facts_before, fresh, examined, looked_up)
+        finally:
+            if lookup is not None:
+                lookup.close()
+
+    def _save(self, tx: CoverageStore, matched: list[_Matched], facts_before: dict[int, set[tuple[str, str]]],
+              fresh: dict[str, dict[str, Any]], examined: Batch,
+              looked_up: Callable[[], list[tuple[int, int]]] | None) -> None:
+        """The writes of :meth:`batch`, in its transaction."""
+        now = self.now
+        if fresh:
+            self.created += tx.add_outlets(list(fresh.values()))
+            self.outlets.update((row.domain, row) for row in tx.outlets(domains=fresh))
+        new, changed, facts_after, kept = [], [], {}, []
+        for item, domain, values, facts, _ in matched:
+            values["outlet_id"] = self.outlets[domain].id
+            if item.mention_id is None:
+                new.append({**values, "matched_at": now, "generation": self.generation})
+                continue
+            kept.append(item.mention_id)
+            if any(values[name] != getattr(item, f"mention_{name}") for name in values if name != "story_id"):
+                changed.append({"id": item.mention_id, **{k: v for k, v in values.items() if k != "story_id"}})
+            if set(facts) != facts_before[item.mention_id]:
+                facts_after[item.mention_id] = facts
+        added = tx.add_mentions(new)
+        tx.stamp_mentions(kept, self.generation, now)
+        tx.update_mentions(changed)
+        for item, _, _, facts, _ in matched:
+            if item.mention_id is None:
+                facts_after[added[item.id]] = facts
+        tx.replace_facts(facts_after)
+        if tx.wants("mention.new"):
+            tx.announce_mentions([(added[item.id], self._announced(item, domain, added[item.id], values, facts))
+                                  for item, domain, values, facts, _ in matched
+                                  if item.mention_id is None and values["counted"]], now)
+        self._relink(tx, [(item, item.mention_id or added[item.id], values, text)
+                          for item, _, values, _, text in matched], examined, looked_up)
 
     def _announced(self, item: Any, domain: str, mention_id: int, values: dict[str, Any],
                    facts: list[tuple[str, str]]) -> dict[str, Any]:
@@ -260,7 +279,7 @@ class _Pass:
                 "themes": named("theme"), "terms": named("term")}
 
     def _relink(self, tx: CoverageStore, matched: list[tuple[Any, int, dict[str, Any], str]],
-                examined: Batch) -> None:
+                examined: Batch, looked_up: Callable[[], list[tuple[int, int]]] | None) -> None:
         """Bring the pickup index up to date for these mentions: in it are the counted mentions
         of the window, as of their current text."""
         threshold = self.config.coverage.cluster_threshold
@@ -279,7 +298,12 @@ class _Pass:
         joining = [(item.id, mention_id, text) for item, mention_id, _, text in matched
                    if belongs[mention_id] and (not item.indexed or mention_id in out)]
         if not members and [item_id for item_id, _, _ in joining] == examined.joining:
-            pickups.link_prepared(tx, [mention_id for _, mention_id, _ in joining], examined.prepared, threshold)
+            def found_in_index() -> list[tuple[int, int]]:  # as this transaction leaves it: without ``out``
+                assert looked_up is not None
+                return [(k, mention_id) for k, mention_id in looked_up() if mention_id not in out]
+
+            pickups.link_prepared(tx, [mention_id for _, mention_id, _ in joining], examined.prepared, threshold,
+                                  found_in_index if looked_up is not None else None)
             return
         pickups.link(tx, [(mention_id, text) for _, mention_id, text in joining]
                      + [(row.id, f"{row.title}\n{row.text}") for row in members if row.id not in ours], threshold)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from itertools import chain
 from operator import itemgetter
@@ -113,15 +113,28 @@ def link(store: CoverageStore, items: Sequence[tuple[int, str]], threshold: floa
                          prepare([text for _, text in items], threshold), threshold)
 
 
-def link_prepared(store: CoverageStore, mention_ids: Sequence[int], prepared: Prepared, threshold: float) -> int:
+def link_prepared(store: CoverageStore, mention_ids: Sequence[int], prepared: Prepared, threshold: float,
+                  looked_up: Callable[[], list[tuple[int, int]]] | None = None) -> int:
     """:func:`link` for texts prepared already: ``mention_ids[p]`` is the mention of the text at
-    position ``p``."""
+    position ``p``.
+
+    Args:
+        looked_up: the probes' pairs, looked up already in the index as this transaction found
+            it (:meth:`.CoverageStore.look_up_pickups`), to be had while these rows go in.
+    """
     ids = [mention_ids[p] for p in prepared.positions]
     sets = prepared.sets
     if not ids:
         return 0
+    rows = [(token, ids[k], enough) for token, k, enough in prepared.rows]
+    if looked_up is None:
+        pairs = store.pickup_candidates(prepared.probes)  # before these rows: not to find themselves
+        store.index_pickups(rows)
+    else:  # the rows go in while the lookup, in the index as committed, runs on
+        store.index_pickups(rows)
+        pairs = looked_up()
     candidates: list[set[int]] = [set() for _ in sets]
-    for k, mention_id in store.pickup_candidates(prepared.probes):
+    for k, mention_id in pairs:
         candidates[k].add(mention_id)
     stored = {row.id: row for row in store.pickup_texts(set().union(*candidates))}
     stored_sets = {mention_id: fingerprint(shingles_of(f"{row.title}\n{row.text}") or frozenset())
@@ -165,7 +178,7 @@ def link_prepared(store: CoverageStore, mention_ids: Sequence[int], prepared: Pr
             named[other] = find(other)
         elif find(cluster_id) != cluster_id:
             renamed[cluster_id] = find(cluster_id)
-    store.save_pickups([(token, ids[k], enough) for token, k, enough in prepared.rows], named, renamed)
+    store.save_clusters(named, renamed)
     return sum(1 for mention_id in ids if mention_id in named)
 
 
@@ -175,5 +188,6 @@ def rebuild(storage: Storage, threshold: float, now: datetime) -> None:
     storage.coverage.clear_pickups(since, threshold)
     after = 0
     while batch := storage.coverage.counted_texts(since, after, _BATCH):
-        link(storage.coverage, [(row.id, f"{row.title}\n{row.text}") for row in batch], threshold)
+        with storage.coverage.transaction() as tx:  # a batch's rows and clusters, or neither
+            link(tx, [(row.id, f"{row.title}\n{row.text}") for row in batch], threshold)
         after = batch[-1].id
