@@ -16,7 +16,10 @@ pass leaves its items to the next; a rematch and a store's first pass look every
 
 A normal pass of several batches examines the next batch (matching, places, themes, the pure
 half of pickup linking) in a second process while it saves the one before (see
-:mod:`.examining`); what it saves is decided by the store as read just before the save.
+:mod:`.examining`); what it saves is decided by the store as read just before the save. Every
+pass looks a batch's pickups up in the index as committed, on a connection of its own, while
+it writes the batch, and looks again in its transaction if another host changed the index
+in between (:meth:`.CoverageStore.look_up_pickups`).
 
 A rematch keeps each mention's id and cluster and writes only what changed. The pickup index
 is kept too: a mention leaves it when it no longer counts or its text changed since it was
